@@ -1,0 +1,57 @@
+// `understudy` command line: parses arguments, resolves the store, runs one verb, maps errors to the
+// contract's exit codes. Usage errors exit 2.
+import { Command, CommanderError } from 'commander';
+import { resolveStoreDir } from '../app/store-dir.ts';
+import { makeOutput, printFailure } from './output.ts';
+import { verbs } from './verbs/index.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const program = new Command('understudy')
+    .description('Rehearse a Linux host\'s upgrade on a sandbox clone of the real host, then swap the verified delta onto it.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run "understudy --help" for usage)')
+    .addHelpText('after', '\nEvery verb takes --store DIR and --json. Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure,\n4 check failed in the sandbox, 5 conflict, 6 health failed (rolled back), 7 needs manual recovery.');
+
+  for (const verb of verbs) {
+    const cmd = verb.configure(new Command(verb.name).description(verb.summary))
+      .option('--store <dir>', 'store directory (default $UNDERSTUDY_STORE or $XDG_DATA_HOME/understudy)')
+      .option('--json', 'NDJSON events on stdout; the last line is the result')
+      .exitOverride();
+    cmd.action(async (...actionArgs: unknown[]) => {
+      const command = actionArgs[actionArgs.length - 1] as Command;
+      const opts = command.opts();
+      const out = makeOutput(Boolean(opts.json));
+      try {
+        exitCode = await verb.run(
+          { out, store: resolveStoreDir(opts.store), exit: (c) => { exitCode = c; }, signal: controller.signal },
+          command.args,
+          opts,
+        );
+      } catch (err) {
+        exitCode = printFailure(out, err);
+      }
+    });
+    program.addCommand(cmd);
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exitCode;
+}

@@ -1,0 +1,24 @@
+// Every verb of the operator's contract (../shared/guides/cli-contract.md), in --help order.
+// A verb that is not built yet is a notBuilt(...) entry: it exits 1 saying so.
+import { notBuilt } from '../not-built.ts';
+import type { Verb } from '../verb.ts';
+
+export const verbs: Verb[] = [
+  notBuilt('capture', 'take a map of the host OS: capture TARGET [--exclude PATH]...'),
+  notBuilt('maps', 'list maps'),
+  notBuilt('verify', 're-hash objects; exit 3 on corruption: verify [MAP]'),
+  notBuilt('diff', 'what differs between two maps: diff MAP_A MAP_B'),
+  notBuilt('restore', 'materialize a map into an empty directory: restore MAP DIR'),
+  notBuilt('rehearse', 'capture, boot in a sandbox, upgrade, check, capture again; the host is never touched'),
+  notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
+  notBuilt('rollback', 'put back what a swap changed: rollback TARGET [--to MAP|RUN]'),
+  notBuilt('recover', 'finish or undo an interrupted swap or rollback: recover TARGET'),
+  notBuilt('runs', 'run history'),
+  notBuilt('show', 'one run in detail: show RUN'),
+  notBuilt('resume', 'continue an interrupted run: resume RUN'),
+  notBuilt('batch', 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%]'),
+  notBuilt('assess', 'protection report for a host: assess TARGET'),
+  notBuilt('serve', 'web UI on loopback: serve [--port N]'),
+  notBuilt('ui', 'desktop app'),
+  notBuilt('demo', 'the built-in demo host story: demo [--headless]'),
+];

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set-up shared by `npm start` and `npm test`: Debian packages, npm dependencies, libvirtd, VM images.
+# Idempotent and quick when everything is already there. Usage: setup.sh start|test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-test}
+say() { printf 'understudy setup: %s\n' "$*" >&2; }
+
+# 1. Debian packages
+mapfile -t pkgs < <(grep -v '^#' scripts/debian-packages.txt | sed '/^$/d')
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; else
+    say "missing Debian packages; run this as root (or with sudo), then try again:"
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm dependencies: `npm ci` when node_modules is missing or older than the lockfile
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# 3. libvirtd without systemd (see README troubleshooting); needs root, skipped otherwise
+if [ "$(id -u)" = 0 ]; then
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  getent group libvirt >/dev/null || groupadd -r libvirt
+  mkdir -p /var/log/libvirt /var/lib/libvirt/qemu /var/cache/libvirt/qemu /run/libvirt
+  if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+    say "starting libvirtd"
+    libvirtd -d >/dev/null 2>&1 || true
+    for _ in $(seq 1 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+fi
+
+# 4. VM images (built once into the cache, keyed by recipe hash)
+if [ -x vm-images/build.sh ]; then
+  bash vm-images/build.sh all >&2
+fi
