@@ -1,0 +1,118 @@
+// Data shapes that cross the wire: runs, review evidence, hosts, maps. Plain JSON only (ISO dates as
+// strings), so the same values travel over IPC, WebSocket and in-process calls unchanged.
+import { z } from 'zod';
+
+export const StageState = z.enum(['pending', 'active', 'done', 'failed', 'skipped', 'cancelled']);
+export const LogStream = z.enum(['stdout', 'stderr', 'serial', 'info']);
+
+/** Mirrors main/core/domain/events.ts RunEvent (a compile-time check in events.ts keeps them equal). */
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('stage'), run: z.string(), stage: z.string(), state: StageState, at: z.string(),
+    seconds: z.number().optional(), error: z.object({ code: z.string(), message: z.string() }).optional(),
+  }),
+  z.object({
+    type: z.literal('progress'), run: z.string(), stage: z.string(), step: z.string().optional(),
+    current: z.number().optional(), total: z.number().optional(),
+    bytesPerSec: z.number().optional(), etaSec: z.number().optional(),
+  }),
+  z.object({
+    type: z.literal('log'), run: z.string(), stream: LogStream, source: z.string(), text: z.string(), at: z.string(),
+  }),
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const RunKind = z.enum(['rehearse', 'upgrade', 'rollback']);
+/** Where a run is: running stages, waiting for the operator, or finished one way or another. */
+export const RunStatus = z.enum(['running', 'review', 'done', 'failed', 'cancelled', 'aborted', 'needs-recovery']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const RunSummary = z.object({
+  id: z.string(),
+  kind: RunKind,
+  target: z.string(),
+  status: RunStatus,
+  /** Contract outcome once finished: upgraded | rehearsed | check-failed | conflict | rolled-back | ... */
+  outcome: z.string().optional(),
+  stage: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  /** For a rollback run: the run whose swap it undid. */
+  rollbackOf: z.string().optional(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const StageInfo = z.object({
+  name: z.string(),
+  state: StageState,
+  startedAt: z.string().optional(),
+  seconds: z.number().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type StageInfo = z.infer<typeof StageInfo>;
+
+export const PackageChange = z.object({ name: z.string(), from: z.string().optional(), to: z.string().optional() });
+export const Conflict = z.object({ path: z.string(), host: z.string(), sandbox: z.string() });
+export type Conflict = z.infer<typeof Conflict>;
+export const CheckResult = z.object({ cmd: z.string(), ok: z.boolean(), exitCode: z.number().optional() });
+export type CheckResult = z.infer<typeof CheckResult>;
+
+/** The evidence the operator judges at the approval gate. */
+export const Review = z.object({
+  packages: z.object({ upgraded: z.array(PackageChange), installed: z.array(PackageChange), removed: z.array(PackageChange) }),
+  files: z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) }),
+  conflicts: z.array(Conflict),
+  checks: z.array(CheckResult),
+  disruption: z.object({ restart: z.array(z.string()), reboot: z.boolean(), reason: z.string().optional() }),
+});
+export type Review = z.infer<typeof Review>;
+
+export const RunRequest = z.object({
+  kind: z.enum(['rehearse', 'upgrade']),
+  target: z.string().min(1),
+  run: z.string().min(1),
+  checks: z.array(z.string().min(1)).default([]),
+  health: z.array(z.string().min(1)).default([]),
+  hypervisor: z.enum(['qemu', 'libvirt']).default('qemu'),
+  mirror: z.string().optional(),
+  yes: z.boolean().optional(),
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const RunDetail = RunSummary.extend({
+  request: RunRequest.partial().optional(),
+  stages: z.array(StageInfo),
+  /** The most recent log lines (the live tail arrives as run:event log events). */
+  logs: z.array(RunEvent.options[2]),
+  review: Review.optional(),
+  /** Seconds per stage once known. */
+  timings: z.record(z.string(), z.number()).default({}),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** True when a swap landed and nothing has rolled it back yet. */
+  canRollback: z.boolean().default(false),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const Verdict = z.enum(['ok', 'warn', 'fail', 'unknown']);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const MapInfo = z.object({
+  id: z.string(), target: z.string(), host: z.string(), capturedAt: z.string(), files: z.number(), bytes: z.number(),
+});
+export type MapInfo = z.infer<typeof MapInfo>;
+
+export const Assessment = z.object({
+  target: z.string(),
+  verdict: Verdict,
+  items: z.array(z.object({ name: z.string(), verdict: Verdict, detail: z.string() })),
+});
+export type Assessment = z.infer<typeof Assessment>;
+
+export const HostInfo = z.object({
+  target: z.string(),
+  host: z.string().optional(),
+  lastMap: MapInfo.optional(),
+  lastRun: RunSummary.optional(),
+  verdict: Verdict.default('unknown'),
+});
+export type HostInfo = z.infer<typeof HostInfo>;
