@@ -1,0 +1,68 @@
+// A finished (or stopped) run as the contract's result object (cli-contract.md "Result fields").
+import type { Outcome, RunContext } from './run-types.ts';
+
+const FINAL_OUTCOMES: Record<string, Outcome> = {
+  done: 'upgraded', rehearsed: 'rehearsed', 'check-failed': 'check-failed', conflict: 'conflict',
+  'rolled-back': 'rolled-back', 'needs-recovery': 'needs-recovery', failed: 'failed', cancelled: 'cancelled',
+  aborted: 'aborted',
+};
+
+/** The outcome a final state stands for; undefined while the run is not finished. */
+export function outcomeOfState(state: string): Outcome | undefined {
+  return FINAL_OUTCOMES[state];
+}
+
+export function isFinalState(state: string): boolean {
+  return state in FINAL_OUTCOMES;
+}
+
+export interface RunResult {
+  run: string;
+  kind: string;
+  target: string;
+  outcome?: Outcome;
+  state: string;
+  map1?: string;
+  map2?: string;
+  delta?: { added: string[]; changed: string[]; removed: string[] };
+  packages?: RunContext['packages'];
+  checks?: RunContext['checks'];
+  conflicts?: RunContext['conflicts'];
+  swap?: Record<string, unknown>;
+  health?: RunContext['health'];
+  hypervisor?: string;
+  accel?: string;
+  timings: Record<string, number>;
+  error?: { code: string; message: string; stage: string };
+  cleanupError?: string;
+}
+
+export function runResult(context: RunContext, state: string): RunResult {
+  const timings: Record<string, number> = {};
+  for (const [stage, t] of Object.entries(context.timings)) if (t.seconds !== undefined) timings[stage] = round(t.seconds);
+  const outcome = outcomeOfState(state);
+  const r: RunResult = {
+    run: context.input.runId, kind: context.input.kind, target: context.input.target, state, timings,
+    ...(outcome ? { outcome } : {}),
+  };
+  const c = context;
+  if (c.map1) r.map1 = c.map1;
+  if (c.map2) r.map2 = c.map2;
+  if (c.delta) r.delta = c.delta;
+  if (c.packages) r.packages = c.packages;
+  if (c.checks) r.checks = c.checks;
+  if (c.conflicts) r.conflicts = c.conflicts;
+  if (c.health) r.health = c.health;
+  if (c.hypervisor) r.hypervisor = c.hypervisor;
+  if (c.accel) r.accel = c.accel;
+  if (c.swap || c.restart) {
+    r.swap = { ...(c.swap ?? {}), restarted: c.restart?.restarted ?? [], rebooted: c.restart?.rebooted ?? false };
+  }
+  if (c.error && outcome !== 'upgraded' && outcome !== 'rehearsed') {
+    r.error = { code: c.error.code, message: c.error.message, stage: c.error.stage };
+  }
+  if (c.cleanupError) r.cleanupError = c.cleanupError;
+  return r;
+}
+
+const round = (s: number) => Math.round(s * 1000) / 1000;

@@ -1,0 +1,88 @@
+// What a run is given (RunInput), what it learns on the way (RunContext) and how it ends (Outcome).
+// Everything here is plain JSON: the context is persisted after every transition and restored on resume.
+
+export type RunKind = 'rehearse' | 'upgrade';
+export type RebootPolicy = 'auto' | 'never' | 'always';
+
+export interface RunInput {
+  runId: string;
+  kind: RunKind;
+  /** 'ssh://user@host[:port]' | 'dir:PATH' | 'local' (see cli-contract.md). */
+  target: string;
+  /** The upgrade command run in the sandbox (and, through the swap, its effect on the host). */
+  command: string;
+  /** --check commands: run in the sandbox after `command`. */
+  checks: string[];
+  /** --health commands: run on the host after the swap. */
+  health: string[];
+  /** --yes: approve the review without asking (conflicts still stop the run). */
+  yes: boolean;
+  reboot: RebootPolicy;
+  /** Adapter options the core passes through untouched (hypervisor, libvirtUri, identity, mirror ...). */
+  options: Record<string, unknown>;
+}
+
+export interface DeltaSummary { added: string[]; changed: string[]; removed: string[] }
+export interface PackageChange { name: string; from?: string; to?: string }
+export interface PackageChanges { upgraded: PackageChange[]; installed: PackageChange[]; removed: PackageChange[] }
+export interface CheckResult { cmd: string; ok: boolean; exitCode: number | null; output?: string }
+export interface HealthResult { cmd: string; ok: boolean; exitCode?: number | null; output?: string }
+/** A path the swap would write whose host copy changed since map1 (drift). */
+export interface Conflict { path: string; host: string; sandbox: string }
+export type Resolution = 'host' | 'sandbox';
+export interface SwapStats { files: number; bytesSent: number; seconds: number; windowSeconds: number }
+export interface RestartResult { restarted: string[]; rebooted: boolean }
+export interface PreflightItem { name: string; ok: boolean; detail?: string }
+/** An opaque, JSON-serializable handle to a running sandbox (VM id, ports, temp dirs ...). */
+export interface SandboxRef { id: string; [k: string]: unknown }
+
+export interface StageTiming { startedAt: string; seconds?: number; attempts: number }
+export interface RunFailure { stage: string; code: string; message: string; details?: Record<string, unknown> }
+
+/** Where the cleanup/rollback path leads once it finishes. */
+export type Ending = 'failed' | 'cancelled' | 'check-failed' | 'conflict' | 'aborted' | 'rolled-back';
+
+export interface RunContext {
+  input: RunInput;
+  preflight?: PreflightItem[];
+  map1?: string;
+  image?: string;
+  sandbox?: SandboxRef;
+  hypervisor?: string;
+  accel?: string;
+  packages?: PackageChanges;
+  checks?: CheckResult[];
+  map2?: string;
+  delta?: DeltaSummary;
+  conflicts?: Conflict[];
+  resolutions?: Record<string, Resolution>;
+  /** Set once the swap stage was entered: from then on the host may differ from map1. */
+  hostTouched?: boolean;
+  swap?: SwapStats;
+  restart?: RestartResult;
+  health?: HealthResult[];
+  timings: Record<string, StageTiming>;
+  error?: RunFailure;
+  ending?: Ending;
+  /** Set when releasing the sandbox failed on the way out (the run's outcome stands; resources may leak). */
+  cleanupError?: string;
+}
+
+/** Fields a stage may write into the context (its actor's output). */
+export type ContextPatch = Partial<Omit<RunContext, 'input' | 'timings' | 'error' | 'ending' | 'cleanupError'>>;
+
+export type Outcome =
+  | 'upgraded' | 'rehearsed' | 'check-failed' | 'conflict' | 'rolled-back' | 'needs-recovery'
+  | 'failed' | 'cancelled' | 'aborted';
+
+/** Exit codes of cli-contract.md per outcome. */
+export function exitCodeForOutcome(outcome: Outcome): number {
+  switch (outcome) {
+    case 'upgraded': case 'rehearsed': return 0;
+    case 'check-failed': return 4;
+    case 'conflict': return 5;
+    case 'rolled-back': return 6;
+    case 'needs-recovery': return 7;
+    default: return 1;
+  }
+}

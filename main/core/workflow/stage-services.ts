@@ -1,0 +1,55 @@
+// The async work the upgrade machine needs, one function per stage. The app composes real adapters
+// (capture, sandbox, swap ...) into a StageServices; workflow tests use main/adapters/fake.
+//
+// Rules every implementation follows (the machine and `resume` rely on them):
+// - Honor `io.signal`: stop the work, release what this call created, then reject.
+// - Idempotent: a stage may be re-entered after the orchestrator died in the middle of it (resume).
+//   Running it again with the same input must converge to the same result (e.g. capture reuses objects
+//   already in the store, bootSandbox first disposes a sandbox left by an earlier attempt of the same run,
+//   swap finds its journal and finishes or skips).
+// - Fail with UnderstudyError and the right code: the machine's guards decide on `code` only.
+//   check-failed / health-failed may also be signalled by returning results with ok:false.
+// - releaseSandbox and rollback are safe to call at any time, any number of times.
+import type { RunEvent } from '../domain/events.ts';
+import type {
+  CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, Resolution,
+  RestartResult, RunInput, SandboxRef, SwapStats,
+} from './run-types.ts';
+
+export interface StageIo {
+  runId: string;
+  signal: AbortSignal;
+  /** Progress of long work (bytes/items); `total` omitted when unknown. */
+  progress(p: { step?: string; current?: number; total?: number; bytesPerSec?: number; etaSec?: number }): void;
+  /** A line of command output, serial console or an informational message. */
+  log(stream: 'stdout' | 'stderr' | 'serial' | 'info', source: string, text: string): void;
+}
+
+/** Receives the progress and log events stages report (the runner fans them out). */
+export type RunEventSink = (e: RunEvent) => void;
+
+export interface StageServices {
+  preflight(a: { input: RunInput }, io: StageIo): Promise<{ items: PreflightItem[] }>;
+  captureHost(a: { target: string; options: Record<string, unknown> }, io: StageIo): Promise<{ map1: string }>;
+  buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string }>;
+  bootSandbox(a: { image: string; map1: string; options: Record<string, unknown> }, io: StageIo):
+    Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
+  runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges }>;
+  runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[] }>;
+  captureSandbox(a: { sandbox: SandboxRef; map1: string }, io: StageIo): Promise<{ map2: string; delta: DeltaSummary }>;
+  /** Stops and removes the sandbox and the run's disk images. No-op when there is nothing left. */
+  releaseSandbox(a: { sandbox?: SandboxRef; image?: string }, io: StageIo): Promise<void>;
+  /** Paths of the delta whose host copy drifted from map1 since the capture. Host untouched. */
+  findConflicts(a: { target: string; map1: string; map2: string; delta: DeltaSummary }, io: StageIo):
+    Promise<{ conflicts: Conflict[] }>;
+  /** Applies map1 -> map2 through the crash-safe journal; throws conflict (host untouched) or needs-recovery. */
+  swap(a: { target: string; map1: string; map2: string; resolutions: Record<string, Resolution> }, io: StageIo):
+    Promise<{ swap: SwapStats }>;
+  restart(a: { target: string; reboot: RebootPolicy; delta?: DeltaSummary; packages?: PackageChanges }, io: StageIo):
+    Promise<RestartResult>;
+  checkHealth(a: { target: string; health: string[] }, io: StageIo): Promise<{ health: HealthResult[] }>;
+  /** Puts back map1 over whatever the swap changed; throws needs-recovery when it can neither finish nor undo. */
+  rollback(a: { target: string; map1: string }, io: StageIo): Promise<void>;
+}
+
+export type StageServiceName = keyof StageServices;
