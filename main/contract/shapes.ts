@@ -54,7 +54,7 @@ export type StageInfo = z.infer<typeof StageInfo>;
 export const PackageChange = z.object({ name: z.string(), from: z.string().optional(), to: z.string().optional() });
 export const Conflict = z.object({ path: z.string(), host: z.string(), sandbox: z.string() });
 export type Conflict = z.infer<typeof Conflict>;
-export const CheckResult = z.object({ cmd: z.string(), ok: z.boolean(), exitCode: z.number().optional() });
+export const CheckResult = z.object({ cmd: z.string(), ok: z.boolean(), exitCode: z.number().nullable().optional(), output: z.string().optional() });
 export type CheckResult = z.infer<typeof CheckResult>;
 
 /** The evidence the operator judges at the approval gate. */

@@ -2,6 +2,8 @@
 // A verb that is not built yet is a notBuilt(...) entry: it exits 1 saying so.
 import { notBuilt } from '../not-built.ts';
 import type { Verb } from '../verb.ts';
+import { serve } from './serve.ts';
+import { ui } from './ui.ts';
 
 export const verbs: Verb[] = [
   notBuilt('capture', 'take a map of the host OS: capture TARGET [--exclude PATH]...'),
@@ -18,7 +20,7 @@ export const verbs: Verb[] = [
   notBuilt('resume', 'continue an interrupted run: resume RUN'),
   notBuilt('batch', 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%]'),
   notBuilt('assess', 'protection report for a host: assess TARGET'),
-  notBuilt('serve', 'web UI on loopback: serve [--port N]'),
-  notBuilt('ui', 'desktop app'),
+  serve,
+  ui,
   notBuilt('demo', 'the built-in demo host story: demo [--headless]'),
 ];

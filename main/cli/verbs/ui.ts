@@ -1,0 +1,69 @@
+// `understudy ui`: the Electron window where Electron's binary exists; else the same UI in a Chromium
+// --app window (fresh profile) served by `serve`; with no display, the URL with its token.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { printResult } from '../output.ts';
+import type { Verb } from '../verb.ts';
+import { launchServer, parsePort, untilAborted } from './serve.ts';
+
+/** Electron's npm package resolves to its binary path, and throws when that binary was never downloaded. */
+export function electronBinary(): string | undefined {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    return typeof path === 'string' && existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function chromiumBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return undefined;
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+}
+
+function runUntilExit(bin: string, args: string[], signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: 'ignore' });
+    const stop = () => child.kill('SIGTERM');
+    signal.addEventListener('abort', stop, { once: true });
+    child.on('exit', () => { signal.removeEventListener('abort', stop); resolve(); });
+    child.on('error', () => resolve());
+  });
+}
+
+export const ui: Verb = {
+  name: 'ui',
+  summary: 'desktop app (Electron; else a Chromium app window; else prints the URL)',
+  configure: (cmd: Command) => cmd.option('--port <n>', 'port for the web fallback (default: a free one)'),
+  async run(rt, _args, opts) {
+    const electron = electronBinary();
+    if (electron) {
+      rt.out.info('opening the Electron window');
+      await runUntilExit(electron, [join(import.meta.dirname, '..', '..', '..', 'electron', 'dist', 'main.js')], rt.signal);
+      return 0;
+    }
+    const server = await launchServer(rt, parsePort(opts.port));
+    const chromium = chromiumBinary();
+    let shell = 'none';
+    if (chromium) {
+      shell = 'chromium';
+      const profile = mkdtempSync(join(tmpdir(), 'understudy-ui-'));
+      try {
+        await runUntilExit(chromium, [`--app=${server.url}`, `--user-data-dir=${profile}`, '--no-first-run',
+          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1280,800'], rt.signal);
+      } finally {
+        rmSync(profile, { recursive: true, force: true });
+      }
+    } else {
+      rt.out.info('no Electron binary and no display: open the URL above in a browser on this machine; Ctrl-C stops');
+      await untilAborted(rt.signal);
+    }
+    await server.close();
+    printResult(rt.out, { shell, port: server.port }, () => 'stopped');
+    return 0;
+  },
+};
