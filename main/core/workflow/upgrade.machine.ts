@@ -62,8 +62,7 @@ export const upgradeMachine = setup({
     })),
     stageFailed: assign(({ context, event }, p: { stage: string; ending?: Ending }) => {
       const error = failureFrom(p.stage, errorOf(event));
-      const ending: Ending = p.ending ?? (error.code === 'check-failed' ? 'check-failed'
-        : error.code === 'conflict' ? 'conflict' : error.code === 'health-failed' ? 'rolled-back' : 'failed');
+      const ending: Ending = p.ending ?? endingFor(error.code, context.hostTouched === true);
       return { ...patchFromFailure(errorOf(event)), error, ending, timings: closeTiming(context.timings, p.stage) };
     }),
     stopped: assign(({ context, event }, p: { stage: string; ending: 'cancelled' | 'aborted' | 'conflict' }) => {
@@ -95,7 +94,7 @@ export const upgradeMachine = setup({
     releasing: {
       entry: { type: 'stageStarted', params: { stage: 'releasing' } },
       invoke: {
-        src: 'releaseSandbox', input: ({ context }) => ({ context }),
+        id: 'releaseSandbox', src: 'releaseSandbox', input: ({ context }) => ({ context }),
         onDone: [
           { guard: 'isRehearsal', target: 'rehearsed', actions: { type: 'stageDone', params: { stage: 'releasing' } } },
           { target: 'reconciling', actions: { type: 'stageDone', params: { stage: 'releasing' } } },
@@ -124,14 +123,14 @@ export const upgradeMachine = setup({
     swapping: {
       entry: [{ type: 'stageStarted', params: { stage: 'swapping' } }, 'markHostTouched'],
       invoke: {
-        src: 'swap', input: ({ context }) => ({ context }),
+        id: 'swap', src: 'swap', input: ({ context }) => ({ context }),
         onDone: { target: 'restarting', actions: { type: 'stageDone', params: { stage: 'swapping' } } },
         onError: [
           { guard: { type: 'hasCode', params: { code: 'needs-recovery' } }, target: 'needs-recovery',
             actions: { type: 'stageFailed', params: { stage: 'swapping' } } },
           // The swap checks drift before writing anything: a conflict leaves the host untouched.
           { guard: { type: 'hasCode', params: { code: 'conflict' } }, target: 'cleaning-up',
-            actions: { type: 'stageFailed', params: { stage: 'swapping' } } },
+            actions: { type: 'stageFailed', params: { stage: 'swapping', ending: 'conflict' } } },
           { target: 'rolling-back', actions: { type: 'stageFailed', params: { stage: 'swapping' } } },
         ],
       },
@@ -142,7 +141,7 @@ export const upgradeMachine = setup({
     'rolling-back': {
       entry: { type: 'stageStarted', params: { stage: 'rolling-back' } },
       invoke: {
-        src: 'rollback', input: ({ context }) => ({ context }),
+        id: 'rollback', src: 'rollback', input: ({ context }) => ({ context }),
         onDone: { target: 'finishing', actions: { type: 'stageDone', params: { stage: 'rolling-back' } } },
         onError: { target: 'needs-recovery', actions: { type: 'stageFailed', params: { stage: 'rolling-back', ending: 'failed' } } },
       },
@@ -151,7 +150,7 @@ export const upgradeMachine = setup({
     'cleaning-up': {
       entry: { type: 'stageStarted', params: { stage: 'cleaning-up' } },
       invoke: {
-        src: 'releaseSandbox', input: ({ context }) => ({ context }),
+        id: 'releaseSandbox', src: 'releaseSandbox', input: ({ context }) => ({ context }),
         onDone: { target: 'finishing', actions: { type: 'stageDone', params: { stage: 'cleaning-up' } } },
         onError: { target: 'finishing', actions: 'noteCleanupError' },
       },
@@ -179,15 +178,23 @@ export const upgradeMachine = setup({
   },
 });
 
+/** Where a failure leads. Exit 6 (rolled-back) only once the host was touched; 4 and 5 only before. */
+function endingFor(code: string, hostTouched: boolean): Ending {
+  if (hostTouched) return code === 'health-failed' ? 'rolled-back' : 'failed';
+  if (code === 'check-failed') return 'check-failed';
+  if (code === 'conflict') return 'conflict';
+  return 'failed';
+}
+
 type Src = 'preflight' | 'captureHost' | 'buildImage' | 'bootSandbox' | 'runUpgrade' | 'runChecks' | 'captureSandbox'
   | 'findConflicts' | 'restart' | 'checkHealth';
 
 /** A stage before the swap: failure and CANCEL lead to cleanup (sandbox teardown). */
-function stageState<S extends string, T extends string>(stage: S, src: Src, next: T) {
+function stageState<S extends string, A extends Src, T extends string>(stage: S, src: A, next: T) {
   return {
     entry: { type: 'stageStarted', params: { stage } },
     invoke: {
-      src, input: ({ context }: { context: RunContext }) => ({ context }),
+      id: src as string, src, input: ({ context }: { context: RunContext }) => ({ context }),
       onDone: { target: next, actions: { type: 'stageDone', params: { stage } } },
       onError: { target: 'cleaning-up', actions: { type: 'stageFailed', params: { stage } } },
     },
@@ -196,11 +203,11 @@ function stageState<S extends string, T extends string>(stage: S, src: Src, next
 }
 
 /** A stage after the swap: the host has changed, so failure and CANCEL lead to rollback. */
-function hostStageState<S extends string, T extends string>(stage: S, src: Src, next: T) {
+function hostStageState<S extends string, A extends Src, T extends string>(stage: S, src: A, next: T) {
   return {
     entry: { type: 'stageStarted', params: { stage } },
     invoke: {
-      src, input: ({ context }: { context: RunContext }) => ({ context }),
+      id: src as string, src, input: ({ context }: { context: RunContext }) => ({ context }),
       onDone: { target: next, actions: { type: 'stageDone', params: { stage } } },
       onError: { target: 'rolling-back', actions: { type: 'stageFailed', params: { stage } } },
     },
