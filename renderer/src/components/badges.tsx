@@ -1,0 +1,23 @@
+// Small status marks used across screens: run status/outcome, verdicts, stage states.
+import type { RunSummary, Verdict } from '../../../main/contract/index.ts';
+
+const outcomeTone: Record<string, string> = {
+  upgraded: 'good', rehearsed: 'good', done: 'good', 'rolled-back': 'warn', 'check-failed': 'bad', conflict: 'warn',
+  failed: 'bad', 'needs-recovery': 'bad', cancelled: 'muted', aborted: 'muted', running: 'info', review: 'attention',
+};
+
+export function RunBadge({ run }: { run: Pick<RunSummary, 'status' | 'outcome'> }) {
+  const label = run.outcome ?? run.status;
+  return <span className={`badge tone-${outcomeTone[label] ?? outcomeTone[run.status] ?? 'muted'}`}>{label}</span>;
+}
+
+const verdictTone: Record<Verdict, string> = { ok: 'good', warn: 'warn', fail: 'bad', unknown: 'muted' };
+const verdictLabel: Record<Verdict, string> = { ok: 'protected', warn: 'at risk', fail: 'unprotected', unknown: 'not assessed' };
+
+export function VerdictBadge({ verdict, plain }: { verdict: Verdict; plain?: boolean }) {
+  return <span className={`badge tone-${verdictTone[verdict]}`}>{plain ? verdict : verdictLabel[verdict]}</span>;
+}
+
+export const stageGlyph: Record<string, string> = {
+  pending: '○', active: '◐', done: '●', failed: '✕', skipped: '–', cancelled: '⊘',
+};

@@ -1,0 +1,113 @@
+// Review: the evidence before the host is touched — packages, files by directory, conflicts (a choice
+// per path), check results, expected disruption — and the Approve / Abort decision.
+import { useState } from 'react';
+import type { ConflictChoice, Review } from '../../../main/contract/index.ts';
+import { groupByDirectory } from '../format.ts';
+
+export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
+  review: Review;
+  decidable: boolean;
+  onApprove(choices: ConflictChoice[]): Promise<void>;
+  onAbort(): Promise<void>;
+}) {
+  const [choices, setChoices] = useState<Record<string, 'host' | 'sandbox'>>({});
+  const [busy, setBusy] = useState(false);
+  const { packages: pk, files, conflicts, checks, disruption } = review;
+  const unresolved = conflicts.filter((c) => !choices[c.path]).length;
+  const failedChecks = checks.filter((c) => !c.ok).length;
+  const act = async (f: () => Promise<void>) => { setBusy(true); try { await f(); } finally { setBusy(false); } };
+
+  return (
+    <div className="review">
+      <div className="summary-strip">
+        <span><b>{pk.upgraded.length}</b> upgraded · <b>{pk.installed.length}</b> new · <b>{pk.removed.length}</b> removed packages</span>
+        <span><b>{files.added.length}</b> added · <b>{files.changed.length}</b> changed · <b>{files.removed.length}</b> removed files</span>
+        <span className={conflicts.length ? 'warn' : ''}><b>{conflicts.length}</b> conflicts</span>
+        <span className={failedChecks ? 'bad' : 'good'}>{checks.length === 0 ? 'no checks' : `${checks.length - failedChecks}/${checks.length} checks passed`}</span>
+        <span>{disruption.reboot ? <b className="warn">reboot</b> : 'no reboot'}{disruption.restart.length > 0 && ` · restarts ${disruption.restart.join(', ')}`}</span>
+      </div>
+
+      <div className="review-cols">
+        <section aria-labelledby="pk-h">
+          <h2 id="pk-h">Packages</h2>
+          {pk.upgraded.length + pk.installed.length + pk.removed.length === 0 ? <p className="muted">No package changes.</p> : (
+            <table className="grid compact">
+              <thead><tr><th>Package</th><th>From</th><th /><th>To</th></tr></thead>
+              <tbody>
+                {pk.upgraded.map((p) => <tr key={`u-${p.name}`}><td className="mono">{p.name}</td><td className="mono">{p.from}</td><td>→</td><td className="mono">{p.to}</td></tr>)}
+                {pk.installed.map((p) => <tr key={`i-${p.name}`}><td className="mono">{p.name}</td><td className="muted">new</td><td>→</td><td className="mono">{p.to ?? p.from}</td></tr>)}
+                {pk.removed.map((p) => <tr key={`r-${p.name}`}><td className="mono">{p.name}</td><td className="mono">{p.from ?? p.to}</td><td>→</td><td className="bad">removed</td></tr>)}
+              </tbody>
+            </table>
+          )}
+          <h2>Checks in the sandbox</h2>
+          {checks.length === 0 ? <p className="muted">No checks were given.</p> : (
+            <ul className="checks">
+              {checks.map((c, i) => (
+                <li key={i} className={c.ok ? 'good' : 'bad'}><span className="mark">{c.ok ? '✓' : '✕'}</span><code>{c.cmd}</code>{!c.ok && c.exitCode != null && <span> exit {c.exitCode}</span>}</li>
+              ))}
+            </ul>
+          )}
+          <h2>Expected disruption</h2>
+          <p>{disruption.reboot ? 'The host will reboot.' : 'No reboot.'} {disruption.restart.length ? `Services restarted: ${disruption.restart.join(', ')}.` : 'No service restarts.'} {disruption.reason && <span className="muted">{disruption.reason}</span>}</p>
+        </section>
+
+        <section aria-labelledby="files-h">
+          <h2 id="files-h">Files</h2>
+          <FileGroups title="Changed" kind="changed" paths={files.changed} />
+          <FileGroups title="Added" kind="added" paths={files.added} />
+          <FileGroups title="Removed" kind="removed" paths={files.removed} />
+        </section>
+      </div>
+
+      {conflicts.length > 0 && (
+        <section aria-labelledby="conf-h" className="conflicts">
+          <h2 id="conf-h">Conflicts <span className="hint">the host changed these since the capture: choose per path</span></h2>
+          <table className="grid compact">
+            <thead><tr><th>Path</th><th>Host changed</th><th>Upgrade changed</th><th>Keep</th></tr></thead>
+            <tbody>
+              {conflicts.map((c) => (
+                <tr key={c.path}>
+                  <td className="mono">{c.path}</td><td>{c.host}</td><td>{c.sandbox}</td>
+                  <td className="radios inline" role="radiogroup" aria-label={`Keep for ${c.path}`}>
+                    {(['host', 'sandbox'] as const).map((v) => (
+                      <label key={v}><input type="radio" name={`c-${c.path}`} checked={choices[c.path] === v} disabled={!decidable}
+                        onChange={() => setChoices((x) => ({ ...x, [c.path]: v }))} /> {v === 'host' ? "host's" : "upgrade's"}</label>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+
+      {decidable && (
+        <div className="decision">
+          <button type="button" className="primary" disabled={busy || unresolved > 0}
+            onClick={() => void act(() => onApprove(Object.entries(choices).map(([path, prefer]) => ({ path, prefer }))))}>
+            Approve and swap
+          </button>
+          <button type="button" className="danger-outline" disabled={busy} onClick={() => void act(onAbort)}>Abort — leave the host untouched</button>
+          {unresolved > 0 && <span className="warn">{unresolved} conflict{unresolved > 1 ? 's' : ''} still need a choice</span>}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function FileGroups({ title, kind, paths }: { title: string; kind: string; paths: string[] }) {
+  if (paths.length === 0) return null;
+  const groups = groupByDirectory(paths);
+  return (
+    <div className={`filegroups f-${kind}`}>
+      <h3>{title} <span className="muted">({paths.length})</span></h3>
+      {groups.map((g) => (
+        <details key={g.dir} open={groups.length <= 8}>
+          <summary><span className="mono">{g.dir}</span> <span className="muted">{g.names.length}</span></summary>
+          <ul>{g.names.map((n) => <li key={n} className="mono">{n}</li>)}</ul>
+        </details>
+      ))}
+    </div>
+  );
+}

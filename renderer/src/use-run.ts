@@ -1,0 +1,75 @@
+// One run, live: loads runs:get, then folds run:event stage/progress/log events into it and reloads
+// the detail (status, review evidence, timings) whenever a stage changes or the summary updates.
+import { useEffect, useRef, useState } from 'react';
+import type { RunDetail, RunEvent } from '../../main/contract/index.ts';
+import { useTransport } from './transport-context.tsx';
+
+type LogEvent = Extract<RunEvent, { type: 'log' }>;
+type ProgressEvent = Extract<RunEvent, { type: 'progress' }>;
+
+export interface LiveRun {
+  detail?: RunDetail;
+  error?: string;
+  logs: LogEvent[];
+  progress?: ProgressEvent;
+}
+
+const MAX_LINES = 5000;
+const logKey = (l: LogEvent) => `${l.at}\0${l.stream}\0${l.source}\0${l.text}`;
+
+export function useRun(id: string): LiveRun & { reload: () => void } {
+  const t = useTransport();
+  const [state, setState] = useState<LiveRun>({ logs: [] });
+  const seen = useRef(new Set<string>());
+  const reloadRef = useRef<() => void>(() => {});
+
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    seen.current = new Set();
+    setState({ logs: [] });
+
+    const appendLogs = (lines: LogEvent[]) => {
+      const fresh = lines.filter((l) => !seen.current.has(logKey(l)));
+      fresh.forEach((l) => seen.current.add(logKey(l)));
+      if (fresh.length) setState((s) => ({ ...s, logs: [...s.logs, ...fresh].slice(-MAX_LINES) }));
+    };
+    const load = async () => {
+      const env = await t.invoke('runs:get', { run: id });
+      if (!live) return;
+      if (!env.ok) { setState((s) => ({ ...s, error: env.error.message })); return; }
+      setState((s) => ({ ...s, detail: env.value, error: undefined }));
+      appendLogs(env.value.logs);
+    };
+    // Several events often arrive together: coalesce their reloads.
+    const reloadSoon = () => { clearTimeout(timer); timer = setTimeout(() => void load(), 120); };
+    reloadRef.current = reloadSoon;
+
+    const offEvent = t.on('run:event', (e) => {
+      if (e.run !== id) return;
+      if (e.type === 'log') appendLogs([e]);
+      else if (e.type === 'progress') setState((s) => ({ ...s, progress: e }));
+      else {
+        setState((s) => (s.detail ? { ...s, detail: applyStage(s.detail, e) } : s));
+        reloadSoon();
+      }
+    });
+    const offUpdated = t.on('run:updated', (s) => { if (s.id === id) reloadSoon(); });
+    void load();
+    return () => { live = false; clearTimeout(timer); offEvent(); offUpdated(); };
+  }, [t, id]);
+
+  return { ...state, reload: () => reloadRef.current() };
+}
+
+function applyStage(d: RunDetail, e: Extract<RunEvent, { type: 'stage' }>): RunDetail {
+  const stages = d.stages.some((s) => s.name === e.stage) ? d.stages : [...d.stages, { name: e.stage, state: 'pending' as const }];
+  return {
+    ...d,
+    stage: e.state === 'active' ? e.stage : d.stage,
+    stages: stages.map((s) => s.name !== e.stage ? s : {
+      ...s, state: e.state, seconds: e.seconds ?? s.seconds, error: e.error ?? s.error,
+      startedAt: e.state === 'active' ? e.at : s.startedAt,
+    }),
+  };
+}
