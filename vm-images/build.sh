@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the VM images understudy's demo and tests use, into a cache outside the repo, reusing what is there.
+#   build.sh all            base, mirror and demo-host (what setup.sh runs)
+#   build.sh demo-host      the demo host (and what it needs)
+#   build.sh mirror         the local apt mirror with hello-service 1.0, 2.0, 3.0
+#   build.sh path NAME      prints NAME's cache directory (exit 0 if built, 3 if not); builds nothing
+# Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/understudy/images/<name>-<hash of its recipe files>/
+# (override with UNDERSTUDY_IMAGES). Building needs root (debootstrap, chroot, mkfs.ext4 -d).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/base/build.sh"
+. "$here/mirror/build.sh"
+. "$here/demo-host/build.sh"
+
+need_root() { [ "$(id -u)" = 0 ] || die "building images needs root (debootstrap, chroot); run as root or with sudo"; }
+
+case ${1:-} in
+  path)
+    [ -n "${2:-}" ] || die "usage: build.sh path base|mirror|demo-host"
+    dir=$(image_dir "$2"); echo "$dir"; [ -d "$dir" ] || exit 3 ;;
+  base) need_root; build_atomically base build_base ;;
+  mirror) build_atomically mirror build_mirror ;;
+  demo-host)
+    need_root
+    build_atomically mirror build_mirror
+    build_atomically base build_base
+    build_atomically demo-host build_demo_host ;;
+  all)
+    need_root
+    build_atomically mirror build_mirror
+    build_atomically base build_base
+    build_atomically demo-host build_demo_host ;;
+  *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+esac
