@@ -1,0 +1,280 @@
+#!/bin/sh
+# understudy host agent: applies a swap plan with a journal, so a crash anywhere ends exactly old or new.
+# POSIX sh (dash, busybox ash); needs ln, mv, rm, mkdir, chmod, chown, touch (-d @SEC.NS), sync, and
+# setfattr only when the plan sets xattrs. Hosts need no Node.
+#
+#   agent.sh apply   ROOT WORK TXID [--unit]   prepare staged objects, journal, rename in, commit
+#   agent.sh recover ROOT WORK [--unit]        finish or undo every interrupted transaction in WORK
+#   agent.sh status  WORK TXID                 prepared | planned | committed | aborted | none
+#
+# WORK/tx/TXID/plan is written by the orchestrator (format: swap-plan-format.ts); WORK/tx/TXID/journal is
+# append-only: 'planned' (plan durable, nothing renamed yet), 'begin TS', 'done N'..., 'commit TS';
+# or 'undo-begin', 'aborted TS'. Each area (one per filesystem) holds stage/N (new objects, already
+# carrying their final metadata) and undo/N (old objects, hardlinked or moved there, never unlinked).
+#
+# Recovery policy: committed -> nothing to do; not planned -> nothing was renamed, drop the staging;
+# planned and every step done -> commit (roll forward); otherwise -> undo every step in reverse (roll
+# back). Every step, forward and undo, can tell from the filesystem whether it already ran.
+set -u
+
+K=0
+step() { # fault injection for tests: UNDERSTUDY_AGENT_KILL_AT=N kills the agent at its Nth mutation
+  K=$((K + 1))
+  if [ "${UNDERSTUDY_AGENT_KILL_AT:-0}" = "$K" ]; then kill -9 $$; fi
+}
+die() { echo "understudy-agent: $*" >&2; exit 2; }
+now() { date +%s.%N 2>/dev/null || date +%s; }
+exists() { [ -e "$1" ] || [ -L "$1" ]; }
+realdir() { [ -d "$1" ] && [ ! -L "$1" ]; }
+dec() { # decode a plan field (\0ooo escapes) into D, keeping trailing newlines
+  case $1 in *\\*) D=$(printf '%bx' "$1"); D=${D%x} ;; *) D=$1 ;; esac
+}
+jr() { echo "$*" >> "$J" || die "cannot write journal $J"; }
+
+apply_meta() { # PATH MODE UID GID MTIME XSET XRM ('-' = leave as is)
+  exists "$1" || return 0
+  if [ "$3" != - ]; then chown -h "$3:$4" "$1" || return 1; fi # before chmod/caps: chown clears both
+  if [ "$2" != - ] && [ ! -L "$1" ]; then chmod "$2" "$1" || return 1; fi
+  if [ "$7" != - ]; then
+    oifs=$IFS; IFS=,; set -f
+    for x in $7; do dec "$x"; setfattr -h -x "$D" "$1" 2>/dev/null; done
+    IFS=$oifs; set +f
+  fi
+  if [ "$6" != - ]; then
+    oifs=$IFS; IFS=,; set -f
+    for x in $6; do
+      dec "${x%%=0s*}"
+      setfattr -h -n "$D" -v "0s${x#*=0s}" "$1" || { IFS=$oifs; set +f; return 1; }
+    done
+    IFS=$oifs; set +f
+  fi
+  if [ "$5" != - ]; then touch -h -c -d "@$5" "$1" || return 1; fi
+  return 0
+}
+
+load_areas() {
+  NOPS=$(sed -n '1s/^understudy-plan 1 [^ ]* [^ ]* \([0-9][0-9]*\)$/\1/p' "$PLAN")
+  [ -n "$NOPS" ] || die "not a plan: $PLAN"
+  while read -r tag i a; do
+    [ "$tag" = area ] || continue
+    case $i in *[!0-9]*|'') die "bad area index" ;; esac
+    dec "$a"; eval "AREA_$i=\$D"
+  done < "$PLAN"
+}
+area() { # sets A to area $1's directory ('-': the op stages nothing)
+  case $1 in -) A= ; return 0 ;; *[!0-9]*|'') die "bad area $1" ;; esac
+  eval "A=\$AREA_$1"
+}
+
+prep() { # N TYPE ARG MODE UID GID MTIME XSET XRM: the staged object for op N, metadata included
+  n=$1; ty=$2; arg=$3; shift 3
+  S=$A/stage/$n
+  case $ty in
+    file) exists "$S" || { echo "staged object $n is missing" >&2; return 1; } ;;
+    ln) exists "$S" && return 0; dec "$arg"; step; ln "$D" "$S" || return 1; return 0 ;;
+    cp) exists "$S" && return 0; dec "$arg"; step; cp -p "$R$D" "$S.tmp" && mv -f "$S.tmp" "$S" || return 1 ;;
+    symlink) exists "$S" || { dec "$arg"; step; ln -s -- "$D" "$S" || return 1; } ;;
+    fifo) exists "$S" || { step; mkfifo "$S" || return 1; } ;;
+    c:*|b:*) exists "$S" || { t=${ty%%:*}; mm=${ty#*:}
+      step; mknod "$S" "$t" "${mm%%:*}" "${mm#*:}" || return 1; } ;;
+    *) die "unknown staged type $ty" ;;
+  esac
+  step; apply_meta "$S" "$@"
+}
+
+# forward and undo of one op: ARGS = the op line's fields after 'op'
+fwd() {
+  n=$1; kind=$2; area "$3"; dec "$4"; P=$R$D; S=$A/stage/$n; U=$A/undo/$n; shift 4
+  case $kind in
+    put|link)
+      if [ "$kind" = link ]; then
+        dec "$1"; L=$R$D
+        [ "$P" -ef "$L" ] && return 0
+        exists "$S" || { step; ln "$L" "$S" || return 1; }
+      fi
+      exists "$S" || return 0
+      if ! exists "$U" && [ ! -e "$U.none" ]; then
+        if exists "$P"; then
+          realdir "$P" && { echo "$P is a directory" >&2; return 1; }
+          step; ln "$P" "$U" || return 1
+        else
+          step; : > "$U.none" || return 1
+        fi
+      fi
+      step; mv -f -T "$S" "$P" ;;
+    del)
+      exists "$P" || return 0
+      exists "$U" && { echo "undo slot $U taken" >&2; return 1; }
+      step; mv -f -T "$P" "$U" ;;
+    mkdir)
+      if ! realdir "$P"; then
+        if exists "$P"; then step; mv -f -T "$P" "$U" || return 1; fi
+        step; : > "$U.mk" || return 1
+        step; mkdir "$P" || return 1
+      fi
+      [ -e "$U.mk" ] || return 0
+      step; apply_meta "$P" "$@" ;;
+    meta) step; apply_meta "$P" "$1" "$2" "$3" "$4" "$5" "$6" ;;
+    *) die "unknown op $kind" ;;
+  esac
+}
+
+undo() {
+  n=$1; kind=$2; area "$3"; dec "$4"; P=$R$D; S=$A/stage/$n; U=$A/undo/$n; shift 4
+  case $kind in
+    put|link|del)
+      if exists "$U"; then
+        step; mv -f -T "$U" "$P" || return 1
+      elif [ -e "$U.none" ]; then
+        step; rm -f "$P" || return 1
+        rm -f "$U.none"
+      fi ;;
+    mkdir)
+      if [ -e "$U.mk" ]; then
+        if realdir "$P"; then step; rmdir "$P" || return 1; fi
+        rm -f "$U.mk"
+      fi
+      if exists "$U"; then step; mv -f -T "$U" "$P" || return 1; fi ;;
+    meta) [ "$7" = - ] && [ "$9" = - ] && return 0
+      step; apply_meta "$P" "$7" "$8" "$9" "${10}" "${11}" "${12}" ;;
+  esac
+}
+
+ops() { sed -n 's/^op //p' "$PLAN"; }
+
+run_undo() {
+  grep -q '^undo-begin' "$J" || jr undo-begin
+  ops > "$TXD/fwd-order" && sed -n '1!G;h;$p' "$TXD/fwd-order" > "$TXD/undo-order" || return 1
+  while read -r line; do
+    # shellcheck disable=SC2086
+    set -f; set -- $line; set +f
+    undo "$@" || { echo "undo of step $1 failed" >&2; return 1; }
+  done < "$TXD/undo-order"
+  # renames above moved directory times again: put every directory's old time back, deepest first
+  while read -r line; do
+    set -f; set -- $line; set +f
+    if [ "$2" = meta ]; then undo "$@" || return 1; fi
+  done < "$TXD/fwd-order"
+  sync; jr "aborted $(now)"; sync
+  cleanup undo
+  echo "result aborted"
+}
+
+cleanup() { # remove staging (and undo leftovers after an abort), the boot unit, the lock
+  for i in $(sed -n 's/^area \([0-9]*\) .*/\1/p' "$PLAN"); do
+    area "$i"; rm -rf "$A/stage"
+    [ "$1" = undo ] && rm -rf "$A/undo"
+  done
+  unit_remove
+}
+
+unit_install() {
+  [ "$UNIT" = 1 ] && [ "$R" = "" ] && [ -d /etc/systemd/system ] || return 0
+  cat > /etc/systemd/system/understudy-recover.service <<EOF
+[Unit]
+Description=understudy: finish or undo an interrupted swap
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh $WORK/agent.sh recover / $WORK --unit
+[Install]
+WantedBy=sysinit.target
+EOF
+  mkdir -p /etc/systemd/system/sysinit.target.wants
+  ln -sf ../understudy-recover.service /etc/systemd/system/sysinit.target.wants/understudy-recover.service
+  sync
+}
+unit_remove() {
+  [ "$UNIT" = 1 ] && [ "$R" = "" ] || return 0
+  rm -f /etc/systemd/system/sysinit.target.wants/understudy-recover.service /etc/systemd/system/understudy-recover.service
+}
+
+tx_state() { # prints the transaction's state from its journal
+  if [ ! -f "$J" ]; then echo prepared
+  elif grep -q '^commit' "$J"; then echo committed
+  elif grep -q '^aborted' "$J"; then echo aborted
+  elif grep -q '^planned' "$J"; then echo planned
+  else echo prepared; fi
+}
+
+open_tx() { # WORK TXID
+  WORK=$1; TXD=$WORK/tx/$2; PLAN=$TXD/plan; J=$TXD/journal
+  [ -f "$PLAN" ] || die "no plan in $TXD"
+  load_areas
+}
+
+lock() {
+  if ! mkdir "$WORK/lock" 2>/dev/null; then
+    pid=$(cat "$WORK/lock/pid" 2>/dev/null)
+    if [ -n "$pid" ] && [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null; then echo "busy: agent $pid runs" >&2; exit 75; fi
+  fi
+  echo $$ > "$WORK/lock/pid"
+}
+unlock() { rm -rf "$WORK/lock"; }
+
+do_apply() {
+  case $(tx_state) in committed) echo "result committed"; return 0 ;; aborted) echo "result aborted"; return 3 ;; esac
+  if ! grep -q '^planned' "$J" 2>/dev/null; then
+    while read -r tag n ai ty arg rest; do
+      [ "$tag" = prep ] || continue
+      area "$ai"
+      set -f; set -- $rest; set +f
+      prep "$n" "$ty" "$arg" "$@" || { echo "staging step $n failed" >&2; cleanup undo; echo "result aborted"; return 3; }
+    done < "$PLAN"
+    unit_install
+    sync # the staged objects and the plan are durable before the journal says so (one barrier)
+    jr planned; sync
+  fi
+  grep -q '^undo-begin' "$J" && { run_undo || return 7; return 3; }
+  jr "begin $(now)"
+  ops > "$TXD/fwd-order"
+  while read -r line; do
+    set -f; set -- $line; set +f
+    if ! fwd "$@"; then
+      echo "step $1 ($2) failed; rolling back" >&2
+      run_undo || return 7
+      return 3
+    fi
+    jr "done $1"
+  done < "$TXD/fwd-order"
+  sync; jr "commit $(now)"; sync
+  cleanup commit
+  echo "result committed"
+}
+
+do_recover() {
+  for d in "$WORK"/tx/*/; do
+    [ -f "$d/plan" ] || continue
+    id=$(basename "$d"); open_tx "$WORK" "$id"
+    case $(tx_state) in
+      committed|aborted) continue ;;
+      prepared) cleanup undo; rm -f "$J"; jr "planned"; jr "undo-begin"; jr "aborted $(now)"; echo "recovered $id discarded" ;;
+      planned)
+        last=$(sed -n 's/^done \([0-9]*\)$/\1/p' "$J" | tail -n 1)
+        if ! grep -q '^undo-begin' "$J" && [ "${last:-0}" = "$NOPS" ]; then
+          sync; jr "commit $(now)"; sync; cleanup commit; echo "recovered $id committed"
+        else
+          run_undo >/dev/null || { echo "recovered $id needs-recovery"; return 7; }
+          echo "recovered $id rolled-back"
+        fi ;;
+    esac
+  done
+  return 0
+}
+
+[ $# -ge 2 ] || die "usage: agent.sh apply|recover|status ..."
+MODE=$1; shift
+UNIT=0
+case $MODE in
+  status) WORK=$1; TXD=$WORK/tx/$2; J=$TXD/journal; tx_state; exit 0 ;;
+  apply)
+    [ $# -ge 3 ] || die "usage: agent.sh apply ROOT WORK TXID [--unit]"
+    [ "${4:-}" = --unit ] && UNIT=1
+    R=${1%/}; open_tx "$2" "$3"; lock; do_apply; rc=$?; unlock; exit $rc ;;
+  recover)
+    [ "${3:-}" = --unit ] && UNIT=1
+    R=${1%/}; WORK=$2; lock; do_recover; rc=$?; unlock; exit $rc ;;
+  *) die "unknown mode $MODE" ;;
+esac

@@ -1,0 +1,72 @@
+// The plan as the host agent reads it: one step per line, space-separated fields. Any byte outside a
+// small safe set is written as a POSIX printf octal escape (\0ooo) so names with spaces, newlines or
+// invalid UTF-8 survive `read` and come back exact through `printf %b`. '-' means "none".
+import { bytesFromKey } from './path-key.ts';
+import type { Meta, Op, Stage } from './swap-plan.ts';
+
+const SAFE = /[A-Za-z0-9._/+=@:%^]/;
+
+export function encodeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    const c = String.fromCharCode(b);
+    out += b < 0x80 && SAFE.test(c) ? c : '\\0' + b.toString(8).padStart(3, '0');
+  }
+  return out;
+}
+
+const encText = (s: string) => encodeBytes(new TextEncoder().encode(s));
+/** A path key as an absolute path below the agent's root ('' -> '/'). */
+export const encPath = (key: string) => encodeBytes(new Uint8Array([0x2f, ...bytesFromKey(key)]));
+
+export function mtimeField(ns: string | undefined): string {
+  if (ns === undefined) return '-';
+  const v = BigInt(ns);
+  const sec = v / 1_000_000_000n, frac = v % 1_000_000_000n;
+  return frac < 0n ? `${sec - 1n}.${(frac + 1_000_000_000n).toString().padStart(9, '0')}` : `${sec}.${frac.toString().padStart(9, '0')}`;
+}
+
+function metaFields(m: Meta | null): string[] {
+  if (!m) return ['-', '-', '-', '-', '-', '-'];
+  const xset = Object.entries(m.xset).map(([k, v]) => `${encText(k)}=0s${v}`).join(',');
+  const xrm = m.xrm.map(encText).join(',');
+  return [m.mode === undefined ? '-' : m.mode.toString(8).padStart(5, '0'), String(m.uid), String(m.gid), mtimeField(m.mtimeNs), xset || '-', xrm || '-'];
+}
+
+function stageLine(n: number, area: number, s: Stage): string {
+  const at = `prep ${n} ${area}`;
+  const meta = metaFields(s.meta).join(' ');
+  switch (s.type) {
+    case 'file':
+      if (s.source.kind === 'host-link') return `${at} ln ${encText(s.source.hostPath)} - - - - - -`;
+      if (s.source.kind === 'host-copy') return `${at} cp ${encPath(s.source.hostPath)} ${meta}`;
+      return `${at} file - ${meta}`;
+    case 'symlink': return `${at} symlink ${encodeBytes(bytesFromKey(s.target))} ${meta}`;
+    case 'fifo': return `${at} fifo - ${meta}`;
+    default: return `${at} ${s.type === 'chardev' ? 'c' : 'b'}:${s.major}:${s.minor} - ${meta}`;
+  }
+}
+
+export function opLine(op: Op): string {
+  switch (op.kind) {
+    case 'mkdir': return `op ${op.n} mkdir ${op.area} ${encPath(op.path)} ${metaFields(op.meta).join(' ')}`;
+    case 'put': return `op ${op.n} put ${op.area} ${encPath(op.path)}`;
+    case 'link': return `op ${op.n} link ${op.area} ${encPath(op.path)} ${encPath(op.leader)}`;
+    case 'del': return `op ${op.n} del ${op.area} ${encPath(op.path)}`;
+    case 'meta': return `op ${op.n} meta - ${encPath(op.path)} ${metaFields(op.next).join(' ')} ${metaFields(op.prev).join(' ')}`;
+  }
+}
+
+export interface PlanHeader { txid: string; kind: 'swap' | 'rollback'; areas: string[] /** absolute dirs, host paths */ }
+
+/** The whole plan file. Areas are absolute host directories (not below the root) on each filesystem. */
+export function formatPlan(h: PlanHeader, ops: Op[]): string {
+  const lines = [`understudy-plan 1 ${h.txid} ${h.kind} ${ops.length}`];
+  h.areas.forEach((a, i) => lines.push(`area ${i} ${encText(a)}`));
+  for (const op of ops) {
+    if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.stage));
+    lines.push(opLine(op));
+  }
+  lines.push('end');
+  return lines.join('\n') + '\n';
+}
