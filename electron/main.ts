@@ -1,11 +1,16 @@
-// Electron main process: one hardened window onto the renderer. The engine runs in this process and
-// is reached only through the IPC bridge (ipc-router.ts), never via nodeIntegration.
+// Electron main process: one hardened window onto the bundled renderer. The engine runs in this
+// process and is reached only through the IPC router (ipc-router.ts), never via nodeIntegration.
+// Run from the bundle electron/build.mjs writes (dist/main.mjs + dist/preload.js).
 import { app, BrowserWindow, session } from 'electron';
 import { join } from 'node:path';
+import { resolveStoreDir } from '../main/app/store-dir.ts';
+import { createEngine } from '../main/server/engine.ts';
+import { registerIpcRouter } from './ipc-router.ts';
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const indexHtml = join(import.meta.dirname, '..', '..', 'renderer', 'dist', 'index.html');
 
-function createWindow(): BrowserWindow {
+async function createWindow(): Promise<void> {
   const win = new BrowserWindow({
     width: 1280,
     height: 800,
@@ -16,20 +21,27 @@ function createWindow(): BrowserWindow {
       sandbox: true,
       nodeIntegration: false,
       webviewTag: false,
+      spellcheck: false,
     },
   });
-  // No remote content: block navigation and new windows away from the bundled renderer.
+  // No remote content: block navigation, new windows and permission requests.
   win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  void win.loadFile(join(import.meta.dirname, '..', 'renderer', 'dist', 'index.html'));
-  return win;
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  const engine = await createEngine({ store: resolveStoreDir() });
+  const unregister = registerIpcRouter(engine, win, indexHtml);
+  win.on('closed', unregister);
+  await win.loadFile(indexHtml);
 }
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
-  createWindow();
+  await createWindow();
 });
 
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+});
 app.on('window-all-closed', () => app.quit());

@@ -29,7 +29,7 @@ export async function buildRenderer() {
     entryPoints: { app: join(here, 'src', 'main.tsx') },
     outdir: distDir,
     bundle: true,
-    format: 'esm',
+    format: 'iife',
     platform: 'browser',
     target: ['chrome120'],
     jsx: 'automatic',

@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import { ensureRendererDist } from '../../server/renderer-dist.ts';
 import { printResult } from '../output.ts';
 import type { Verb } from '../verb.ts';
 import { launchServer, parsePort, untilAborted } from './serve.ts';
@@ -43,7 +45,10 @@ export const ui: Verb = {
     const electron = electronBinary();
     if (electron) {
       rt.out.info('opening the Electron window');
-      await runUntilExit(electron, [join(import.meta.dirname, '..', '..', '..', 'electron', 'dist', 'main.js')], rt.signal);
+      await ensureRendererDist();
+      const script = pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'electron', 'build.mjs')).href;
+      const { buildElectron } = (await import(script)) as { buildElectron(): Promise<string> };
+      await runUntilExit(electron, [await buildElectron()], rt.signal);
       return 0;
     }
     const server = await launchServer(rt, parsePort(opts.port));
