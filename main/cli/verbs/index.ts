@@ -2,15 +2,20 @@
 // A verb that is not built yet is a notBuilt(...) entry: it exits 1 saying so.
 import { notBuilt } from '../not-built.ts';
 import type { Verb } from '../verb.ts';
+import { captureVerb } from './capture.ts';
+import { mapsVerb } from './maps.ts';
+import { verifyVerb } from './verify.ts';
+import { diffVerb } from './diff.ts';
+import { restoreVerb } from './restore.ts';
 import { serve } from './serve.ts';
 import { ui } from './ui.ts';
 
 export const verbs: Verb[] = [
-  notBuilt('capture', 'take a map of the host OS: capture TARGET [--exclude PATH]...'),
-  notBuilt('maps', 'list maps'),
-  notBuilt('verify', 're-hash objects; exit 3 on corruption: verify [MAP]'),
-  notBuilt('diff', 'what differs between two maps: diff MAP_A MAP_B'),
-  notBuilt('restore', 'materialize a map into an empty directory: restore MAP DIR'),
+  captureVerb,
+  mapsVerb,
+  verifyVerb,
+  diffVerb,
+  restoreVerb,
   notBuilt('rehearse', 'capture, boot in a sandbox, upgrade, check, capture again; the host is never touched'),
   notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
   notBuilt('rollback', 'put back what a swap changed: rollback TARGET [--to MAP|RUN]'),

@@ -1,0 +1,129 @@
+// ssh:// capture: GNU tar runs on the host over ONE exec channel (SFTP is several times slower) and its
+// stream is parsed here as it arrives, each file hashed and stored on the fly. Numeric owners, xattrs
+// (security.capability, POSIX ACLs as system.posix_acl_*), sparse files (GNU sparse 1.0) and long or
+// non-UTF-8 names all survive. Every re-capture reads all content: there is no remote stat index yet.
+import { PassThrough } from 'node:stream';
+import type { Entry, Exclusion, Manifest } from '../../core/domain/manifest.ts';
+import { HOST_VOLATILE_DIRS, mountOf, mountsUnder, parseMountInfo } from '../../core/domain/map-scope.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { keyFromBytes } from '../../core/domain/path-key.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import { ObjectWriter } from '../store/object-writer.ts';
+import { ensureStore } from '../store/store-paths.ts';
+import { applyHardlinkGroups } from './entry-builder.ts';
+import { readTar, type TarMember } from './tar-reader.ts';
+import { storeMemberContent, TAR_CREATE_FLAGS } from './tar-content.ts';
+import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Unescapes a name as GNU tar prints it in diagnostics (C escapes, \ooo). */
+function tarMessageName(s: string): Buffer {
+  const map: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, f: 12, v: 11, b: 8, a: 7, '?': 63 };
+  const out: number[] = [];
+  const raw = Buffer.from(s, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x5c) { out.push(raw[i]!); continue; }
+    const oct = raw.toString('latin1', i + 1, i + 4);
+    if (/^[0-7]{3}$/.test(oct)) { out.push(parseInt(oct, 8)); i += 3; } else { const c = map[String.fromCharCode(raw[i + 1] ?? 0)]; out.push(c ?? 0x5c); if (c !== undefined) i++; }
+  }
+  return Buffer.from(out);
+}
+
+function entryFromMember(m: TarMember): Entry | undefined {
+  const types: Record<string, Entry['type'] | undefined> = { file: 'file', dir: 'dir', symlink: 'symlink', link: 'file', fifo: 'fifo', chardev: 'chardev', blockdev: 'blockdev' };
+  const type = types[m.type];
+  if (!type) return undefined;
+  const e: Entry = { path: keyFromBytes(m.name), type, mode: m.mode, uid: m.uid, gid: m.gid, mtimeNs: m.mtimeNs, size: type === 'file' ? m.size : 0 };
+  if (m.type === 'symlink') e.target = keyFromBytes(m.linkname ?? Buffer.alloc(0));
+  if (type === 'chardev' || type === 'blockdev') { e.rdevMajor = m.devmajor; e.rdevMinor = m.devminor; }
+  if (Object.keys(m.xattrs).length) e.xattrs = m.xattrs;
+  return e;
+}
+
+export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell; sudo: boolean; root?: string }): Promise<CaptureResult> {
+  const started = Date.now();
+  const root = opts.root ?? '/';
+  const whole = root === '/';
+  await ensureStore(opts.store);
+  const probe = await opts.shell.run(`hostname && echo --- && cat /proc/self/mountinfo && (command -v tar >/dev/null || echo NO-TAR)`, { signal: opts.signal, timeoutMs: 60_000 });
+  if (probe.exitCode !== 0 || probe.stdout.includes('NO-TAR')) {
+    throw new UnderstudyError('remote-command', `${opts.target}: cannot probe host (need hostname, /proc and GNU tar): ${probe.stderr.trim() || probe.stdout.trim()}`);
+  }
+  const [host = '', mountText = ''] = probe.stdout.split('\n---\n');
+  const allMounts = parseMountInfo(mountText);
+  const mounts = mountsUnder(allMounts, root);
+  const excluded: Exclusion[] = [];
+  const args = [...TAR_CREATE_FLAGS, '--one-file-system', '--anchored', '-C', root];
+  const extraRoots: string[] = [];
+  for (const [rel, m] of mounts) {
+    if (m.cls === 'real') extraRoots.push(`./${rel}`);
+    else excluded.push({ path: keyFromBytes(Buffer.from(rel)), reason: m.cls, detail: `${m.mount.fstype} ${m.mount.source}` });
+  }
+  const skip = new Map<string, Exclusion['reason']>([...(whole ? Object.entries(HOST_VOLATILE_DIRS) : []),
+    ...(opts.excludes ?? []).map((x) => [x.replace(/^\/+|\/+$/g, ''), 'operator'] as [string, Exclusion['reason']])]);
+  for (const [rel, reason] of skip) {
+    if (reason === 'operator') args.push(`--exclude=./${rel}`);
+    else args.push(`--exclude=./${rel}/*`);
+    if (!excluded.some((x) => x.path === rel)) excluded.push({ path: rel, reason });
+  }
+  const cmd = `${opts.sudo ? 'sudo -n ' : ''}tar ${args.map(q).join(' ')} . ${extraRoots.map(q).join(' ')}`;
+
+  const writer = new ObjectWriter(opts.store);
+  const meter = makeMeter(opts, 0);
+  const byPath = new Map<string, Entry>();
+  const groups = new Map<string, Entry[]>();
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  let stderr = '';
+  const exec = opts.shell.exec(cmd, {
+    signal: opts.signal,
+    onStdout: (c) => stream.write(c),
+    onStderr: (c) => { stderr += Buffer.from(c).toString(); },
+  }).finally(() => stream.end());
+  opts.onStage?.('content');
+  try {
+    await readTar(stream, async (m, content) => {
+      const e = entryFromMember(m);
+      if (!e) return;
+      if (m.type === 'link') {
+        const key = keyFromBytes(m.linkname ?? Buffer.alloc(0));
+        const first = byPath.get(key);
+        if (!first || first.type !== 'file') return;
+        Object.assign(e, { mode: first.mode, uid: first.uid, gid: first.gid, mtimeNs: first.mtimeNs, xattrs: first.xattrs });
+        groups.set(key, [...(groups.get(key) ?? [first]), e]);
+      } else if (content) {
+        const r = await storeMemberContent(writer, m, content, meter.add);
+        Object.assign(e, { sha256: r.sha256, size: r.size });
+        if (r.sparse) e.sparse = r.sparse;
+        meter.stored(r.stored);
+      }
+      byPath.set(e.path, e);
+    });
+    const res = await exec;
+    if (res.exitCode !== 0 && res.exitCode !== 1) {
+      throw new UnderstudyError('remote-command', `${opts.target}: tar exited ${res.exitCode ?? res.signal}: ${stderr.trim().split('\n').slice(-5).join('; ')}`);
+    }
+    await writer.flush();
+  } catch (err) {
+    await writer.discardPending();
+    stream.destroy();
+    throw err;
+  }
+  const unstable: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const sock = /^tar: (.*): socket ignored$/.exec(line);
+    if (sock) excluded.push({ path: keyFromBytes(tarMessageName(sock[1]!.replace(/^\.\//, ''))), reason: 'socket' });
+    const moved = /^tar: (.*): file changed as we read it$/.exec(line);
+    if (moved) unstable.push(keyFromBytes(tarMessageName(moved[1]!.replace(/^\.\//, ''))));
+    const unread = /^tar: (.*): Cannot (open|read|stat): (.*)$/.exec(line);
+    if (unread) excluded.push({ path: keyFromBytes(tarMessageName(unread[1]!.replace(/^\.\//, ''))), reason: 'unreadable', detail: unread[3] });
+  }
+  applyHardlinkGroups(groups);
+  const manifest: Manifest = {
+    version: 1, target: opts.target, host: host.trim(), capturedAt: new Date(started).toISOString(),
+    entries: [...byPath.values()], excluded, unstable,
+    filesystems: [{ path: '', fstype: mountOf(allMounts, root)?.fstype ?? 'unknown' },
+      ...[...mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
+  };
+  return finishCapture(opts, manifest, {}, meter, started);
+}

@@ -1,0 +1,26 @@
+// RemoteShell over `sh -c` on this machine: the same port as SSH, so the tar-stream capture path can be
+// exercised (and used for chroots) without a network hop.
+import { spawn } from 'node:child_process';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { ExecOptions, ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
+
+export function localShell(): RemoteShell {
+  const exec = (command: string, opts: ExecOptions = {}): Promise<ExecResult> => new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
+    const timer = opts.timeoutMs ? setTimeout(() => { child.kill('SIGKILL'); reject(new UnderstudyError('timeout', `'${command}' timed out`)); }, opts.timeoutMs) : undefined;
+    child.stdout.on('data', (c: Buffer) => opts.onStdout?.(c));
+    child.stderr.on('data', (c: Buffer) => opts.onStderr?.(c));
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ exitCode: code, ...(signal ? { signal } : {}) }); });
+    child.stdin.end(opts.stdin ?? '');
+  });
+  return {
+    exec,
+    async run(command, opts = {}) {
+      let stdout = '', stderr = '';
+      const r = await exec(command, { ...opts, onStdout: (c) => { stdout += Buffer.from(c).toString(); }, onStderr: (c) => { stderr += Buffer.from(c).toString(); } });
+      return { ...r, stdout, stderr };
+    },
+    async close() { /* nothing to close */ },
+  };
+}

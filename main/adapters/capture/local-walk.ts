@@ -1,0 +1,92 @@
+// Walks a local tree without following symlinks: lstat (bigint: ns times, inode, dev) of every entry,
+// raw-byte names (readdir 'buffer' encoding: invalid UTF-8 survives), scope decisions at mount points.
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import type { Exclusion } from '../../core/domain/manifest.ts';
+import type { FsClass, Mount } from '../../core/domain/map-scope.ts';
+import { keyFromBytes } from '../../core/domain/path-key.ts';
+
+export interface Found {
+  /** Path bytes relative to the root; empty = the root. */
+  rel: Buffer;
+  st: BigIntStats;
+  /** Symlink target bytes. */
+  link?: Buffer;
+}
+
+export interface WalkScope {
+  root: string;
+  /** Relative path (latin1 key of raw bytes) -> why its contents are skipped. */
+  skipContents: Map<string, Exclusion['reason']>;
+  /** Mounts under root by relative path (utf8), from mountinfo. */
+  mounts: Map<string, { mount: Mount; cls: FsClass | 'other-fs' }>;
+  /** dev:ino of the store directory, when it is inside the tree. */
+  storeId?: string;
+  /** Relative paths (latin1 of raw bytes) excluded by the operator (with everything below). */
+  operatorExcludes: Set<string>;
+}
+
+const SLASH = Buffer.from('/');
+const LSTAT_PARALLEL = 64;
+
+export function absPath(root: string, rel: Buffer): Buffer {
+  if (rel.length === 0) return Buffer.from(root);
+  return Buffer.concat([Buffer.from(root === '/' ? '' : root), SLASH, rel]);
+}
+
+/** Walks the tree depth-first; calls `onEntry` for every kept entry, records exclusions. */
+export async function walkTree(
+  scope: WalkScope,
+  onEntry: (f: Found) => void,
+  excluded: Exclusion[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const rootSt = await lstat(scope.root, { bigint: true });
+  onEntry({ rel: Buffer.alloc(0), st: rootSt });
+  const stack: Array<{ rel: Buffer; dev: bigint }> = [{ rel: Buffer.alloc(0), dev: rootSt.dev }];
+  while (stack.length) {
+    signal?.throwIfAborted();
+    const dir = stack.pop()!;
+    let names: Buffer[];
+    try {
+      names = await readdir(absPath(scope.root, dir.rel), { encoding: 'buffer' });
+    } catch (e) {
+      excluded.push({ path: keyFromBytes(dir.rel), reason: 'unreadable', detail: (e as Error).message });
+      continue;
+    }
+    const rels = names.map((n) => (dir.rel.length ? Buffer.concat([dir.rel, SLASH, n]) : n));
+    for (let i = 0; i < rels.length; i += LSTAT_PARALLEL) {
+      const part = rels.slice(i, i + LSTAT_PARALLEL);
+      const stats = await Promise.all(part.map((r) => lstat(absPath(scope.root, r), { bigint: true }).catch((e: Error) => e)));
+      for (let j = 0; j < part.length; j++) {
+        const rel = part[j]!, st = stats[j]!;
+        const key = rel.toString('latin1');
+        if (st instanceof Error) {
+          // vanished between readdir and lstat (live host), or unreadable
+          if ((st as NodeJS.ErrnoException).code !== 'ENOENT') excluded.push({ path: keyFromBytes(rel), reason: 'unreadable', detail: st.message });
+          continue;
+        }
+        if (scope.operatorExcludes.has(key)) { excluded.push({ path: keyFromBytes(rel), reason: 'operator' }); continue; }
+        if (st.isSocket()) { excluded.push({ path: keyFromBytes(rel), reason: 'socket' }); continue; }
+        if (st.isDirectory() && scope.storeId === `${st.dev}:${st.ino}`) { excluded.push({ path: keyFromBytes(rel), reason: 'store' }); continue; }
+        const f: Found = { rel, st };
+        if (st.isSymbolicLink()) {
+          try { f.link = await readlink(absPath(scope.root, rel), { encoding: 'buffer' }); } catch { continue; }
+        }
+        onEntry(f);
+        if (!st.isDirectory()) continue;
+        const skip = scope.skipContents.get(key);
+        if (skip) { excluded.push({ path: keyFromBytes(rel), reason: skip }); continue; }
+        if (st.dev !== dir.dev) {
+          const m = scope.mounts.get(rel.toString('utf8'));
+          const cls = m?.cls ?? 'other-fs';
+          if (cls !== 'real') {
+            excluded.push({ path: keyFromBytes(rel), reason: cls, detail: m ? `${m.mount.fstype} ${m.mount.source}` : undefined });
+            continue;
+          }
+        }
+        stack.push({ rel, dev: st.dev });
+      }
+    }
+  }
+}

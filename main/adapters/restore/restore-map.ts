@@ -1,0 +1,103 @@
+// `restore MAP DIR`: materializes a map byte- and metadata-exact into an empty directory. The map is
+// untrusted data: every path key is validated (no '..', no absolute, no empty component, parent must be
+// a directory of the map), directories are created before anything else and symlinks last, files are
+// created O_EXCL (never through a symlink), so nothing can be written outside DIR.
+import { constants } from 'node:fs';
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, rename, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Entry } from '../../core/domain/manifest.ts';
+import { validateManifest } from '../../core/domain/map-validate.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { bytesFromKey, compareKeys, displayKey } from '../../core/domain/path-key.ts';
+import { loadMap } from '../store/map-store.ts';
+import { objectPath, tmpDir } from '../store/store-paths.ts';
+import { applyXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
+
+export interface RestoreResult { map: string; dir: string; entries: number; files: number; bytes: number; seconds: number; warnings: string[] }
+
+const abs = (dir: string, key: string): Buffer => (key === '' ? Buffer.from(dir) : Buffer.concat([Buffer.from(dir + '/'), Buffer.from(bytesFromKey(key))]));
+
+async function prepareDir(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) { await mkdir(dir, { mode: 0o700 }); return; }
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new UnderstudyError('usage', `restore destination ${dir} is not a directory`);
+  if ((await readdir(dir)).length > 0) throw new UnderstudyError('usage', `restore destination ${dir} is not empty; restore only writes into an empty directory`);
+}
+
+/** Writes one file entry's content from the store to `dest` (created exclusively; sparse stays sparse). */
+export async function writeEntryContent(store: string, e: Entry, dest: Buffer | string): Promise<void> {
+  const src = objectPath(store, e.sha256!);
+  if (!e.sparse) { await copyFile(src, dest, constants.COPYFILE_EXCL); return; }
+  const [inp, out] = [await open(src, 'r'), await open(dest, 'wx', 0o600)];
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = 0;
+    for (const [off, len] of e.sparse) {
+      for (let done = 0; done < len;) {
+        const { bytesRead } = await inp.read(buf, 0, Math.min(buf.length, len - done), pos);
+        if (bytesRead === 0) throw new UnderstudyError('store-corrupt', `object ${e.sha256} is shorter than its sparse extents`);
+        await out.write(buf.subarray(0, bytesRead), 0, bytesRead, off + done);
+        done += bytesRead; pos += bytesRead;
+      }
+    }
+    await out.truncate(e.size);
+  } finally { await inp.close(); await out.close(); }
+}
+
+async function ownAndMode(dir: string, e: Entry, warnings: string[]): Promise<void> {
+  const p = abs(dir, e.path);
+  try { await lchown(p, e.uid, e.gid); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    if (warnings.length < 20) warnings.push(`owner of /${displayKey(e.path)} not set (needs root)`);
+  }
+  if (e.type !== 'symlink') await chmod(p, e.mode);
+}
+
+export async function restoreMap(store: string, mapRef: string, destination: string,
+  onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+  const started = Date.now();
+  const { id, manifest } = await loadMap(store, mapRef);
+  validateManifest(manifest);
+  const entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
+  const files = entries.filter((e) => e.type === 'file');
+  for (const e of files) {
+    const st = await lstat(objectPath(store, e.sha256!)).catch(() => undefined);
+    if (!st?.isFile()) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} is missing from the store; run 'understudy verify'`);
+  }
+  const dir = resolve(destination);
+  await prepareDir(dir);
+  const warnings: string[] = [];
+  const of = (t: Entry['type']) => entries.filter((e) => e.type === t);
+  for (const e of of('dir')) if (e.path !== '') await mkdir(abs(dir, e.path), { mode: 0o700 });
+  const total = files.reduce((n, e) => n + e.size, 0);
+  let done = 0;
+  const queue = [...files];
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    for (let e = queue.shift(); e; e = queue.shift()) {
+      await writeEntryContent(store, e, abs(dir, e.path));
+      done += e.size; onProgress?.(done, total);
+    }
+  }));
+  for (const e of of('hardlink')) await link(abs(dir, e.linkTo!), abs(dir, e.path));
+  for (const [tmp, e] of await makeSpecialNodes(dir, entries.filter((x) => x.type === 'fifo' || x.type === 'chardev' || x.type === 'blockdev'))) {
+    await rename(tmp, abs(dir, e.path));
+  }
+  const owned = entries.filter((e) => e.type !== 'symlink' && e.type !== 'hardlink');
+  for (const e of owned) await ownAndMode(dir, e, warnings);
+  await applyXattrs(dir, owned, join(tmpDir(store), `xattrs-${process.pid}-${Date.now()}`));
+  for (const e of of('symlink')) {
+    await symlink(Buffer.from(bytesFromKey(e.target!)), abs(dir, e.path));
+    await ownAndMode(dir, e, warnings);
+  }
+  // Times last, deepest first, so creating children does not move a directory's mtime afterwards.
+  const timed = [...entries.filter((e) => e.type !== 'hardlink' && e.type !== 'dir'), ...of('dir').reverse()];
+  const inexact: Entry[] = [];
+  for (const e of timed) {
+    const s = Number(BigInt(e.mtimeNs) / 1000n) / 1e6;
+    await lutimes(abs(dir, e.path), s, s);
+    if ((await lstat(abs(dir, e.path), { bigint: true })).mtimeNs !== BigInt(e.mtimeNs)) inexact.push(e);
+  }
+  await touchExact(dir, inexact);
+  return { map: id, dir, entries: entries.length, files: files.length, bytes: total, seconds: (Date.now() - started) / 1000, warnings };
+}
+

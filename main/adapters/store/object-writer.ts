@@ -1,0 +1,104 @@
+// Writes content-addressed objects during a capture. Each object is hashed while it is written to a
+// temp name in STORE/tmp; objects are made durable in batches (one syncfs of the store's filesystem per
+// batch instead of one fsync per object: OSTree measured 401 s vs 10.6 s) and only then renamed into
+// objects/. A crash leaves at worst temp files, never a partial object under its hash.
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { objectPath, tmpDir } from './store-paths.ts';
+
+const run = promisify(execFile);
+/** Content up to this size is buffered and only written when the store lacks it. */
+const SMALL = 1 << 20;
+const BATCH_BYTES = 512 << 20;
+const BATCH_FILES = 8192;
+
+/** Flushes the page cache of the filesystem holding `path` (syncfs(2) through coreutils `sync -f`). */
+export async function syncFs(path: string): Promise<void> {
+  await run('sync', ['-f', path]);
+}
+
+export interface ObjectSink {
+  write(chunk: Buffer): Promise<void>;
+  /** Finishes the object; returns its sha256 and whether new bytes went to the store. */
+  commit(): Promise<{ sha256: string; size: number; stored: boolean }>;
+  abort(): Promise<void>;
+}
+
+export class ObjectWriter {
+  private pending: Array<{ tmp: string; sha256: string }> = [];
+  private pendingBytes = 0;
+  private known = new Set<string>();
+  private dirsMade = new Set<string>();
+  /** Bytes of new objects written to the store. */
+  storedBytes = 0;
+
+  constructor(readonly store: string) {}
+
+  async has(sha256: string): Promise<boolean> {
+    if (this.known.has(sha256)) return true;
+    try { await access(objectPath(this.store, sha256)); this.known.add(sha256); return true; } catch { return false; }
+  }
+
+  sink(): ObjectSink {
+    const hash: Hash = createHash('sha256');
+    let small: Buffer[] = [];
+    let size = 0;
+    let fh: FileHandle | undefined;
+    let tmp: string | undefined;
+    const openTmp = async () => {
+      tmp = join(tmpDir(this.store), `obj-${process.pid}-${randomBytes(8).toString('hex')}`);
+      fh = await open(tmp, 'wx', 0o600);
+    };
+    const discard = async () => {
+      await fh?.close().catch(() => undefined);
+      if (tmp) await rm(tmp, { force: true });
+    };
+    return {
+      write: async (chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+        if (!fh && size <= SMALL) { small.push(Buffer.from(chunk)); return; }
+        if (!fh) { await openTmp(); for (const b of small) await fh!.write(b); small = []; }
+        else await fh.write(chunk);
+      },
+      commit: async () => {
+        const sha256 = hash.digest('hex');
+        if (await this.has(sha256)) { await discard(); return { sha256, size, stored: false }; }
+        if (!fh) { await openTmp(); for (const b of small) await fh!.write(b); small = []; }
+        await fh!.close();
+        this.known.add(sha256);
+        this.pending.push({ tmp: tmp!, sha256 });
+        this.pendingBytes += size;
+        this.storedBytes += size;
+        if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) await this.flush();
+        return { sha256, size, stored: true };
+      },
+      abort: discard,
+    };
+  }
+
+  /** Makes every pending object durable, then renames it into place. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await syncFs(tmpDir(this.store));
+    for (const { tmp, sha256 } of batch) {
+      const dest = objectPath(this.store, sha256);
+      const dir = dest.slice(0, dest.lastIndexOf('/'));
+      if (!this.dirsMade.has(dir)) { await mkdir(dir, { recursive: true }); this.dirsMade.add(dir); }
+      await rename(tmp, dest);
+    }
+    await syncFs(tmpDir(this.store));
+  }
+
+  /** Drops objects not yet renamed (capture failed or was cancelled). */
+  async discardPending(): Promise<void> {
+    for (const { tmp } of this.pending) await rm(tmp, { force: true });
+    this.pending = [];
+  }
+}

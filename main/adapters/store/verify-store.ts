@@ -1,0 +1,70 @@
+// `verify`: re-hash every object a map (or every map) uses, and every map file against its id. Names
+// each corrupt or missing object with every path, in every map, that uses it.
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { displayKey } from '../../core/domain/path-key.ts';
+import { sha256File } from './file-hash.ts';
+import { listMapIds, loadMap } from './map-store.ts';
+import { mapPath, objectPath } from './store-paths.ts';
+
+export interface CorruptObject { object: string; reason: 'mismatch' | 'missing' | 'bad-map'; paths: string[] }
+export interface VerifyResult { ok: boolean; objects: number; bytes: number; maps: number; corrupt: CorruptObject[] }
+
+async function storedObjects(store: string): Promise<string[]> {
+  const out: string[] = [];
+  let dirs: string[] = [];
+  try { dirs = await readdir(join(store, 'objects')); } catch { return out; }
+  for (const d of dirs.filter((x) => /^[0-9a-f]{2}$/.test(x))) {
+    for (const f of await readdir(join(store, 'objects', d))) if (/^[0-9a-f]{62}$/.test(f)) out.push(d + f);
+  }
+  return out;
+}
+
+export async function verifyStore(
+  store: string,
+  mapRef: string | undefined,
+  onProgress?: (done: number, total: number) => void,
+): Promise<VerifyResult> {
+  const ids = mapRef ? [(await loadMap(store, mapRef)).id] : await listMapIds(store);
+  const users = new Map<string, string[]>(); // object -> "mapId:path" users
+  const sizes = new Map<string, number>();
+  const corrupt: CorruptObject[] = [];
+  for (const id of ids) {
+    const text = await readFile(mapPath(store, id));
+    if (createHash('sha256').update(text).digest('hex') !== id) {
+      corrupt.push({ object: `map:${id}`, reason: 'bad-map', paths: [] });
+      continue;
+    }
+    const { manifest } = await loadMap(store, id);
+    for (const e of manifest.entries) {
+      if (e.type !== 'file' || !e.sha256) continue;
+      const list = users.get(e.sha256) ?? [];
+      list.push(ids.length > 1 ? `${id.slice(0, 12)}:/${displayKey(e.path)}` : `/${displayKey(e.path)}`);
+      users.set(e.sha256, list);
+      sizes.set(e.sha256, e.sparse ? e.sparse.reduce((n, [, l]) => n + l, 0) : e.size);
+    }
+  }
+  // With no MAP: every stored object too, referenced or not.
+  const toCheck = new Set(users.keys());
+  if (!mapRef) for (const o of await storedObjects(store)) toCheck.add(o);
+  const total = [...toCheck].reduce((n, o) => n + (sizes.get(o) ?? 0), 0);
+  let done = 0, bytes = 0;
+  const queue = [...toCheck];
+  const worker = async () => {
+    for (let o = queue.pop(); o !== undefined; o = queue.pop()) {
+      try {
+        const r = await sha256File(objectPath(store, o), (n) => { done += n; onProgress?.(done, total); });
+        bytes += r.size;
+        if (r.sha256 !== o) corrupt.push({ object: o, reason: 'mismatch', paths: users.get(o) ?? [] });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        corrupt.push({ object: o, reason: 'missing', paths: users.get(o) ?? [] });
+      }
+    }
+  };
+  // Two readers keep the disk busy while the main thread hashes.
+  await Promise.all([worker(), worker()]);
+  corrupt.sort((a, b) => a.object.localeCompare(b.object));
+  return { ok: corrupt.length === 0, objects: toCheck.size, bytes, maps: ids.length, corrupt };
+}
