@@ -24,7 +24,8 @@ export type RunEvent = z.infer<typeof RunEvent>;
 
 export const RunKind = z.enum(['rehearse', 'upgrade', 'rollback']);
 /** Where a run is: running stages, waiting for the operator, or finished one way or another. */
-export const RunStatus = z.enum(['running', 'review', 'done', 'failed', 'cancelled', 'aborted', 'needs-recovery']);
+/** `interrupted`: the process driving it died; `understudy resume RUN` continues it. */
+export const RunStatus = z.enum(['running', 'review', 'done', 'failed', 'cancelled', 'aborted', 'needs-recovery', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const RunSummary = z.object({

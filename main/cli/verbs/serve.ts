@@ -19,6 +19,9 @@ export async function launchServer(rt: VerbRuntime, port: number): Promise<Runni
   const distDir = await ensureRendererDist();
   const engine = await createEngine({ store: rt.store });
   const server = await startServer({ engine, distDir, port });
+  const close = server.close;
+  // Runs still in flight are cancelled (their sandboxes cleaned up) before the process exits.
+  server.close = async () => { await close(); await engine.close(); };
   if (rt.out.json) process.stdout.write(JSON.stringify({ type: 'serving', url: server.url, port: server.port, token: server.token }) + '\n');
   else process.stdout.write(`${server.url}\n`);
   return server;
