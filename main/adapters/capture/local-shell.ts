@@ -12,6 +12,7 @@ export function localShell(): RemoteShell {
     child.stderr.on('data', (c: Buffer) => opts.onStderr?.(c));
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ exitCode: code, ...(signal ? { signal } : {}) }); });
+    child.stdin.on('error', () => undefined); // the command may exit without reading its stdin
     child.stdin.end(opts.stdin ?? '');
   });
   return {

@@ -17,11 +17,13 @@ export interface RestoreResult { map: string; dir: string; entries: number; file
 
 const abs = (dir: string, key: string): Buffer => (key === '' ? Buffer.from(dir) : Buffer.concat([Buffer.from(dir + '/'), Buffer.from(bytesFromKey(key))]));
 
-async function prepareDir(dir: string): Promise<void> {
+/** Refuses anything but a missing or empty directory; returns whether it must be created. */
+async function checkDestination(dir: string): Promise<boolean> {
   const st = await lstat(dir).catch(() => undefined);
-  if (!st) { await mkdir(dir, { mode: 0o700 }); return; }
+  if (!st) return true;
   if (st.isSymbolicLink() || !st.isDirectory()) throw new UnderstudyError('usage', `restore destination ${dir} is not a directory`);
   if ((await readdir(dir)).length > 0) throw new UnderstudyError('usage', `restore destination ${dir} is not empty; restore only writes into an empty directory`);
+  return false;
 }
 
 /** Writes one file entry's content from the store to `dest` (created exclusively; sparse stays sparse). */
@@ -56,6 +58,8 @@ async function ownAndMode(dir: string, e: Entry, warnings: string[]): Promise<vo
 export async function restoreMap(store: string, mapRef: string, destination: string,
   onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
   const started = Date.now();
+  const dir = resolve(destination);
+  const create = await checkDestination(dir);
   const { id, manifest } = await loadMap(store, mapRef);
   validateManifest(manifest);
   const entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
@@ -64,8 +68,7 @@ export async function restoreMap(store: string, mapRef: string, destination: str
     const st = await lstat(objectPath(store, e.sha256!)).catch(() => undefined);
     if (!st?.isFile()) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} is missing from the store; run 'understudy verify'`);
   }
-  const dir = resolve(destination);
-  await prepareDir(dir);
+  if (create) await mkdir(dir, { mode: 0o700 });
   const warnings: string[] = [];
   const of = (t: Entry['type']) => entries.filter((e) => e.type === t);
   for (const e of of('dir')) if (e.path !== '') await mkdir(abs(dir, e.path), { mode: 0o700 });

@@ -16,6 +16,7 @@ export function runTool(cmd: string, args: string[], cwd: string, stdin?: Buffer
     child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed (exit ${code}): ${err.trim().slice(0, 500)}`))));
+    child.stdin.on('error', () => undefined); // surfaced through the exit code
     child.stdin.end(stdin ?? '');
   });
 }

@@ -50,7 +50,7 @@ export class ObjectWriter {
     let tmp: string | undefined;
     const openTmp = async () => {
       tmp = join(tmpDir(this.store), `obj-${process.pid}-${randomBytes(8).toString('hex')}`);
-      fh = await open(tmp, 'wx', 0o600);
+      fh = await open(tmp, 'wx', 0o444);
     };
     const discard = async () => {
       await fh?.close().catch(() => undefined);
@@ -62,7 +62,7 @@ export class ObjectWriter {
         size += chunk.length;
         if (!fh && size <= SMALL) { small.push(Buffer.from(chunk)); return; }
         if (!fh) { await openTmp(); for (const b of small) await fh!.write(b); small = []; }
-        else await fh.write(chunk);
+        await fh!.write(chunk);
       },
       commit: async () => {
         const sha256 = hash.digest('hex');

@@ -2,7 +2,7 @@
 // mkfifo), and an independent snapshot of a tree (lstat, readlink, sha256, getfattr) that does not use
 // understudy's capture code, so a round trip is checked against the kernel's view, not against itself.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readFileSync, symlinkSync, writeSync, writeFileSync, ftruncateSync } from 'node:fs';
 
 const B = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s) : Buffer.from(s));
@@ -21,6 +21,7 @@ export function buildHostileTree(root: string): void {
   writeFileSync(p(root, B('--help')), 'leading dashes\n');
   writeFileSync(p(root, B('b64:looks-encoded')), 'prefix clash\n');
   writeFileSync(p(root, B('empty')), '');
+  writeFileSync(p(root, B('big-random')), randomBytes(5 * 1024 * 1024 + 17));
   mkdirSync(p(root, B('empty-dir')));
   mkdirSync(p(root, B('etc')));
   writeFileSync(p(root, B('etc'), B('config')), 'key=value\n');

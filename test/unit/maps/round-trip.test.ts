@@ -68,7 +68,7 @@ test('dir: capture of a hostile tree restores byte- and metadata-exact', { skip:
   assert.deepEqual(['hard-a', 'zz-hard-c'].map((k) => byPath.get(k)?.linkTo), ['etc/hard-b', 'etc/hard-b']);
   assert.ok([...byPath.keys()].some((k) => k.startsWith('b64:')), 'invalid UTF-8 name kept as b64: key');
   assert.ok([...byPath.keys()].some((k) => Buffer.byteLength(k) > 3000), 'long path kept');
-  assert.ok(res.bytesStored < 1 << 20, `store not inflated by the 1 TB file: ${res.bytesStored}`);
+  assert.ok(res.bytesStored < 6 << 20, `store not inflated by the 1 TB file: ${res.bytesStored}`);
   assert.equal((await verifyStore(store, res.map)).ok, true);
   await roundTrip(res.map, 'restored-dir');
 });
@@ -87,5 +87,5 @@ test('tar-stream capture (the ssh:// path, over a local shell) restores exactly'
 test('the sparse file is read without walking its holes (GNU tar SEEK_DATA)', { skip: !isRoot && 'needs root' }, () => {
   // du of the store: objects hold data extents only
   const du = Number(execFileSync('du', ['-sb', join(store, 'objects')]).toString().split('\t')[0]);
-  assert.ok(du < 4 << 20, `objects take ${du} bytes`);
+  assert.ok(du < 8 << 20, `objects take ${du} bytes`);
 });
