@@ -6,9 +6,11 @@ const outcomeTone: Record<string, string> = {
   failed: 'bad', 'needs-recovery': 'bad', cancelled: 'muted', aborted: 'muted', running: 'info', review: 'attention',
 };
 
-export function RunBadge({ run }: { run: Pick<RunSummary, 'status' | 'outcome'> }) {
+export function RunBadge({ run }: { run: Pick<RunSummary, 'status' | 'outcome' | 'kind'> }) {
   const label = run.outcome ?? run.status;
-  return <span className={`badge tone-${outcomeTone[label] ?? outcomeTone[run.status] ?? 'muted'}`}>{label}</span>;
+  // A rollback run that rolled back did what it was asked: good, not a warning.
+  const tone = run.kind === 'rollback' && label === 'rolled-back' ? 'good' : outcomeTone[label] ?? outcomeTone[run.status] ?? 'muted';
+  return <span className={`badge tone-${tone}`}>{label}</span>;
 }
 
 const verdictTone: Record<Verdict, string> = { ok: 'good', warn: 'warn', fail: 'bad', unknown: 'muted' };

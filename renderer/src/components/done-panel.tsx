@@ -1,7 +1,7 @@
 // Done: outcome, timings per stage, and a prominent Rollback behind a confirmation dialog.
 import { useRef, useState } from 'react';
 import type { RunDetail } from '../../../main/contract/index.ts';
-import { formatSeconds, formatTime, secondsBetween, shortId } from '../format.ts';
+import { formatSeconds, formatTime, secondsBetween } from '../format.ts';
 import { href } from '../router.ts';
 import { RunBadge } from './badges.tsx';
 
@@ -16,11 +16,29 @@ const explain: Record<string, string> = {
   aborted: 'Declined at review; the host was not touched.',
 };
 
+const rollbackExplain: Record<string, string> = {
+  'rolled-back': 'The host is back to its pre-swap content; changes others made since were kept.',
+  failed: 'The rollback failed; the host journal decides what recover does next.',
+};
+
+/** One line on what the run changed (or would have): packages and files. */
+function changeLine(d: RunDetail): string | undefined {
+  if (!d.review) return undefined;
+  const { packages: p, files: f } = d.review;
+  const pk = p.upgraded.slice(0, 3).map((x) => `${x.name} ${x.from ?? '?'} → ${x.to ?? '?'}`);
+  if (p.upgraded.length > 3) pk.push(`${p.upgraded.length - 3} more upgraded`);
+  if (p.installed.length) pk.push(`${p.installed.length} installed`);
+  if (p.removed.length) pk.push(`${p.removed.length} removed`);
+  return [...pk, `${f.added.length + f.changed.length + f.removed.length} files`].join(' · ');
+}
+
 export function DonePanel({ detail, onRollback }: { detail: RunDetail; onRollback(): Promise<string | undefined> }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const outcome = detail.outcome ?? detail.status;
+  const text = (detail.kind === 'rollback' ? rollbackExplain[outcome] : undefined) ?? explain[outcome] ?? outcome;
+  const changes = changeLine(detail);
   const total = secondsBetween(detail.startedAt, detail.endedAt);
   const timed = detail.stages.filter((s) => s.seconds !== undefined);
   const longest = Math.max(1, ...timed.map((s) => s.seconds ?? 0));
@@ -38,10 +56,11 @@ export function DonePanel({ detail, onRollback }: { detail: RunDetail; onRollbac
       <div className={`outcome tone-${outcome}`}>
         <RunBadge run={detail} />
         <div>
-          <div className="outcome-text">{explain[outcome] ?? outcome}</div>
+          <div className="outcome-text">{text}</div>
+          {changes && <div className="mono">{changes}</div>}
           {detail.error && <div className="error">{detail.error.code}: {detail.error.message}</div>}
           <div className="muted">Started {formatTime(detail.startedAt)} · finished {formatTime(detail.endedAt)} · total {formatSeconds(total)}</div>
-          {detail.rollbackOf && <div>Rolled back run <a href={href({ screen: 'run', id: detail.rollbackOf })} className="mono">{shortId(detail.rollbackOf)}</a></div>}
+          {detail.rollbackOf && <div>Rolled back run <a href={href({ screen: 'run', id: detail.rollbackOf })} className="mono">{detail.rollbackOf}</a></div>}
         </div>
         {detail.canRollback && (
           <button type="button" className="danger big" onClick={() => { setError(undefined); dialog.current?.showModal(); }}>

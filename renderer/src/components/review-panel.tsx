@@ -69,12 +69,12 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
               {conflicts.map((c) => (
                 <tr key={c.path}>
                   <td className="mono">{c.path}</td><td>{c.host}</td><td>{c.sandbox}</td>
-                  <td className="radios inline" role="radiogroup" aria-label={`Keep for ${c.path}`}>
+                  <td><div className="radios inline" role="radiogroup" aria-label={`Keep for ${c.path}`}>
                     {(['host', 'sandbox'] as const).map((v) => (
                       <label key={v}><input type="radio" name={`c-${c.path}`} checked={choices[c.path] === v} disabled={!decidable}
                         onChange={() => setChoices((x) => ({ ...x, [c.path]: v }))} /> {v === 'host' ? "host's" : "upgrade's"}</label>
                     ))}
-                  </td>
+                  </div></td>
                 </tr>
               ))}
             </tbody>

@@ -1,7 +1,7 @@
 // History: every run, filterable by host and outcome; Enter or click opens one. Refreshes live.
 import { useEffect, useMemo, useState } from 'react';
 import { RunBadge } from '../components/badges.tsx';
-import { formatSeconds, formatTime, secondsBetween, shortId } from '../format.ts';
+import { formatSeconds, formatTime, secondsBetween } from '../format.ts';
 import { navigate } from '../router.ts';
 import { useCommand, useTransport } from '../transport-context.tsx';
 
@@ -40,8 +40,8 @@ export function HistoryScreen() {
             {shown.map((r) => (
               <tr key={r.id} tabIndex={0} aria-label={`run ${r.id}`} onClick={() => navigate({ screen: 'run', id: r.id })}
                 onKeyDown={(e) => { if (e.key === 'Enter') navigate({ screen: 'run', id: r.id }); }}>
-                <td className="mono">{shortId(r.id)}</td>
-                <td>{r.kind}{r.rollbackOf && <span className="sub"> of {shortId(r.rollbackOf)}</span>}</td>
+                <td className="mono">{r.id}</td>
+                <td>{r.kind}{r.rollbackOf && <span className="sub"> of <span className="mono">{r.rollbackOf}</span></span>}</td>
                 <td className="mono">{r.target}</td>
                 <td><RunBadge run={r} /></td>
                 <td>{r.status === 'running' ? r.stage ?? '—' : ''}</td>

@@ -48,10 +48,10 @@ export function HostsScreen() {
                   <td className="num">{formatBytes(h.lastMap?.bytes)}</td>
                   <td>{h.lastRun ? <a href={href({ screen: 'run', id: h.lastRun.id })}><RunBadge run={h.lastRun} /> {formatTime(h.lastRun.startedAt)}</a> : '—'}</td>
                   <td><VerdictBadge verdict={a && typeof a === 'object' && 'verdict' in a ? a.verdict : h.verdict} /></td>
-                  <td className="row-actions">
+                  <td><div className="row-actions">
                     <button type="button" onClick={() => void assess(h.target)} disabled={a === 'busy'}>{a === 'busy' ? 'Assessing…' : 'Assess'}</button>
                     <a className="button" href={href({ screen: 'new', target: h.target })}>Upgrade…</a>
-                  </td>
+                  </div></td>
                 </tr>,
                 a && a !== 'busy' && (
                   <tr key={`${h.target}-assess`} className="detail-row">

@@ -1,0 +1,129 @@
+// UI-flow test with FAKE stage services (main/adapters/fake) injected at the composition root: it
+// exercises the real server, the real contract, the real run store and runner, and the real UI in
+// Chromium — only the stage work (VMs, SSH, swap) is faked, so the whole flow fits in seconds. The
+// same flow on the real engine with a dir: target lives in ui-real-engine.test.ts.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fakeStageServices, type FakeStageServices } from '../../main/adapters/fake/fake-stage-services.ts';
+import type { StageIo } from '../../main/core/workflow/stage-services.ts';
+import { openBrowser, screenshot, type TestBrowser } from './helpers/browser.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let t: TestServer;
+let b: TestBrowser;
+let fake: FakeStageServices;
+
+/** Fake stages that also talk: serial console while booting, command output while upgrading. */
+function talkingFakes(): FakeStageServices {
+  const f = fakeStageServices({
+    delayMs: { preflight: 150, captureHost: 500, buildImage: 300, bootSandbox: 900, runUpgrade: 900, runChecks: 300, captureSandbox: 400, swap: 300, restart: 200, checkHealth: 200, rollback: 400 },
+    conflicts: [{ path: 'etc/hello/hello.conf', host: 'edited by an operator', sandbox: 'new default port' }],
+  });
+  const boot = f.bootSandbox;
+  f.bootSandbox = async (a, io: StageIo) => {
+    for (const line of ['SeaBIOS (version 1.16.2)', 'Booting from ROM...', '[    0.000000] Linux version 6.1.0-cloud-amd64', 'Debian GNU/Linux 12 sandbox ttyS0']) io.log('serial', 'console', line);
+    return boot(a, io);
+  };
+  const upgrade = f.runUpgrade;
+  f.runUpgrade = async (a, io: StageIo) => {
+    io.log('stdout', 'upgrade', 'Reading package lists... Done');
+    io.log('stdout', 'upgrade', 'Unpacking hello-service (2.0) over (1.0) ...');
+    io.log('stderr', 'upgrade', 'debconf: delaying package configuration');
+    io.progress({ step: 'fetching', current: 3 * 2 ** 20, total: 8 * 2 ** 20, bytesPerSec: 2 ** 20, etaSec: 5 });
+    return upgrade(a, io);
+  };
+  return f;
+}
+
+before(async () => {
+  fake = talkingFakes();
+  t = await startTestServer(fake);
+  b = await openBrowser();
+});
+after(async () => {
+  await b?.close();
+  await t?.close();
+});
+
+test('UI flow (fake stages): start, watch stages and logs, review, approve, done, rollback, history', async () => {
+  const page = b.page;
+  await page.goto(t.server.url);
+  await page.getByRole('heading', { name: 'Hosts' }).waitFor();
+  await screenshot(page, '01-hosts-empty');
+
+  // New upgrade
+  await page.getByRole('link', { name: 'New upgrade' }).first().click();
+  await page.getByLabel('Target').fill('dir:/srv/roots/web2');
+  await page.getByLabel('Upgrade command').fill('apt-get install -y hello-service=2.0');
+  await page.getByLabel(/^Checks/).fill('test -x /usr/bin/hello-service\ncurl -fsS http://127.0.0.1:8080/health');
+  await page.getByLabel(/^Health checks/).fill('true');
+  await screenshot(page, '02-new-upgrade');
+  await page.getByRole('button', { name: 'Start upgrade' }).click();
+
+  // Run: stages advance, command output and serial console arrive live.
+  await page.getByRole('heading', { name: /upgrade dir:\/srv\/roots\/web2/ }).waitFor();
+  const stage = (name: string) => page.locator('.timeline li', { hasText: new RegExp(`^.${name}`) });
+  await page.locator('.timeline li.st-active').first().waitFor();
+  await page.getByRole('log', { name: 'Serial console' }).getByText('Booting from ROM...').waitFor();
+  await page.getByRole('log', { name: 'Command output' }).getByText('Unpacking hello-service (2.0) over (1.0) ...').waitFor();
+  assert.equal(await stage('preflight').getAttribute('class'), 'stage st-done');
+  await page.getByRole('progressbar').waitFor();
+  await screenshot(page, '03-run-live');
+
+  // Review: package and file delta, conflict needs a choice before Approve.
+  await page.getByRole('tab', { name: /Review/, selected: true }).waitFor({ timeout: 20_000 });
+  const review = page.locator('.review');
+  await review.getByRole('cell', { name: 'hello-service', exact: true }).waitFor();
+  assert.match(await review.locator('tr', { hasText: 'hello-service' }).first().innerText(), /1\.0\s+→\s+2\.0/);
+  await review.locator('.filegroups summary', { hasText: '/usr/bin' }).waitFor();
+  await review.locator('.filegroups li', { hasText: 'hello-service' }).waitFor();
+  await review.getByText('etc/hello/hello.conf').waitFor();
+  const approve = page.getByRole('button', { name: 'Approve and swap' });
+  assert.equal(await approve.isDisabled(), true, 'approve waits for a choice on every conflict');
+  await screenshot(page, '04-review');
+  await page.getByRole('radiogroup', { name: 'Keep for etc/hello/hello.conf' }).getByLabel("upgrade's").check();
+  assert.equal(await approve.isDisabled(), false);
+  await approve.click();
+
+  // Done
+  await page.getByRole('tab', { name: 'Result', selected: true }).waitFor({ timeout: 20_000 });
+  await page.locator('.outcome .badge', { hasText: 'upgraded' }).waitFor();
+  assert.equal(await stage('swapping').getAttribute('class'), 'stage st-done');
+  await screenshot(page, '05-done');
+  assert.equal(fake.count('swap'), 1);
+  const upgradeUrl = page.url();
+
+  // Rollback, behind a confirmation.
+  await page.getByRole('button', { name: /Roll back this host/ }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  await screenshot(page, '06-rollback-confirm');
+  await dialog.getByRole('button', { name: 'Roll back now' }).click();
+  await page.waitForURL((u) => u.toString() !== upgradeUrl);
+  await page.getByRole('heading', { name: /rollback dir:\/srv\/roots\/web2/ }).waitFor();
+  await page.locator('.outcome .badge', { hasText: 'rolled-back' }).waitFor({ timeout: 20_000 });
+  assert.equal(fake.count('rollback'), 1);
+  await screenshot(page, '07-rollback-done');
+
+  // The upgrade can no longer be rolled back twice.
+  await page.goto(upgradeUrl);
+  await page.locator('.outcome .badge', { hasText: 'upgraded' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Roll back this host/ }).count(), 0);
+
+  // History: both runs; filter by outcome; open one with the keyboard.
+  await page.keyboard.press('Alt+3');
+  await page.getByRole('heading', { name: 'History' }).waitFor();
+  await page.locator('tbody tr').nth(1).waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 2);
+  await screenshot(page, '08-history');
+  await page.getByLabel('Filter by outcome').selectOption('rolled-back');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await page.locator('tbody tr').first().focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: /rollback/ }).waitFor();
+
+  // Hosts: the target with its last run.
+  await page.keyboard.press('Alt+1');
+  await page.getByRole('cell', { name: 'dir:/srv/roots/web2' }).waitFor();
+  await screenshot(page, '09-hosts');
+});
