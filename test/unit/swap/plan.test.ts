@@ -84,7 +84,7 @@ test('diff3: clean merges of separate changes; overlapping or touching changes r
 });
 
 test('plan order: dirs parents first, files, hardlinks, deletions deepest first, dpkg db last, dir times at the end', () => {
-  const parents = new Map<string, Entry | null>([['', dir('')], ['etc', dir('etc')], ['var/lib/dpkg', dir('var/lib/dpkg')], ['old', dir('old')]]);
+  const parents = new Map(['', 'etc', 'var/lib/dpkg', 'old'].map((p) => [p, { now: dir(p), wantMtimeNs: T }]));
   const changes: Change[] = [
     { path: 'var/lib/dpkg/status', from: file('var/lib/dpkg/status', 's'), to: file('var/lib/dpkg/status', 'S') },
     { path: 'old/sub', from: dir('old/sub'), to: null },

@@ -1,0 +1,74 @@
+// SwapHost for `dir:` targets: the tree is a directory on this machine. The work area sits next to it
+// (same filesystem, outside the tree, so the tree stays exactly the map), the agent runs through the
+// local `sh`, and health commands run here with cwd = the directory and UNDERSTUDY_ROOT set.
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { agentScript } from '../agent/agent-script.ts';
+import { hostPath, probeLocal, type ProbeRequest } from './local-probe.ts';
+import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<AgentResult> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('error', rej);
+    p.on('close', (code, sig) => res({ code: code ?? (sig ? 128 + 9 : 1), stdout, stderr }));
+  });
+}
+
+export async function openDirHost(target: string): Promise<SwapHost> {
+  const root = resolve(target.replace(/^dir:/, ''));
+  const st = await stat(root).catch(() => null);
+  if (!st?.isDirectory()) throw new UnderstudyError('bad-target', `dir: target ${root} is not a directory`);
+  const work = join(dirname(root), `.understudy-${basename(root)}`);
+  const parentDev = (await stat(dirname(root))).dev;
+  if (parentDev !== st.dev) {
+    throw new UnderstudyError('bad-target', `${root} is a mount point: its swap work area must be on the same filesystem, next to it`);
+  }
+  const writeText = async (file: string, text: string) => { await writeFile(file + '.tmp', text); await rename(file + '.tmp', file); };
+  return {
+    target: `dir:${root}`,
+    kind: 'dir',
+    root,
+    work,
+    areaDir: (_mount, txid) => join(work, 'tx', txid, 'a0'),
+    probe: (req: ProbeRequest) => probeLocal(root, req),
+    readFile: (key) => readFile(hostPath(root, key)),
+    async freeBytes(dir) {
+      let d = dir;
+      for (;;) {
+        try { const s = await statfs(d); return s.bavail * s.bsize; } catch { if (d === dirname(d)) throw new UnderstudyError('io', `cannot statfs ${dir}`); d = dirname(d); }
+      }
+    },
+    mkdirp: async (d) => { await mkdir(d, { recursive: true }); },
+    async putObject(file, src) {
+      if ('file' in src) { await copyFile(src.file, file); return (await stat(file)).size; }
+      await writeFile(file, src.bytes);
+      return src.bytes.length;
+    },
+    writeText,
+    readText: (file) => readFile(file, 'utf8').catch(() => null),
+    list: (d) => readdir(d).catch(() => []),
+    exists: (p) => stat(p).then(() => true, () => false),
+    async remove(paths) { for (const p of paths) await rm(p, { force: true }); },
+    async installAgent() {
+      await mkdir(work, { recursive: true });
+      const want = agentScript();
+      if ((await readFile(join(work, 'agent.sh'), 'utf8').catch(() => '')) !== want) await writeText(join(work, 'agent.sh'), want);
+    },
+    agent: (args, env) => run('sh', [join(work, 'agent.sh'), ...args], { env: { ...process.env, ...env } }),
+    async health(cmds, signal) {
+      const out: HealthResult[] = [];
+      for (const cmd of cmds) {
+        const r = await run('sh', ['-c', cmd], { cwd: root, env: { ...process.env, UNDERSTUDY_ROOT: root }, signal });
+        out.push({ cmd, ok: r.code === 0, exitCode: r.code, output: (r.stdout + r.stderr).slice(-4000) });
+      }
+      return out;
+    },
+    async close() { /* nothing held */ },
+  };
+}

@@ -1,0 +1,100 @@
+// Rollback: a new journaled transaction that puts back what an earlier one changed — the old objects
+// come from that transaction's undo area (hardlinked: same inode, same metadata, no copy) or from the
+// store when the undo area is gone. Paths the host changed after that transaction are left as they are.
+// A rollback is a transaction like any other, so it can be recovered and rolled back itself.
+import { join } from 'node:path';
+import { access } from 'node:fs/promises';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { Entry } from '../../core/domain/manifest.ts';
+import { displayKey } from '../../core/domain/path-key.ts';
+import { sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
+import type { Change } from '../../core/domain/swap-plan.ts';
+import type { SwapHost } from './swap-host.ts';
+import { listRecords, newTxid, type SwapRecord } from './swap-record.ts';
+import { objectFile, runTransaction, type TxStats } from './transaction.ts';
+
+export interface RollbackRequest {
+  host: SwapHost;
+  store: string;
+  /** A map id (roll back until the host is that map again) or a transaction id. */
+  to?: string;
+  agentEnv?: Record<string, string>;
+}
+
+export interface RollbackResult extends TxStats { restoredMap?: string; reverted: string; kept: string[] }
+
+async function stateOf(host: SwapHost, txid: string): Promise<'committed' | 'aborted' | 'open'> {
+  const j = (await host.readText(join(host.work, 'tx', txid, 'journal'))) ?? '';
+  return /^commit/m.test(j) ? 'committed' : /^aborted/m.test(j) ? 'aborted' : 'open';
+}
+
+/** Committed transactions not yet reverted, newest first. */
+export async function revertible(host: SwapHost, store: string): Promise<SwapRecord[]> {
+  const all = await listRecords(host, store);
+  const committed: SwapRecord[] = [];
+  for (const r of all) if ((await stateOf(host, r.txid)) === 'committed') committed.push(r);
+  const reverted = new Set(committed.map((r) => r.reverts).filter(Boolean));
+  return committed.filter((r) => !reverted.has(r.txid)).reverse();
+}
+
+const looksSame = (a: Entry | null | undefined, b: Entry | null) =>
+  !a || !b ? !a && !b : a.type === 'dir' && b.type === 'dir' ? sameAttrs(a, b) : sameContent(a, b) && sameAttrs(a, b);
+
+async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: Record<string, string>): Promise<RollbackResult> {
+  const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes)]);
+  const now = await host.probe({ paths: [...paths] });
+  const changes: Change[] = [];
+  const kept: string[] = [];
+  for (const c of t.changes) {
+    const cur = now.get(c.path) ?? null;
+    const expected = c.to?.type === 'hardlink' ? (cur ? { ...cur, path: c.path } : null) : c.to;
+    if (!looksSame(cur, expected)) { kept.push(c.path); continue; } // changed on the host since: never reverted
+    const change: Change = { path: c.path, from: cur, to: c.from };
+    if (c.from?.type === 'file') {
+      const slot = t.undo[c.path];
+      const undoFile = slot ? join(t.areas[slot.area]!, 'undo', String(slot.n)) : undefined;
+      if (undoFile && await host.exists(undoFile)) change.source = { kind: 'host-link', hostPath: undoFile };
+      else if (await access(objectFile(store, c.from.sha256!)).then(() => true, () => false)) {
+        change.source = { kind: 'store', sha256: c.from.sha256!, size: c.from.size };
+      } else {
+        throw new UnderstudyError('store-corrupt', `the pre-swap content of ${displayKey(c.path)} is neither in the undo area nor in the store`);
+      }
+    }
+    changes.push(change);
+  }
+  const parents = new Map<string, { now: Entry; wantMtimeNs: string } | null>();
+  for (const [p, mtime] of Object.entries(t.parentTimes)) {
+    const e = now.get(p);
+    if (e?.type === 'dir') parents.set(p, { now: e, wantMtimeNs: mtime });
+  }
+  const txid = newTxid('rollback');
+  const stats = await runTransaction({
+    host, store, changes, parents, agentEnv,
+    record: { version: 1, txid, kind: 'rollback', target: host.target, createdAt: new Date().toISOString(),
+      reverts: t.txid, beforeMap: t.afterMap, afterMap: t.beforeMap, restoredMap: t.beforeMap, mounts: t.mounts },
+  });
+  if (stats.outcome === 'aborted') throw new UnderstudyError('io', `the rollback failed on the host and was undone: ${stats.error ?? ''}`, { txid });
+  // the restored inodes are back in the tree: drop their extra links in the old undo area (a rollback of
+  // this rollback uses its own undo area)
+  await host.remove(changes.flatMap((c) => (c.source?.kind === 'host-link' ? [c.source.hostPath] : [])));
+  return { ...stats, restoredMap: t.beforeMap, reverted: t.txid, kept };
+}
+
+/** Reverts the newest transaction, or, with `to`, every newer one until the host is that map (or tx) again. */
+export async function rollbackLatest(req: RollbackRequest): Promise<RollbackResult> {
+  const stack = await revertible(req.host, req.store);
+  if (!stack.length) throw new UnderstudyError('usage', `nothing to roll back on ${req.host.target}: no committed swap`);
+  let upto = 0;
+  if (req.to) {
+    upto = stack.findIndex((r) => r.txid === req.to || r.beforeMap === req.to || (r.beforeMap?.startsWith(req.to!) && req.to!.length >= 8));
+    if (upto < 0) throw new UnderstudyError('usage', `no swap on ${req.host.target} can take it back to ${req.to}`);
+  }
+  let last: RollbackResult | undefined;
+  const started = performance.now();
+  let files = 0;
+  for (let i = 0; i <= upto; i++) {
+    last = await revert(req.host, req.store, stack[i]!, req.agentEnv);
+    files += last.files;
+  }
+  return { ...last!, files, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,40 @@
+// The seam between the swap orchestrator and a host: everything the swap needs from the machine it
+// changes. `dir:` targets implement it with local files and a local `sh`; ssh:// hosts implement the same
+// calls over one ssh2 connection (agent upload, `cat >` for content, the agent's own probe).
+import type { HostEntry } from '../../core/domain/swap-drift.ts';
+import type { ProbeRequest } from './local-probe.ts';
+
+export interface AgentResult { code: number; stdout: string; stderr: string }
+
+export interface HealthResult { cmd: string; ok: boolean; exitCode: number | null; output: string }
+
+export interface SwapHost {
+  /** The target as the operator wrote it ('dir:/srv/root', 'ssh://root@web1'). */
+  readonly target: string;
+  readonly kind: 'dir' | 'ssh' | 'local';
+  /** The host path that map paths are relative to ('/' on real hosts). */
+  readonly root: string;
+  /** Host directory holding agent.sh, tx/<txid>/{plan,journal,record.json} and the agent's lock. */
+  readonly work: string;
+  /** Staging/undo directory for one filesystem (mount point path key), on that same filesystem. */
+  areaDir(mount: string, txid: string): string;
+  probe(req: ProbeRequest): Promise<Map<string, HostEntry | null>>;
+  /** Content of a file below the root (path key): for 3-way merges of small text files. */
+  readFile(key: string): Promise<Buffer>;
+  /** Free bytes on the filesystem holding hostDir (or its nearest existing parent). */
+  freeBytes(hostDir: string): Promise<number>;
+  mkdirp(hostDir: string): Promise<void>;
+  /** Writes one staged object; returns the bytes that crossed the wire. */
+  putObject(hostFile: string, src: { file: string } | { bytes: Uint8Array }): Promise<number>;
+  writeText(hostFile: string, text: string): Promise<void>;
+  readText(hostFile: string): Promise<string | null>;
+  list(hostDir: string): Promise<string[]>;
+  exists(hostPath: string): Promise<boolean>;
+  /** Removes host files (missing ones are fine). */
+  remove(hostPaths: string[]): Promise<void>;
+  /** Copies the agent script to work/agent.sh (when it differs). */
+  installAgent(): Promise<void>;
+  agent(args: string[], env?: Record<string, string>): Promise<AgentResult>;
+  health(cmds: string[], signal?: AbortSignal): Promise<HealthResult[]>;
+  close(): Promise<void>;
+}

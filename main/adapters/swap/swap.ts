@@ -1,0 +1,109 @@
+// The swap: map1 -> map2 delta onto the host, drift-checked against the host as it is now, through one
+// journaled transaction, then health commands; a failing health check rolls the swap back (exit 6).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { Entry, Manifest } from '../../core/domain/manifest.ts';
+import { computeDelta, parentKey } from '../../core/domain/swap-delta.ts';
+import { diff3Merge, looksLikeText } from '../../core/domain/swap-diff3.ts';
+import { classify, type Conflict, type Prefer } from '../../core/domain/swap-drift.ts';
+import { indexByPath } from '../../core/domain/swap-entry.ts';
+import type { Change } from '../../core/domain/swap-plan.ts';
+import type { HealthResult, SwapHost } from './swap-host.ts';
+import { newTxid } from './swap-record.ts';
+import { objectFile, runTransaction, type TxStats } from './transaction.ts';
+import { rollbackLatest } from './rollback.ts';
+
+export interface SwapRequest {
+  host: SwapHost;
+  store: string;
+  map1: { id: string; manifest: Manifest };
+  map2: { id: string; manifest: Manifest };
+  prefer?: Prefer;
+  health?: string[];
+  signal?: AbortSignal;
+  agentEnv?: Record<string, string>;
+  /** Called once the transaction id is known (the run store keeps it). */
+  onTx?(txid: string): void;
+}
+
+export interface SwapResult extends TxStats {
+  merged: string[];
+  keptHost: string[];
+  health: HealthResult[];
+}
+
+const MAX_MERGE_BYTES = 1 << 20;
+
+async function tryMerge(host: SwapHost, store: string, path: string, base: Entry, to: Entry): Promise<Uint8Array | null> {
+  if (base.size > MAX_MERGE_BYTES || to.size > MAX_MERGE_BYTES) return null;
+  const [b, h, n] = await Promise.all([readFile(objectFile(store, base.sha256!)), host.readFile(path), readFile(objectFile(store, to.sha256!))]);
+  if (h.length > MAX_MERGE_BYTES || ![b, h, n].every(looksLikeText)) return null;
+  const merged = diff3Merge(b.toString('utf8'), h.toString('utf8'), n.toString('utf8'));
+  return merged === null ? null : Buffer.from(merged, 'utf8');
+}
+
+export async function swap(req: SwapRequest): Promise<SwapResult> {
+  const { host, store } = req;
+  const m1 = indexByPath(req.map1.manifest), m2 = indexByPath(req.map2.manifest);
+  const delta = computeDelta(req.map1.manifest, req.map2.manifest);
+  const paths = new Set(delta.items.map((i) => i.path));
+  for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) paths.add(p); }
+  const removedDirs = new Set(delta.items.filter((i) => !i.next && i.base?.type === 'dir').map((i) => i.path));
+  const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
+
+  const decisions = classify(delta.items, now, m1, m2, req.prefer);
+  const changes: Change[] = [];
+  const conflicts: Conflict[] = [];
+  const merged: string[] = [], keptHost: string[] = [];
+  for (const d of decisions) {
+    if (d.kind === 'apply') changes.push({ path: d.path, from: d.from, to: d.to });
+    else if (d.kind === 'keep-host') keptHost.push(d.path);
+    else if (d.kind === 'conflict') conflicts.push(d.conflict);
+    else if (d.kind === 'merge') {
+      const bytes = await tryMerge(host, store, d.path, d.base, d.to);
+      if (!bytes) { conflicts.push({ ...d.conflict, sandbox: `${d.conflict.sandbox} (no clean 3-way merge)` }); continue; }
+      const attrs = d.to.mode === d.base.mode && d.to.uid === d.base.uid && d.to.gid === d.base.gid ? d.from : d.to;
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const to: Entry = { ...attrs, path: d.path, type: 'file', size: bytes.length, sha256, mtimeNs: d.to.mtimeNs };
+      delete (to as { nlink?: number }).nlink;
+      changes.push({ path: d.path, from: d.from, to, source: { kind: 'bytes', data: bytes } });
+      merged.push(d.path);
+    }
+  }
+  if (conflicts.length) {
+    throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `
+      + conflicts.slice(0, 10).map((c) => `${c.path} (host: ${c.host}; sandbox: ${c.sandbox})`).join('; ')
+      + ' — choose per path with --prefer host|sandbox PATH', { conflicts });
+  }
+  // directories the transaction renames inside keep their own time (those it changes get map2's)
+  const changing = new Set(changes.map((c) => c.path));
+  const parents = new Map<string, { now: Entry; wantMtimeNs: string } | null>();
+  for (const p of paths) {
+    const e = now.get(p);
+    if (e && e.type === 'dir' && !changing.has(p)) parents.set(p, { now: e, wantMtimeNs: e.mtimeNs });
+  }
+  const txid = newTxid('swap');
+  req.onTx?.(txid);
+  const stats = await runTransaction({
+    host, store, changes, parents, agentEnv: req.agentEnv,
+    record: { version: 1, txid, kind: 'swap', target: host.target, createdAt: new Date().toISOString(),
+      map1: req.map1.id, map2: req.map2.id, beforeMap: req.map1.id, afterMap: req.map2.id, mounts: mountsOf(req.map2.manifest) },
+  });
+  if (stats.outcome === 'aborted') {
+    throw new UnderstudyError('io', `the swap failed on the host and was undone: ${stats.error ?? ''}`, { txid });
+  }
+  const health = req.health?.length ? await host.health(req.health, req.signal) : [];
+  if (health.some((h) => !h.ok)) {
+    const rb = await rollbackLatest({ host, store, agentEnv: undefined });
+    throw new UnderstudyError('health-failed', `health check failed after the swap; rolled back (${rb.txid}): `
+      + health.filter((h) => !h.ok).map((h) => `${h.cmd} exited ${h.exitCode}`).join('; '),
+    { health, swap: stats, rollback: rb });
+  }
+  return { ...stats, merged, keptHost, health };
+}
+
+export function mountsOf(m: Manifest): string[] {
+  const mounts = (m.filesystems ?? []).map((f) => f.path);
+  return mounts.includes('') ? mounts : ['', ...mounts];
+}

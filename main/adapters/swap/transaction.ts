@@ -1,0 +1,94 @@
+// One journaled transaction on a host: plan -> preflight (free space) -> stage what the host lacks ->
+// plan file -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
+import { dirname, join } from 'node:path';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-plan.ts';
+import { formatPlan } from '../../core/domain/swap-plan-format.ts';
+import { displayKey } from '../../core/domain/path-key.ts';
+import type { SwapHost } from './swap-host.ts';
+import { saveRecord, type SwapRecord } from './swap-record.ts';
+
+export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
+
+export interface TxStats {
+  txid: string;
+  outcome: 'committed' | 'aborted';
+  files: number;
+  bytesSent: number;
+  seconds: number;
+  /** First rename -> journal commit (or -> abort when undone). */
+  windowSeconds: number;
+  error?: string;
+}
+
+export interface TxInput {
+  host: SwapHost;
+  store: string;
+  record: Omit<SwapRecord, 'areas' | 'undo' | 'changes' | 'parentTimes'>;
+  changes: Change[];
+  parents: PlanInput['parents'];
+  /** Extra environment for the agent (tests: UNDERSTUDY_AGENT_KILL_AT). */
+  agentEnv?: Record<string, string>;
+}
+
+/** Free space needed per area: staged bytes plus room for directory entries and the journal. */
+const SLACK = 16 << 20;
+
+export async function runTransaction(t: TxInput): Promise<TxStats> {
+  const started = performance.now();
+  const { host, store, record } = t;
+  const plan = buildPlan({ changes: t.changes, parents: t.parents, mounts: record.mounts });
+  const areas = record.mounts.map((m) => host.areaDir(m, record.txid));
+
+  const short: Array<{ filesystem: string; needBytes: number; freeBytes: number }> = [];
+  for (let i = 0; i < areas.length; i++) {
+    const need = plan.bytesToStage[i]! + SLACK;
+    const free = await host.freeBytes(dirname(areas[i]!));
+    if (plan.bytesToStage[i]! > 0 && free < need) short.push({ filesystem: '/' + record.mounts[i]!, needBytes: need, freeBytes: free });
+  }
+  if (short.length) {
+    throw new UnderstudyError('no-space', 'not enough free space to stage the swap: '
+      + short.map((s) => `${s.filesystem} needs ${s.needBytes} bytes, has ${s.freeBytes}`).join('; '), { filesystems: short });
+  }
+
+  const undo: SwapRecord['undo'] = {};
+  for (const op of plan.ops) if (op.kind === 'put' || op.kind === 'link' || op.kind === 'del' || op.kind === 'mkdir') undo[op.path] ??= { n: op.n, area: op.area };
+  const parentTimes: Record<string, string> = {};
+  for (const [p, v] of t.parents) if (v) parentTimes[p] = v.now.mtimeNs;
+  await host.installAgent();
+  await saveRecord(host, store, {
+    ...record, areas, undo, parentTimes,
+    changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
+  });
+  for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
+
+  let bytesSent = 0;
+  for (const op of plan.ops) {
+    if (op.kind !== 'put' || op.stage.type !== 'file') continue;
+    const src = op.stage.source;
+    const dest = join(areas[op.area]!, 'stage', String(op.n));
+    if (src.kind === 'store') {
+      try { bytesSent += await host.putObject(dest, { file: objectFile(store, src.sha256) }); } catch (e) {
+        throw new UnderstudyError('store-corrupt', `object ${src.sha256} for ${displayKey(op.path)} is missing from the store`, { cause: String(e) });
+      }
+    } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data });
+  }
+  const txDir = join(host.work, 'tx', record.txid);
+  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
+
+  const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
+  const outcome = /^result committed$/m.test(r.stdout) ? 'committed' : /^result aborted$/m.test(r.stdout) ? 'aborted' : undefined;
+  if (!outcome) {
+    throw new UnderstudyError('needs-recovery', `the host agent stopped without finishing (exit ${r.code}): ${r.stderr.trim().slice(-500)}; run 'understudy recover ${host.target}'`, { txid: record.txid });
+  }
+  const journal = (await host.readText(join(txDir, 'journal'))) ?? '';
+  const begin = Number(/^begin (\S+)$/m.exec(journal)?.[1]);
+  const end = Number(/^(?:commit|aborted) (\S+)$/m.exec(journal)?.[1]);
+  const files = plan.ops.filter((o) => o.kind !== 'meta' || !t.parents.has(o.path)).length;
+  return {
+    txid: record.txid, outcome, files, bytesSent,
+    seconds: (performance.now() - started) / 1000,
+    windowSeconds: Number.isFinite(begin) && Number.isFinite(end) ? Math.max(0, end - begin) : 0,
+    ...(outcome === 'aborted' ? { error: r.stderr.trim().slice(-1000) } : {}),
+  };
+}
