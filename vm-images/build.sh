@@ -15,6 +15,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 need_root() { [ "$(id -u)" = 0 ] || die "building images needs root (debootstrap, chroot); run as root or with sudo"; }
 
+# One build at a time per cache (tests, setup.sh and people may start builds together): later ones wait,
+# then find the images cached.
+if [ "${1:-}" != path ]; then
+  mkdir -p "$IMAGES"
+  exec 9>"$IMAGES/.build.lock"
+  flock 9
+fi
+
 case ${1:-} in
   path)
     [ -n "${2:-}" ] || die "usage: build.sh path base|mirror|demo-host"

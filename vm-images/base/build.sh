@@ -9,7 +9,10 @@ build_base() {
   mkdir -p "$tree"
   say "base: debootstrap bookworm (minbase + $include)"
   debootstrap --variant=minbase --include="$include" bookworm "$tree" "$url" >"$out/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$out/debootstrap.log" >&2; die "debootstrap failed (log: $out/debootstrap.log)"; }
+    {
+      cat "$tree/debootstrap/debootstrap.log" >>"$out/debootstrap.log" 2>/dev/null || true
+      cp "$out/debootstrap.log" "$IMAGES/base-failed.log"
+      tail -n 30 "$out/debootstrap.log" >&2; die "debootstrap failed (log kept in $IMAGES/base-failed.log)"; }
   rm -rf "$tree/var/cache/apt/archives/"*.deb "$tree/var/lib/apt/lists/"*_Packages
   tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$tree" -cf "$out/rootfs.tar" .
   rm -rf "$tree"

@@ -71,6 +71,8 @@ export async function connectSsh(o: SshConnectOptions): Promise<SshShell> {
       o.signal?.removeEventListener('abort', onAbort);
       client.removeListener('ready', onReady);
       client.removeListener('error', onError);
+      // ssh2 may report more errors after the first (e.g. a reset after a timeout): nobody waits for them.
+      client.on('error', () => {});
       if (err) { client.end(); reject(err); } else resolve();
     };
     const onReady = () => settle();

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// guestfwd relay: QEMU runs this once per guest connection (guestfwd=tcp:10.0.2.100:80-cmd:node relay.mjs
+// HOST PORT) with the connection on stdin/stdout, and it splices that to HOST:PORT (understudy's loopback
+// mirror, or a --mirror URL's host). Half-closes pass through both ways, so HTTP keep-alive and requests
+// that end with EOF both work. Plain JS on purpose: it starts in ~50 ms, with no TypeScript loader.
+import net from 'node:net';
+
+const [host, portText] = process.argv.slice(2);
+const port = Number(portText);
+if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+  process.stderr.write('usage: relay.mjs HOST PORT\n');
+  process.exit(2);
+}
+const upstream = net.connect({ host, port, allowHalfOpen: true });
+const bail = (why) => {
+  process.stderr.write(`understudy relay ${host}:${port}: ${why}\n`);
+  upstream.destroy();
+  process.exit(1);
+};
+upstream.on('error', (e) => bail(e.message));
+process.stdin.on('error', () => upstream.destroy());
+process.stdout.on('error', () => upstream.destroy());
+// pipe() ends the destination when the source ends: guest EOF -> upstream FIN, upstream EOF -> stdout EOF.
+process.stdin.pipe(upstream);
+upstream.pipe(process.stdout);
+upstream.on('close', () => process.exit(0));
