@@ -23,10 +23,12 @@ export function createWsTransport(url: string, Socket: SocketCtor = WebSocket): 
   let socket: WebSocket | undefined;
   let closed = false;
   let retryMs = 250;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   const setState = (s: ConnectionState) => listeners.emit('\0state', s);
 
   function connect(): void {
+    if (closed) return;
     setState('connecting');
     const ws = new Socket(url);
     socket = ws;
@@ -49,13 +51,14 @@ export function createWsTransport(url: string, Socket: SocketCtor = WebSocket): 
         listeners.emit(frame.event, frame.payload);
       }
     };
+    ws.onerror = () => { /* a close event follows; reconnecting is handled there */ };
     ws.onclose = () => {
       for (const [id, resolve] of pending) {
         resolve(fail(TransportErrorCode.disconnected, 'connection to understudy closed before it answered'));
         pending.delete(id);
       }
       setState('closed');
-      if (!closed) setTimeout(connect, (retryMs = Math.min(retryMs * 2, 5000)));
+      if (!closed) retryTimer = setTimeout(connect, (retryMs = Math.min(retryMs * 2, 5000)));
     };
   }
   connect();
@@ -78,6 +81,7 @@ export function createWsTransport(url: string, Socket: SocketCtor = WebSocket): 
     },
     close() {
       closed = true;
+      clearTimeout(retryTimer);
       socket?.close();
     },
   };

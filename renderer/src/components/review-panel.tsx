@@ -89,7 +89,7 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
             Approve and swap
           </button>
           <button type="button" className="danger-outline" disabled={busy} onClick={() => void act(onAbort)}>Abort — leave the host untouched</button>
-          {unresolved > 0 && <span className="warn">{unresolved} conflict{unresolved > 1 ? 's' : ''} still need a choice</span>}
+          {unresolved > 0 && <span className="warn">{unresolved} conflict{unresolved > 1 ? 's still need' : ' still needs'} a choice</span>}
         </div>
       )}
     </div>
