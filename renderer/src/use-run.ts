@@ -29,10 +29,23 @@ export function useRun(id: string): LiveRun & { reload: () => void } {
     seen.current = new Set();
     setState({ logs: [] });
 
+    // Output can arrive hundreds of lines a second: buffer and render at most ~10 times a second.
+    let buffered: LogEvent[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      flushTimer = undefined;
+      const lines = buffered;
+      buffered = [];
+      if (live && lines.length) setState((s) => ({ ...s, logs: [...s.logs, ...lines].slice(-MAX_LINES) }));
+    };
     const appendLogs = (lines: LogEvent[]) => {
-      const fresh = lines.filter((l) => !seen.current.has(logKey(l)));
-      fresh.forEach((l) => seen.current.add(logKey(l)));
-      if (fresh.length) setState((s) => ({ ...s, logs: [...s.logs, ...fresh].slice(-MAX_LINES) }));
+      for (const l of lines) {
+        const k = logKey(l);
+        if (seen.current.has(k)) continue;
+        seen.current.add(k);
+        buffered.push(l);
+      }
+      if (buffered.length && !flushTimer) flushTimer = setTimeout(flush, 100);
     };
     const load = async () => {
       const env = await t.invoke('runs:get', { run: id });
@@ -56,7 +69,7 @@ export function useRun(id: string): LiveRun & { reload: () => void } {
     });
     const offUpdated = t.on('run:updated', (s) => { if (s.id === id) reloadSoon(); });
     void load();
-    return () => { live = false; clearTimeout(timer); offEvent(); offUpdated(); };
+    return () => { live = false; clearTimeout(timer); clearTimeout(flushTimer); offEvent(); offUpdated(); };
   }, [t, id]);
 
   return { ...state, reload: () => reloadRef.current() };

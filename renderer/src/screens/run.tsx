@@ -68,7 +68,7 @@ export function RunScreen({ id }: { id: string }) {
         <div className="run-main">
           {tab === 'live' && (
             <>
-              <ProgressBar p={status === 'running' ? progress : undefined} />
+              <ProgressBar p={status === 'running' && progress?.stage === detail.stage ? progress : undefined} />
               <div className="panes">
                 <LogPane title="Command output" label="Command output" lines={output} />
                 <LogPane title="Sandbox serial console" label="Serial console" lines={serial} />
