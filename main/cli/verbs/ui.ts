@@ -27,13 +27,20 @@ export function chromiumBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 }
 
-function runUntilExit(bin: string, args: string[], signal: AbortSignal): Promise<void> {
+/** Runs the window until it exits (or Ctrl-C); a failing exit reports the tail of its stderr. */
+function runUntilExit(bin: string, args: string[], signal: AbortSignal, info: (line: string) => void): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: 'ignore' });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     const stop = () => child.kill('SIGTERM');
     signal.addEventListener('abort', stop, { once: true });
-    child.on('exit', () => { signal.removeEventListener('abort', stop); resolve(); });
-    child.on('error', () => resolve());
+    child.on('exit', (code) => {
+      signal.removeEventListener('abort', stop);
+      if (code && !signal.aborted) info(`${bin} exited with ${code}:\n${stderr.trim().split('\n').slice(-10).join('\n')}`);
+      resolve();
+    });
+    child.on('error', (err) => { info(`cannot start ${bin}: ${err.message}`); resolve(); });
   });
 }
 
@@ -48,7 +55,7 @@ export const ui: Verb = {
       await ensureRendererDist();
       const script = pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'electron', 'build.mjs')).href;
       const { buildElectron } = (await import(script)) as { buildElectron(): Promise<string> };
-      await runUntilExit(electron, [await buildElectron()], rt.signal);
+      await runUntilExit(electron, [await buildElectron()], rt.signal, rt.out.info);
       return 0;
     }
     const server = await launchServer(rt, parsePort(opts.port));
@@ -58,8 +65,11 @@ export const ui: Verb = {
       shell = 'chromium';
       const profile = mkdtempSync(join(tmpdir(), 'understudy-ui-'));
       try {
+        // Chromium refuses to run as root with its sandbox on; the page is our own loopback UI.
+        const rootArgs = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
         await runUntilExit(chromium, [`--app=${server.url}`, `--user-data-dir=${profile}`, '--no-first-run',
-          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1280,800'], rt.signal);
+          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1280,800', ...rootArgs],
+        rt.signal, rt.out.info);
       } finally {
         rmSync(profile, { recursive: true, force: true });
       }
