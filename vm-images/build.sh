@@ -4,6 +4,7 @@
 #   build.sh demo-host      the demo host (and what it needs)
 #   build.sh mirror         the local apt mirror with hello-service 1.0, 2.0, 3.0
 #   build.sh path NAME      prints NAME's cache directory (exit 0 if built, 3 if not); builds nothing
+#   build.sh prune          deletes cached versions the current recipes no longer produce
 # Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/understudy/images/<name>-<hash of its recipe files>/
 # (override with UNDERSTUDY_IMAGES). Building needs root (debootstrap, chroot, mkfs.ext4 -d).
 set -euo pipefail
@@ -39,5 +40,11 @@ case ${1:-} in
     build_atomically mirror build_mirror
     build_atomically base build_base
     build_atomically demo-host build_demo_host ;;
-  *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+  prune)
+    keep=" $(image_dir base) $(image_dir mirror) $(image_dir demo-host) "
+    for d in "$IMAGES"/base-* "$IMAGES"/mirror-* "$IMAGES"/demo-host-*; do
+      [ -d "$d" ] || continue
+      case $keep in *" $d "*) ;; *) say "prune: $d"; remove_build_dir "$d" ;; esac
+    done ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
 esac

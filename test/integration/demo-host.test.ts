@@ -1,0 +1,94 @@
+// Boots the demo host under real QEMU on a qcow2 overlay, logs in with ssh2, and upgrades hello-service
+// from the local mirror (served on loopback, reached by the guest only through guestfwd). One boot for the file.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
+import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
+import { serveMirror, type MirrorServer } from '../../main/adapters/mirror/mirror-server.ts';
+import { relayCommand } from '../../main/adapters/mirror/relay-command.ts';
+import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
+import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
+
+const processAlive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
+  let work: string;
+  let mirror: MirrorServer;
+  let vm: QemuVm;
+  let sh: SshShell;
+
+  before(async () => {
+    const [host, repo] = [await demoHostImage({ build: true }), await mirrorImage({ build: true })];
+    work = mkdtempSync(join(tmpdir(), 'understudy-demo-host-test-'));
+    const overlay = join(work, 'root.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', host.rootImg, overlay]);
+    mirror = await serveMirror(repo.dir);
+    const started = Date.now();
+    vm = await new QemuHypervisor().start({
+      name: 'demo-host-test', disks: [{ path: overlay, format: 'qcow2' }],
+      kernel: host.kernel, initrd: host.initrd, cmdline: host.cmdline, memoryMiB: 1024, cpus: 2,
+      forwardSsh: true, serialLog: join(work, 'serial.log'),
+      guestForwards: [{ guestAddr: '10.0.2.100', guestPort: 80, command: relayCommand('127.0.0.1', mirror.port) }],
+    }) as QemuVm;
+    try {
+      sh = await waitForSsh(vm.sshPort, readFileSync(host.privateKeyPath), 5 * 60_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nserial console:\n${await vm.serialTail(40)}`);
+    }
+    console.log(`# boot to ssh: ${((Date.now() - started) / 1000).toFixed(1)} s (${vm.accel}: ${vm.accelReason})`);
+  });
+
+  after(async () => {
+    await sh?.close();
+    await vm?.dispose();
+    await mirror?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const curl = async (path: string) => {
+    const r = await sh.run(`curl -s -o /dev/stdout -w ' %{http_code}' http://127.0.0.1:8080${path}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return r.stdout.trim();
+  };
+
+  it('runs hello-service 1.0 and answers /health', async () => {
+    assert.match(await curl('/version'), /^1\.0\s+200$/);
+    assert.match(await curl('/health'), /^ok\s+200$/);
+  });
+
+  it('installs 2.0 from the mirror through guestfwd', async () => {
+    const served = mirror.requests;
+    const r = await sh.run('apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0', { timeoutMs: 5 * 60_000 });
+    assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+    assert.ok(mirror.requests > served, 'the guest fetched from understudy\'s mirror');
+    assert.match(await curl('/version'), /^2\.0\s+200$/);
+    assert.match(await curl('/health'), /^ok\s+200$/);
+  });
+
+  it('3.0 installs cleanly but fails /health', async () => {
+    const r = await sh.run('DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=3.0', { timeoutMs: 5 * 60_000 });
+    assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(await curl('/version'), /^3\.0\s+200$/);
+    assert.match(await curl('/health'), /^unhealthy\s+500$/);
+  });
+
+  it('reaches nothing but the mirror', async () => {
+    // restrict=on: QEMU's own gateway services and the outside world are dropped.
+    const r = await sh.run('curl -s -m 5 -o /dev/null http://10.0.2.2:80/ ; echo "rc=$?"');
+    assert.match(r.stdout, /rc=(7|28)/);
+  });
+
+  it('leaves no process, socket or temp dir after dispose', async () => {
+    const pid = vm.pid!;
+    const vmDir = dirname(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('qemu.pid'))!);
+    await sh.close();
+    assert.equal(await vm.shutdown(120_000), true, 'the guest powers off on ACPI shutdown');
+    await vm.dispose();
+    assert.equal(processAlive(pid), false);
+    assert.equal(existsSync(vmDir), false, 'per-VM temp dir removed');
+  });
+});
