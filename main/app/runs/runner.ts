@@ -1,0 +1,127 @@
+// Runs one upgrade machine: provides the stage services, persists the snapshot after every transition,
+// fans RunEvents out to listeners and the store, and resumes an interrupted run from its snapshot.
+//
+// Resume rule: the restored snapshot re-enters the stage that was active when the process died; its
+// actor runs again from the start with the same input. Stage services must therefore be idempotent
+// (see main/core/workflow/stage-services.ts). A stage that had finished but whose completion was not yet
+// persisted runs again too, which the same rule covers.
+import { createActor, type Actor } from 'xstate';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { RunEvent } from '../../core/domain/events.ts';
+import { upgradeMachine, type MachineEvent, type UpgradeMachine } from '../../core/workflow/upgrade.machine.ts';
+import { makeStageActors, type StageActorOptions } from '../../core/workflow/stage-actors.ts';
+import type { StageServices } from '../../core/workflow/stage-services.ts';
+import { exitCodeForOutcome, type Outcome, type RunContext, type RunInput } from '../../core/workflow/run-types.ts';
+import { isFinalState, outcomeOfState, runResult, type RunResult } from '../../core/workflow/run-result.ts';
+import type { RunStore } from '../run-store/run-store.ts';
+import { stageEvents } from './stage-event-diff.ts';
+import { processAlive } from './process-alive.ts';
+
+/** Everything a run tells its listeners: stage/progress/log events, then one final result. */
+export type RunnerEvent = RunEvent | { type: 'result'; run: string; outcome: Outcome; exitCode: number; result: RunResult };
+export type RunListener = (e: RunnerEvent) => void;
+
+export interface RunFinish { outcome: Outcome; exitCode: number; result: RunResult }
+
+export interface RunHandle {
+  runId: string;
+  actor: Actor<UpgradeMachine>;
+  finished: Promise<RunFinish>;
+  state(): string;
+  send(e: MachineEvent): void;
+}
+
+export interface RunnerDeps {
+  store: RunStore;
+  services: StageServices;
+  listener?: RunListener;
+  actorOptions?: StageActorOptions;
+}
+
+export function startRun(deps: RunnerDeps, input: RunInput): RunHandle {
+  deps.store.createRun({ id: input.runId, verb: input.kind, target: input.target, input, state: 'preflight' });
+  return drive(deps, input.runId, (machine) => createActor(machine, { input }), undefined);
+}
+
+export function resumeRun(deps: RunnerDeps, runId: string): RunHandle {
+  const rec = deps.store.get(runId);
+  if (!rec) throw new UnderstudyError('usage', `no run '${runId}' in the run store`);
+  if (rec.outcome || isFinalState(rec.state)) {
+    throw new UnderstudyError('usage', `run ${runId} already finished (${rec.outcome ?? rec.state}); nothing to resume`);
+  }
+  if (rec.ownerPid && rec.ownerPid !== process.pid && processAlive(rec.ownerPid)) {
+    throw new UnderstudyError('usage', `run ${runId} is still running in process ${rec.ownerPid}`);
+  }
+  const snapshot = deps.store.snapshot(runId) as PersistedRun | undefined;
+  if (!snapshot) throw new UnderstudyError('store-corrupt', `run ${runId} has no saved state to resume from`);
+  deps.store.claim(runId);
+  const input = rec.input as unknown as RunInput;
+  const restored = rearm(snapshot);
+  const handle = drive(deps, runId, (machine) => createActor(machine, { snapshot: restored as any, input }), restored.context);
+  const at = new Date().toISOString();
+  emit(deps, { type: 'log', run: runId, stream: 'info', source: 'runner', text: `resumed at ${handle.state()}`, at });
+  if (!handle.actor.getSnapshot().status || handle.actor.getSnapshot().status === 'active') {
+    emit(deps, { type: 'stage', run: runId, stage: handle.state(), state: 'active', at });
+  }
+  return handle;
+}
+
+interface PersistedRun { value: unknown; context: RunContext; children?: Record<string, { snapshot?: { status?: string; output?: unknown; error?: unknown } }> }
+
+/**
+ * A child whose completion was saved before the parent processed it would never report again: set it
+ * back to active so it re-runs (stages are idempotent).
+ */
+function rearm(s: PersistedRun): PersistedRun {
+  const children = Object.fromEntries(Object.entries(s.children ?? {}).map(([id, c]) => {
+    if (!c.snapshot || c.snapshot.status === 'active') return [id, c];
+    const { output: _o, error: _e, ...rest } = c.snapshot;
+    return [id, { ...c, snapshot: { ...rest, status: 'active' } }];
+  }));
+  return { ...s, children };
+}
+
+function emit(deps: RunnerDeps, e: RunnerEvent): void {
+  if (e.type !== 'result') {
+    try { deps.store.appendEvent(e.run, e); } catch { /* a full disk must not kill the run; the listener still sees it */ }
+  }
+  deps.listener?.(e);
+}
+
+function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => Actor<UpgradeMachine>,
+  restoredContext: RunContext | undefined): RunHandle {
+  const machine = upgradeMachine.provide({ actors: makeStageActors(deps.services, (e) => emit(deps, e), deps.actorOptions) });
+  const actor = create(machine);
+  let prev: RunContext | undefined = restoredContext;
+  let resolve!: (f: RunFinish) => void;
+  let reject!: (e: unknown) => void;
+  const finished = new Promise<RunFinish>((res, rej) => { resolve = res; reject = rej; });
+
+  actor.subscribe({
+    next: (s) => {
+      const state = String(s.value);
+      const outcome = s.status === 'done' ? outcomeOfState(state) : undefined;
+      const result = outcome ? runResult(s.context, state) : undefined;
+      deps.store.saveTransition(runId, { state, snapshot: actor.getPersistedSnapshot(), timings: s.context.timings, outcome, result });
+      for (const e of stageEvents(prev, s.context)) emit(deps, e);
+      prev = s.context;
+      if (outcome && result) {
+        const f = { outcome, exitCode: exitCodeForOutcome(outcome), result };
+        emit(deps, { type: 'result', run: runId, ...f });
+        resolve(f);
+      }
+    },
+    error: (err) => {
+      const message = err instanceof Error ? err.message : String(err);
+      deps.store.saveTransition(runId, { state: 'failed', snapshot: null, timings: prev?.timings ?? {}, outcome: 'failed',
+        result: { run: runId, outcome: 'failed', error: { code: 'internal', message } } });
+      reject(new UnderstudyError('internal', `run ${runId} stopped on an engine error: ${message}`));
+    },
+  });
+  actor.start(); // observers see the initial snapshot too, so it is persisted like every later one
+  return {
+    runId, actor, finished,
+    state: () => String(actor.getSnapshot().value),
+    send: (e) => actor.send(e),
+  };
+}
