@@ -1,0 +1,159 @@
+// Hypervisor port on libvirt (@unraid/libvirt), any URI (default qemu:///system).
+//   const hv = new LibvirtHypervisor({ uri: 'qemu:///system' });
+//   const vm = await hv.start(spec, signal)   // a transient domain (createXML) with a unique name
+//   await vm.shutdown(60_000) || await vm.kill(); await vm.dispose()
+// The binding has no events, so the domain's state is polled. A transient domain disappears when it
+// stops, so nothing is left to undefine. Domains still running when this process exits are destroyed
+// with virsh (synchronously, from the 'exit' hook), so nothing outlives us.
+// Paths in the spec must exist on the libvirt host: with a remote URI, that host's file system.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DomainState, Hypervisor as LibvirtConnection, type Domain } from '@unraid/libvirt';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { Accel, Hypervisor, VmHandle, VmSpec } from '../../core/ports/hypervisor.port.ts';
+import { freeLoopbackPort } from '../qemu/free-port.ts';
+import { resolveAccel } from '../qemu/kvm-probe.ts';
+import { buildDomainXml } from './domain-xml.ts';
+
+export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
+export const DOMAIN_PREFIX = 'understudy-';
+const START_ATTEMPTS = 3;
+const POLL_MS = 300;
+
+const live = new Map<string, string>(); // domain name -> uri
+process.on('exit', () => {
+  for (const [name, uri] of live) spawnSync('virsh', ['-c', uri, 'destroy', name], { stdio: 'ignore', timeout: 10_000 });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LibvirtHypervisor implements Hypervisor {
+  readonly kind = 'libvirt' as const;
+  readonly uri: string;
+
+  constructor(o: { uri?: string } = {}) {
+    this.uri = o.uri ?? DEFAULT_LIBVIRT_URI;
+  }
+
+  private async connect(): Promise<LibvirtConnection> {
+    const conn = new LibvirtConnection({ uri: this.uri });
+    try {
+      await conn.connectOpen();
+    } catch (e) {
+      throw new UnderstudyError('hypervisor', `cannot connect to libvirt at ${this.uri}: ${(e as Error).message}` +
+        ' (is libvirtd running? see README troubleshooting)');
+    }
+    return conn;
+  }
+
+  async start(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
+    for (const f of [spec.kernel, spec.initrd, ...spec.disks.map((d) => d.path)]) {
+      if (f !== undefined && !existsSync(f)) throw new UnderstudyError('hypervisor', `VM ${spec.name}: ${f} does not exist`);
+    }
+    const cancelled = () => new UnderstudyError('cancelled', `VM ${spec.name}: start cancelled`);
+    if (signal?.aborted) throw cancelled();
+    const { accel } = await resolveAccel(spec.accel ?? 'auto', spec.kernel);
+    mkdirSync(dirname(spec.serialLog), { recursive: true });
+    const conn = await this.connect();
+    const name = `${DOMAIN_PREFIX}${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+    let lastError = '';
+    for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+      if (signal?.aborted) break;
+      const sshPort = spec.forwardSsh ? await freeLoopbackPort() : 0;
+      const xml = buildDomainXml(spec, { name, accel, sshPort, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+      try {
+        live.set(name, this.uri);
+        const domain = await conn.domainCreateXML(xml);
+        const vm = new LibvirtVm(name, accel, sshPort, spec.serialLog, conn, domain);
+        if (signal?.aborted) { await vm.dispose(); break; }
+        return vm;
+      } catch (e) {
+        live.delete(name);
+        lastError = (e as Error).message;
+        // Lost the race for the port we picked: pick another.
+        if (!/host forwarding rule/i.test(lastError)) break;
+      }
+    }
+    await conn.connectClose().catch(() => undefined);
+    if (signal?.aborted) throw cancelled();
+    throw new UnderstudyError('hypervisor', `VM ${spec.name}: libvirt could not start domain ${name}: ${lastError.trim()}`, { accel });
+  }
+}
+
+export class LibvirtVm implements VmHandle {
+  readonly exited: Promise<void>;
+  private running = true;
+  private disposed = false;
+
+  constructor(
+    readonly id: string, readonly accel: Accel, readonly sshPort: number, private readonly serialLog: string,
+    private readonly conn: LibvirtConnection, private readonly domain: Domain,
+  ) {
+    this.exited = this.poll();
+  }
+
+  get isRunning(): boolean { return this.running; }
+
+  /** Polls until the transient domain is gone or stopped (lookup fails or state is shutoff/crashed). */
+  private async poll(): Promise<void> {
+    for (;;) {
+      let state: DomainState | undefined;
+      try {
+        const d = await this.conn.domainLookupByName(this.id);
+        state = (await d.getInfo()).state;
+      } catch {
+        state = undefined; // gone
+      }
+      if (state === undefined || state === DomainState.SHUTOFF || state === DomainState.CRASHED) break;
+      await sleep(POLL_MS);
+    }
+    this.running = false;
+    live.delete(this.id);
+  }
+
+  async serialTail(lines: number): Promise<string> {
+    let text = '';
+    try { text = await readFile(this.serialLog, 'utf8'); } catch { return ''; }
+    return text.split('\n').slice(-lines).join('\n');
+  }
+
+  async shutdown(timeoutMs: number): Promise<boolean> {
+    if (!this.running) return true;
+    try { await this.domain.shutdown(); } catch { /* already stopping or gone */ }
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+    return stopped;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    try { await this.domain.destroy(); } catch { /* already gone */ }
+    await this.exited;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.kill();
+    await this.conn.connectClose().catch(() => undefined);
+  }
+}
+
+/** Names of the running domains whose name starts with `prefix` (leak checks in tests and cleanup). */
+export async function listDomains(uri: string, prefix = DOMAIN_PREFIX): Promise<string[]> {
+  const conn = new LibvirtConnection({ uri });
+  await conn.connectOpen();
+  try {
+    const names = await Promise.all((await conn.connectListAllDomains()).map((d) => d.getName()));
+    return names.filter((n) => n.startsWith(prefix));
+  } finally {
+    await conn.connectClose();
+  }
+}
