@@ -57,7 +57,7 @@ export function makeMeter(opts: CaptureOptions, total: number): Meter {
 
 export async function finishCapture(opts: CaptureOptions, manifest: Manifest, index: StatIndex, meter: Meter, started: number): Promise<CaptureResult> {
   const map = await saveMap(opts.store, manifest);
-  await saveStatIndex(opts.store, map, index);
+  await saveStatIndex(opts.store, map, opts.target, index);
   let files = 0, bytes = 0;
   for (const e of manifest.entries) if (e.type === 'file') { files++; bytes += e.size; }
   return {

@@ -36,6 +36,7 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   await ensureStore(opts.store);
   const writer = new ObjectWriter(opts.store);
   const prev = opts.previous;
+  if (prev) await writer.preloadKnown();
   const excluded: Exclusion[] = [];
   const unstable: string[] = [];
   const scope = await buildScope(root, opts.whole, opts.store, opts.excludes ?? []);
@@ -112,7 +113,7 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
       if (r.mtimeNs !== e.mtimeNs) unstable.push(e.path);
       else index[e.path] = statKey(f.st);
     }
-    await writer.flush();
+    await writer.finish();
   } catch (err) {
     await writer.discardPending();
     throw err;

@@ -103,7 +103,7 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
     if (res.exitCode !== 0 && res.exitCode !== 1) {
       throw new UnderstudyError('remote-command', `${opts.target}: tar exited ${res.exitCode ?? res.signal}: ${stderr.trim().split('\n').slice(-5).join('; ')}`);
     }
-    await writer.flush();
+    await writer.finish();
   } catch (err) {
     await writer.discardPending();
     stream.destroy();

@@ -69,20 +69,24 @@ export async function listMaps(store: string): Promise<MapInfo[]> {
 /** Per-entry stat facts (size, mtime, ctime, inode) that make incremental capture safe to skip reads. */
 export type StatIndex = Record<string, string>;
 
-export async function saveStatIndex(store: string, id: string, index: StatIndex): Promise<void> {
+const latestPath = (store: string, target: string) =>
+  join(store, 'stat-index', `latest-${createHash('sha256').update(target).digest('hex')}`);
+
+/** Saves the stat index of map `id` and makes it the base of the target's next incremental capture. */
+export async function saveStatIndex(store: string, id: string, target: string, index: StatIndex): Promise<void> {
   await writeDurably(statIndexPath(store, id), JSON.stringify(index), store);
+  await writeDurably(latestPath(store, target), id, store);
 }
 
 export async function loadStatIndex(store: string, id: string): Promise<StatIndex | undefined> {
   try { return JSON.parse(await readFile(statIndexPath(store, id), 'utf8')) as StatIndex; } catch { return undefined; }
 }
 
-/** The newest map of `target` that has a stat index (the base for an incremental capture). */
+/** The target's latest map that has a stat index (the base for an incremental capture). */
 export async function previousMap(store: string, target: string): Promise<{ id: string; manifest: Manifest; index: StatIndex } | undefined> {
-  const infos = (await listMaps(store)).filter((i) => i.target === target).reverse();
-  for (const info of infos) {
-    const index = await loadStatIndex(store, info.id);
-    if (index) return { id: info.id, manifest: (await loadMap(store, info.id)).manifest, index };
-  }
-  return undefined;
+  let id: string;
+  try { id = (await readFile(latestPath(store, target), 'utf8')).trim(); } catch { return undefined; }
+  const index = await loadStatIndex(store, id);
+  if (!index) return undefined;
+  try { return { id, manifest: (await loadMap(store, id)).manifest, index }; } catch { return undefined; }
 }

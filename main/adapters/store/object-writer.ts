@@ -3,7 +3,7 @@
 // batch instead of one fsync per object: OSTree measured 401 s vs 10.6 s) and only then renamed into
 // objects/. A crash leaves at worst temp files, never a partial object under its hash.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ export class ObjectWriter {
   private pendingBytes = 0;
   private known = new Set<string>();
   private dirsMade = new Set<string>();
+  private flushing: Promise<void> = Promise.resolve();
   /** Bytes of new objects written to the store. */
   storedBytes = 0;
 
@@ -80,24 +81,48 @@ export class ObjectWriter {
     };
   }
 
-  /** Makes every pending object durable, then renames it into place. */
+  /**
+   * Makes the pending batch durable, then renames it into place. Runs behind the capture (reading goes
+   * on while the kernel writes back); `finish()` waits for every batch and syncs the renames.
+   */
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.flushing = this.flushing.then(async () => {
+      await syncFs(tmpDir(this.store));
+      for (const { tmp, sha256 } of batch) {
+        const dest = objectPath(this.store, sha256);
+        const dir = dest.slice(0, dest.lastIndexOf('/'));
+        if (!this.dirsMade.has(dir)) { await mkdir(dir, { recursive: true }); this.dirsMade.add(dir); }
+        await rename(tmp, dest);
+      }
+    });
+    // keep a rejection observed until finish() reports it
+    this.flushing.catch(() => undefined);
+  }
+
+  /** Every object durable and in place, and the renames themselves synced. */
+  async finish(): Promise<void> {
+    if (this.storedBytes === 0 && this.pending.length === 0) return;
+    await this.flush();
+    await this.flushing;
     await syncFs(tmpDir(this.store));
-    for (const { tmp, sha256 } of batch) {
-      const dest = objectPath(this.store, sha256);
-      const dir = dest.slice(0, dest.lastIndexOf('/'));
-      if (!this.dirsMade.has(dir)) { await mkdir(dir, { recursive: true }); this.dirsMade.add(dir); }
-      await rename(tmp, dest);
-    }
-    await syncFs(tmpDir(this.store));
+  }
+
+  /** Learns every object present in the store with one readdir per fan-out directory. */
+  async preloadKnown(): Promise<void> {
+    const root = join(this.store, 'objects');
+    const dirs = await readdir(root).catch(() => [] as string[]);
+    await Promise.all(dirs.map(async (d) => {
+      for (const f of await readdir(join(root, d)).catch(() => [] as string[])) this.known.add(d + f);
+    }));
   }
 
   /** Drops objects not yet renamed (capture failed or was cancelled). */
   async discardPending(): Promise<void> {
+    await this.flushing.catch(() => undefined);
     for (const { tmp } of this.pending) await rm(tmp, { force: true });
     this.pending = [];
   }

@@ -89,7 +89,7 @@ test('verify passes, then names every path using a flipped object (exit 3)', () 
   const sha = spawnSync('sha256sum', [join(src, 'etc/hostname')]).stdout.toString().split(' ')[0]!;
   const obj = join(store, 'objects', sha.slice(0, 2), sha.slice(2));
   const bytes = readFileSync(obj);
-  bytes[0] ^= 0x01;
+  bytes[0] = bytes[0]! ^ 0x01;
   writeFileSync(obj, bytes);
   const r = cli('verify', first.map.slice(0, 10));
   assert.equal(r.status, 3);
@@ -120,6 +120,6 @@ test('bad input fails clearly and leaves the store untouched', () => {
   assert.equal(badTarget.result.error.code, 'bad-target');
   const missingDir = cli('capture', `dir:${join(work, 'no-such-dir')}`);
   assert.equal(missingDir.result.error.code, 'bad-target');
-  assert.equal(cli('diff', first.map, 'zz').result.error.code, 'map-not-found');
+  assert.equal(cli("diff", first.map, "zz").result?.error.code, "map-not-found");
   assert.deepEqual(storeListing(), before);
 });
