@@ -2,12 +2,12 @@
 // flat multiboot guest even runs, but a Linux kernel hangs before printing a byte), so KVM is proven by
 // booting the very kernel the VM will use, without root fs, with `panic=-1 -no-reboot`: a working
 // accelerator prints "Linux version" and QEMU exits on its own within a second or two. A hang means TCG.
-//   await resolveAccel('auto', kernelPath)   -> { accel: 'kvm' | 'tcg', reason }  (cached per process)
+//   await resolveAccel('auto', kernelPath)   -> { accel: 'kvm' | 'tcg', reason }  (cached per process and boot)
 //   UNDERSTUDY_ACCEL=tcg|kvm overrides 'auto'.
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Accel } from '../../core/ports/hypervisor.port.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 
@@ -73,11 +73,46 @@ export async function decideAccel(
 
 let cached: Promise<AccelDecision> | undefined;
 
-/** 'auto' resolves once per process (the probe costs up to PROBE_TIMEOUT_MS when KVM hangs). */
+/**
+ * The probe's answer holds until the host reboots or QEMU or the kernel change, so it is also kept on disk
+ * (keyed by the boot id and both files' identity): each test process or CLI run then skips the probe.
+ */
+function probeCacheKey(kernel: string): string | undefined {
+  try {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const ident = (f: string) => { const st = statSync(f); return `${st.size}:${st.mtimeMs}`; };
+    const qemu = execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim();
+    return `${bootId} ${ident(qemu)} ${kernel} ${ident(kernel)}`;
+  } catch { return undefined; }
+}
+
+const probeCacheFile = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'understudy', 'accel-probe.json');
+
+async function probeWithDiskCache(kernel: string): Promise<AccelDecision> {
+  const key = probeCacheKey(kernel);
+  const file = probeCacheFile();
+  if (key) {
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; decision: AccelDecision };
+      if (saved.key === key) return { ...saved.decision, reason: `${saved.decision.reason} (cached probe)` };
+    } catch { /* no or unreadable cache: probe */ }
+  }
+  const decision = await decideAccel('auto', kernel, process.env, kvmDeviceUsable, runProbeGuest);
+  if (key) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(`${file}.${process.pid}`, JSON.stringify({ key, decision }));
+      renameSync(`${file}.${process.pid}`, file);
+    } catch { /* caching is an optimisation */ }
+  }
+  return decision;
+}
+
+/** 'auto' resolves once per process, and once per boot through the disk cache (the probe costs up to PROBE_TIMEOUT_MS). */
 export function resolveAccel(requested: Accel | 'auto', kernel: string): Promise<AccelDecision> {
   if (requested !== 'auto' || (process.env.UNDERSTUDY_ACCEL ?? 'auto') !== 'auto') {
     return decideAccel(requested, kernel, process.env, kvmDeviceUsable, runProbeGuest);
   }
-  cached ??= decideAccel('auto', kernel, process.env, kvmDeviceUsable, runProbeGuest);
+  cached ??= probeWithDiskCache(kernel);
   return cached;
 }
