@@ -65,6 +65,8 @@ export const Review = z.object({
   conflicts: z.array(Conflict),
   checks: z.array(CheckResult),
   disruption: z.object({ restart: z.array(z.string()), reboot: z.boolean(), reason: z.string().optional() }),
+  /** The run stopped before the sandbox was captured again: packages/checks are known, files are not. */
+  partial: z.boolean().optional(),
 });
 export type Review = z.infer<typeof Review>;
 

@@ -68,10 +68,11 @@ export function disruptionOf(ctx: RunContext): Review['disruption'] {
 }
 
 export function reviewOf(ctx: RunContext | undefined): Review | undefined {
-  if (!ctx?.delta) return undefined;
+  if (!ctx?.delta && !ctx?.packages && !ctx?.checks) return undefined;
   return {
     packages: ctx.packages ?? { upgraded: [], installed: [], removed: [] },
-    files: ctx.delta,
+    files: ctx.delta ?? { added: [], changed: [], removed: [] },
+    ...(ctx.delta ? {} : { partial: true }),
     conflicts: ctx.conflicts ?? [],
     checks: (ctx.checks ?? []).map((c) => ({ cmd: c.cmd, ok: c.ok, exitCode: c.exitCode, ...(c.output ? { output: c.output } : {}) })),
     disruption: disruptionOf(ctx),

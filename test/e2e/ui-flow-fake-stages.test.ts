@@ -26,13 +26,35 @@ function talkingFakes(): FakeStageServices {
   };
   const upgrade = f.runUpgrade;
   f.runUpgrade = async (a, io: StageIo) => {
+    // A command that never ends, for the Cancel test: waits until the stage is aborted.
+    if (a.command.includes('sleep infinity')) {
+      io.log('stdout', 'upgrade', 'waiting forever');
+      await new Promise((_, reject) => io.signal.addEventListener('abort', () => reject(io.signal.reason), { once: true }));
+    }
     io.log('stdout', 'upgrade', 'Reading package lists... Done');
     io.log('stdout', 'upgrade', 'Unpacking hello-service (2.0) over (1.0) ...');
     io.log('stderr', 'upgrade', 'debconf: delaying package configuration');
     io.progress({ step: 'fetching', current: 3 * 2 ** 20, total: 8 * 2 ** 20, bytesPerSec: 2 ** 20, etaSec: 5 });
     return upgrade(a, io);
   };
+  const checks = f.runChecks;
+  // A check containing 'exit 1' fails, as a real shell would.
+  f.runChecks = async (a, io: StageIo) => {
+    const r = await checks(a, io);
+    return { checks: r.checks.map((c) => (c.cmd.includes('exit 1') ? { ...c, ok: false, exitCode: 1 } : c)) };
+  };
   return f;
+}
+
+async function startFromForm(kind: 'upgrade' | 'rehearse', command: string, checksText: string): Promise<void> {
+  const page = b.page;
+  await page.goto(t.server.url + '#/new');
+  await page.getByLabel('Target').fill('dir:/srv/roots/web3');
+  if (kind === 'rehearse') await page.getByLabel(/Rehearse only/).check();
+  await page.getByLabel('Upgrade command').fill(command);
+  await page.getByLabel(/^Checks/).fill(checksText);
+  await page.getByRole('button', { name: kind === 'upgrade' ? 'Start upgrade' : 'Start rehearsal' }).click();
+  await page.getByRole('heading', { name: new RegExp(`${kind} dir:/srv/roots/web3`) }).waitFor();
 }
 
 before(async () => {
@@ -126,4 +148,28 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await page.keyboard.press('Alt+1');
   await page.getByRole('cell', { name: 'dir:/srv/roots/web2' }).waitFor();
   await screenshot(page, '09-hosts');
+});
+
+test('UI flow (fake stages): a failing check ends check-failed, host untouched, no rollback offered', async () => {
+  const page = b.page;
+  const swapsBefore = fake.count('swap');
+  await startFromForm('upgrade', 'apt-get install -y hello-service=3.0', 'curl -fsS http://127.0.0.1:8080/health || exit 1');
+  await page.getByRole('tab', { name: 'Result', selected: true }).waitFor({ timeout: 20_000 });
+  await page.locator('.outcome .badge', { hasText: 'check-failed' }).waitFor();
+  await page.getByText('the host was not touched').waitFor();
+  assert.equal(await page.getByRole('button', { name: /Roll back/ }).count(), 0);
+  assert.equal(fake.count('swap'), swapsBefore, 'nothing was swapped');
+  await page.getByRole('tab', { name: 'Review' }).click();
+  await page.locator('.checks li.bad', { hasText: 'exit 1' }).waitFor();
+  await screenshot(page, '10-check-failed');
+});
+
+test('UI flow (fake stages): Cancel stops a running stage and the run ends cancelled', async () => {
+  const page = b.page;
+  await startFromForm('rehearse', 'sleep infinity', '');
+  await page.getByRole('log', { name: 'Command output' }).getByText('waiting forever').waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: 'Cancel run' }).click();
+  await page.locator('.outcome .badge', { hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('.timeline li.st-cancelled', { hasText: 'upgrading' }).count(), 1);
+  await screenshot(page, '11-cancelled');
 });

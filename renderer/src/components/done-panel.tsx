@@ -58,7 +58,7 @@ export function DonePanel({ detail, onRollback }: { detail: RunDetail; onRollbac
         <div>
           <div className="outcome-text">{text}</div>
           {changes && <div className="mono">{changes}</div>}
-          {detail.error && <div className="error">{detail.error.code}: {detail.error.message}</div>}
+          {detail.error && <div className="error">{detail.error.code === outcome ? '' : `${detail.error.code}: `}{detail.error.message}</div>}
           <div className="muted">Started {formatTime(detail.startedAt)} · finished {formatTime(detail.endedAt)} · total {formatSeconds(total)}</div>
           {detail.rollbackOf && <div>Rolled back run <a href={href({ screen: 'run', id: detail.rollbackOf })} className="mono">{detail.rollbackOf}</a></div>}
         </div>

@@ -21,12 +21,13 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
     <div className="review">
       <div className="summary-strip">
         <span><b>{pk.upgraded.length}</b> upgraded · <b>{pk.installed.length}</b> new · <b>{pk.removed.length}</b> removed packages</span>
-        <span><b>{files.added.length}</b> added · <b>{files.changed.length}</b> changed · <b>{files.removed.length}</b> removed files</span>
+        {!review.partial && <span><b>{files.added.length}</b> added · <b>{files.changed.length}</b> changed · <b>{files.removed.length}</b> removed files</span>}
         <span className={conflicts.length ? 'warn' : ''}><b>{conflicts.length}</b> conflicts</span>
         <span className={failedChecks ? 'bad' : 'good'}>{checks.length === 0 ? 'no checks' : `${checks.length - failedChecks}/${checks.length} checks passed`}</span>
         <span>{disruption.reboot ? <b className="warn">reboot</b> : 'no reboot'}{disruption.restart.length > 0 && ` · restarts ${disruption.restart.join(', ')}`}</span>
       </div>
 
+      {review.partial && <p className="banner-inline warn">The run stopped before the sandbox was captured again: the file delta is unknown.</p>}
       <div className="review-cols">
         <section aria-labelledby="pk-h">
           <h2 id="pk-h">Packages</h2>
@@ -44,7 +45,7 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
           {checks.length === 0 ? <p className="muted">No checks were given.</p> : (
             <ul className="checks">
               {checks.map((c, i) => (
-                <li key={i} className={c.ok ? 'good' : 'bad'}><span className="mark">{c.ok ? '✓' : '✕'}</span><code>{c.cmd}</code>{!c.ok && c.exitCode != null && <span> exit {c.exitCode}</span>}</li>
+                <li key={i} className={c.ok ? 'good' : 'bad'}><span className="mark">{c.ok ? '✓' : '✕'}</span><code>{c.cmd}</code>{!c.ok && c.exitCode != null && <span className="muted"> (exit code {c.exitCode})</span>}</li>
               ))}
             </ul>
           )}
@@ -54,6 +55,7 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
 
         <section aria-labelledby="files-h">
           <h2 id="files-h">Files</h2>
+          {review.partial ? <p className="muted">Not captured.</p> : files.added.length + files.changed.length + files.removed.length === 0 && <p className="muted">No file changes.</p>}
           <FileGroups title="Changed" kind="changed" paths={files.changed} />
           <FileGroups title="Added" kind="added" paths={files.added} />
           <FileGroups title="Removed" kind="removed" paths={files.removed} />

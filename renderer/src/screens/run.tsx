@@ -11,6 +11,7 @@ import { useTransport } from '../transport-context.tsx';
 import { useRun } from '../use-run.ts';
 
 type Tab = 'live' | 'review' | 'result';
+const HOST_TOUCHED = ['swapping', 'restarting', 'health'];
 const finished = (status: string) => !['running', 'review'].includes(status);
 
 export function RunScreen({ id }: { id: string }) {
@@ -51,7 +52,11 @@ export function RunScreen({ id }: { id: string }) {
         <span className="muted">run <span className="mono">{detail.id}</span> · started {formatTime(detail.startedAt)} · {formatSeconds(secondsBetween(detail.startedAt, detail.endedAt))}</span>
         <div className="actions">
           {(status === 'running' || status === 'review') && (
-            <button type="button" className="danger-outline" onClick={() => void act(() => t.invoke('run:cancel', { run: id }))}>Cancel run</button>
+            <button type="button" className="danger-outline" onClick={() => {
+              // From the swap on, cancelling means rolling the host back: say so first.
+              if (HOST_TOUCHED.includes(detail.stage ?? '') && !window.confirm('The swap has started: cancelling now rolls the host back. Cancel the run?')) return;
+              void act(() => t.invoke('run:cancel', { run: id }));
+            }}>Cancel run</button>
           )}
         </div>
       </div>
