@@ -29,6 +29,9 @@ export async function serveMirror(dir: string): Promise<MirrorServer> {
   let requests = 0;
   const server = createServer((req, res) => { requests++; void answer(root, req, res); });
   server.keepAliveTimeout = 30_000;
+  // A client that sends its requests and half-closes (guest EOF passed on by the relay) still gets its
+  // answers; by default Node drops pending requests on FIN.
+  (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -23,4 +23,10 @@ process.stdout.on('error', () => upstream.destroy());
 // pipe() ends the destination when the source ends: guest EOF -> upstream FIN, upstream EOF -> stdout EOF.
 process.stdin.pipe(upstream);
 upstream.pipe(process.stdout);
-upstream.on('close', () => process.exit(0));
+// Once upstream is gone, exit as soon as everything it sent has reached the guest (the guest may never
+// close its side, which would keep stdin, and so this process, open).
+upstream.on('close', () => {
+  if (process.stdout.writableFinished) process.exit(0);
+  process.stdout.once('finish', () => process.exit(0));
+  process.stdout.once('close', () => process.exit(0));
+});
