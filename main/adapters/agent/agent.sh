@@ -29,6 +29,15 @@ realdir() { [ -d "$1" ] && [ ! -L "$1" ]; }
 dec() { # decode a plan field (\0ooo escapes) into D, keeping trailing newlines
   case $1 in *\\*) D=$(printf '%bx' "$1"); D=${D%x} ;; *) D=$1 ;; esac
 }
+same_inode() { # lstat-based, unlike test -ef (which follows symlinks)
+  a=$(ls -di -- "$1" 2>/dev/null) && b=$(ls -di -- "$2" 2>/dev/null) || return 1
+  set -- $a; a=$1; set -- $b; [ "$a" = "$1" ]
+}
+mvx() { # rename $1 over $2; two names of one inode already are the result (mv refuses them)
+  mv -f -T "$1" "$2" 2>"$TXD/mv.err" && return 0
+  if same_inode "$1" "$2"; then rm -f "$1"; return; fi
+  cat "$TXD/mv.err" >&2; return 1
+}
 jr() { echo "$*" >> "$J" || die "cannot write journal $J"; }
 
 apply_meta() { # PATH MODE UID GID MTIME XSET XRM ('-' = leave as is)
@@ -89,7 +98,7 @@ fwd() {
     put|link)
       if [ "$kind" = link ]; then
         dec "$1"; L=$R$D
-        [ "$P" -ef "$L" ] && return 0
+        same_inode "$P" "$L" && return 0
         exists "$S" || { step; ln "$L" "$S" || return 1; }
       fi
       exists "$S" || return 0
@@ -101,7 +110,7 @@ fwd() {
           step; : > "$U.none" || return 1
         fi
       fi
-      step; mv -f -T "$S" "$P" ;;
+      step; mvx "$S" "$P" ;;
     del)
       exists "$P" || return 0
       exists "$U" && { echo "undo slot $U taken" >&2; return 1; }
@@ -124,7 +133,7 @@ undo() {
   case $kind in
     put|link|del)
       if exists "$U"; then
-        step; mv -f -T "$U" "$P" || return 1
+        step; mvx "$U" "$P" || return 1
       elif [ -e "$U.none" ]; then
         step; rm -f "$P" || return 1
         rm -f "$U.none"
@@ -135,7 +144,7 @@ undo() {
         rm -f "$U.mk"
       fi
       if exists "$U"; then step; mv -f -T "$U" "$P" || return 1; fi ;;
-    meta) [ "$7" = - ] && [ "$9" = - ] && return 0
+    meta) [ "$7$8$9${10}${11}${12}" = ------ ] && return 0
       step; apply_meta "$P" "$7" "$8" "$9" "${10}" "${11}" "${12}" ;;
   esac
 }
@@ -161,6 +170,12 @@ run_undo() {
 }
 
 cleanup() { # remove staging (and undo leftovers after an abort), the boot unit, the lock
+  if [ "$1" = commit ]; then
+    # objects hardlinked in from an earlier transaction's undo area are back in the tree: drop the
+    # extra links (a rollback of this transaction uses its own undo area)
+    sed -n 's/^prep [0-9]* [0-9]* ln \([^ ]*\) .*/\1/p' "$PLAN" > "$TXD/ln-sources"
+    while read -r src; do dec "$src"; rm -f "$D"; done < "$TXD/ln-sources"
+  fi
   for i in $(sed -n 's/^area \([0-9]*\) .*/\1/p' "$PLAN"); do
     area "$i"; rm -rf "$A/stage"
     [ "$1" = undo ] && rm -rf "$A/undo"
@@ -239,9 +254,10 @@ do_apply() {
     fi
     jr "done $1"
   done < "$TXD/fwd-order"
-  sync; jr "commit $(now)"; sync
+  step; sync; jr "commit $(now)"; sync
   cleanup commit
   echo "result committed"
+  echo "steps $K"
 }
 
 do_recover() {
@@ -249,7 +265,9 @@ do_recover() {
     [ -f "$d/plan" ] || continue
     id=$(basename "$d"); open_tx "$WORK" "$id"
     case $(tx_state) in
-      committed|aborted) continue ;;
+      committed) # finish a cleanup that a crash cut short
+        area 0; if [ -d "$A/stage" ]; then cleanup commit; fi; continue ;;
+      aborted) continue ;;
       prepared) cleanup undo; rm -f "$J"; jr "planned"; jr "undo-begin"; jr "aborted $(now)"; echo "recovered $id discarded" ;;
       planned)
         last=$(sed -n 's/^done \([0-9]*\)$/\1/p' "$J" | tail -n 1)

@@ -2,7 +2,7 @@
 // (same filesystem, outside the tree, so the tree stays exactly the map), the agent runs through the
 // local `sh`, and health commands run here with cwd = the directory and UNDERSTUDY_ROOT set.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { agentScript } from '../agent/agent-script.ts';
@@ -54,7 +54,6 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     readText: (file) => readFile(file, 'utf8').catch(() => null),
     list: (d) => readdir(d).catch(() => []),
     exists: (p) => stat(p).then(() => true, () => false),
-    async remove(paths) { for (const p of paths) await rm(p, { force: true }); },
     async installAgent() {
       await mkdir(work, { recursive: true });
       const want = agentScript();

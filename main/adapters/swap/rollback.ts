@@ -74,9 +74,6 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
       reverts: t.txid, beforeMap: t.afterMap, afterMap: t.beforeMap, restoredMap: t.beforeMap, mounts: t.mounts },
   });
   if (stats.outcome === 'aborted') throw new UnderstudyError('io', `the rollback failed on the host and was undone: ${stats.error ?? ''}`, { txid });
-  // the restored inodes are back in the tree: drop their extra links in the old undo area (a rollback of
-  // this rollback uses its own undo area)
-  await host.remove(changes.flatMap((c) => (c.source?.kind === 'host-link' ? [c.source.hostPath] : [])));
   return { ...stats, restoredMap: t.beforeMap, reverted: t.txid, kept };
 }
 

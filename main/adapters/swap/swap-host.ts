@@ -30,8 +30,6 @@ export interface SwapHost {
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;
   exists(hostPath: string): Promise<boolean>;
-  /** Removes host files (missing ones are fine). */
-  remove(hostPaths: string[]): Promise<void>;
   /** Copies the agent script to work/agent.sh (when it differs). */
   installAgent(): Promise<void>;
   agent(args: string[], env?: Record<string, string>): Promise<AgentResult>;

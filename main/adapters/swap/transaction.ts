@@ -19,6 +19,8 @@ export interface TxStats {
   /** First rename -> journal commit (or -> abort when undone). */
   windowSeconds: number;
   error?: string;
+  /** How many mutating steps the agent took (fault tests pick kill points below it). */
+  agentSteps?: number;
 }
 
 export interface TxInput {
@@ -90,5 +92,6 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     seconds: (performance.now() - started) / 1000,
     windowSeconds: Number.isFinite(begin) && Number.isFinite(end) ? Math.max(0, end - begin) : 0,
     ...(outcome === 'aborted' ? { error: r.stderr.trim().slice(-1000) } : {}),
+    ...(/^steps (\d+)$/m.test(r.stdout) ? { agentSteps: Number(/^steps (\d+)$/m.exec(r.stdout)![1]) } : {}),
   };
 }

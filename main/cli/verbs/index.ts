@@ -9,6 +9,8 @@ import { diffVerb } from './diff.ts';
 import { restoreVerb } from './restore.ts';
 import { serve } from './serve.ts';
 import { ui } from './ui.ts';
+import { rollbackVerb } from './rollback.ts';
+import { recoverVerb } from './recover.ts';
 
 export const verbs: Verb[] = [
   captureVerb,
@@ -18,8 +20,8 @@ export const verbs: Verb[] = [
   restoreVerb,
   notBuilt('rehearse', 'capture, boot in a sandbox, upgrade, check, capture again; the host is never touched'),
   notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
-  notBuilt('rollback', 'put back what a swap changed: rollback TARGET [--to MAP|RUN]'),
-  notBuilt('recover', 'finish or undo an interrupted swap or rollback: recover TARGET'),
+  rollbackVerb,
+  recoverVerb,
   notBuilt('runs', 'run history'),
   notBuilt('show', 'one run in detail: show RUN'),
   notBuilt('resume', 'continue an interrupted run: resume RUN'),

@@ -30,7 +30,7 @@ function metaFields(m: Meta | null): string[] {
   if (!m) return ['-', '-', '-', '-', '-', '-'];
   const xset = Object.entries(m.xset).map(([k, v]) => `${encText(k)}=0s${v}`).join(',');
   const xrm = m.xrm.map(encText).join(',');
-  return [m.mode === undefined ? '-' : m.mode.toString(8).padStart(5, '0'), String(m.uid), String(m.gid), mtimeField(m.mtimeNs), xset || '-', xrm || '-'];
+  return [m.mode === undefined ? '-' : m.mode.toString(8).padStart(5, '0'), m.uid === undefined ? '-' : String(m.uid), m.gid === undefined ? '-' : String(m.gid), mtimeField(m.mtimeNs), xset || '-', xrm || '-'];
 }
 
 function stageLine(n: number, area: number, s: Stage): string {

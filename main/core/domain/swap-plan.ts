@@ -18,7 +18,8 @@ export type Source =
 
 export interface Change { path: string; from: Entry | null; to: Entry | null; source?: Source }
 
-export interface Meta { mode?: number; uid: number; gid: number; mtimeNs?: string; xset: Record<string, string>; xrm: string[] }
+/** Attributes to set; an absent field is left as it is (fewer commands inside the swap window). */
+export interface Meta { mode?: number; uid?: number; gid?: number; mtimeNs?: string; xset: Record<string, string>; xrm: string[] }
 
 export type Stage =
   | { type: 'file'; source: Source; meta: Meta }
@@ -30,14 +31,18 @@ export type Op =
   | { n: number; kind: 'put'; path: string; area: number; stage: Stage }
   | { n: number; kind: 'link'; path: string; area: number; leader: string }
   | { n: number; kind: 'del'; path: string; area: number }
-  | { n: number; kind: 'meta'; path: string; next: Meta; prev: Meta | null };
+  /** next null: nothing to do forward (a directory that goes away); prev null: nothing to put back */
+  | { n: number; kind: 'meta'; path: string; next: Meta | null; prev: Meta | null };
 
 export interface Plan { ops: Op[]; bytesToStage: number[]; /** per area */ filesToStage: number }
 
 export interface PlanInput {
   changes: Change[];
-  /** The host's current entries for the parent directories of changed paths (their mtimes are restored). */
-  parents: ReadonlyMap<string, Entry | null>;
+  /**
+   * Parent directories of changed paths: renames inside them change their mtime, so it is set back to
+   * `wantMtimeNs` at the end (a swap keeps the host's own time; a rollback restores the pre-swap one).
+   */
+  parents: ReadonlyMap<string, { now: Entry; wantMtimeNs: string } | null>;
   /** Mount points (path keys) of the host's filesystems; areaOf picks the deepest that holds a path. */
   mounts: string[];
   dpkgDir?: string;
@@ -61,14 +66,19 @@ function xattrDiff(from: Record<string, string> | undefined, to: Record<string, 
   return { xset, xrm };
 }
 
-/** Metadata to give `to`, as a change from `from` (null: a fresh object, every xattr set). */
+/**
+ * Metadata to give `to`, as a change from `from` (null: a fresh object, everything set). Only what
+ * differs is set — except that a new owner re-sets mode and every xattr, because chown clears setuid,
+ * setgid and file capabilities.
+ */
 export function metaFor(to: Entry, from: Entry | null, withMtime = true): Meta {
-  return {
-    ...(to.type === 'symlink' ? {} : { mode: to.mode }),
-    uid: to.uid, gid: to.gid,
-    ...(withMtime ? { mtimeNs: to.mtimeNs } : {}),
-    ...xattrDiff(from?.xattrs, to.xattrs),
-  };
+  const owner = !from || from.uid !== to.uid || from.gid !== to.gid;
+  const m: Meta = { ...xattrDiff(owner ? undefined : from?.xattrs, to.xattrs) };
+  if (owner) { m.uid = to.uid; m.gid = to.gid; }
+  if (to.type !== 'symlink' && (owner || from!.mode !== to.mode)) m.mode = to.mode;
+  if (withMtime && (!from || from.mtimeNs !== to.mtimeNs)) m.mtimeNs = to.mtimeNs;
+  if (owner && from?.xattrs) m.xrm = Object.keys(from.xattrs).filter((k) => !(to.xattrs && k in to.xattrs));
+  return m;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -92,6 +102,9 @@ export function buildPlan(input: PlanInput): Plan {
     const p = parentKey(path);
     if (p !== null) touchedDirs.add(p);
     const fromDir = from?.type === 'dir', toDir = to?.type === 'dir';
+    // a directory that goes away loses children first (its mtime moves); an undo puts them back, then
+    // its old time must follow
+    if (fromDir && !toDir) add(20, path, 0, { kind: 'meta', path, next: null, prev: metaFor(from, null) });
     if (to === null) {
       if (from) add(later(path, 3), path, 0, { kind: 'del', path, area });
       continue;
@@ -132,10 +145,10 @@ export function buildPlan(input: PlanInput): Plan {
   // parents whose content changes get their own mtime back (or map2's, when they are part of the change)
   for (const d of touchedDirs) {
     if (dirMeta.has(d)) continue; // has its own meta step, or goes away
-    const e = input.parents.get(d);
-    if (!e || e.type !== 'dir') continue;
-    const m: Meta = { uid: e.uid, gid: e.gid, mode: e.mode, mtimeNs: e.mtimeNs, xset: {}, xrm: [] };
-    add(20, d, 0, { kind: 'meta', path: d, next: m, prev: m });
+    const p = input.parents.get(d);
+    if (!p || p.now.type !== 'dir') continue;
+    const prev: Meta = { mtimeNs: p.now.mtimeNs, xset: {}, xrm: [] };
+    add(20, d, 0, { kind: 'meta', path: d, next: { ...prev, mtimeNs: p.wantMtimeNs }, prev });
   }
   const order = (r: Ranked) => (r.phase === 0 ? r.depth : r.phase % 10 === 3 || r.phase === 20 ? -r.depth : 0);
   ranked.sort((a, b) => a.phase - b.phase || order(a) - order(b) || compareKeys(a.key, b.key) || a.sub - b.sub);

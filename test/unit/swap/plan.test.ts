@@ -103,7 +103,7 @@ test('plan order: dirs parents first, files, hardlinks, deletions deepest first,
     'link:etc/link',
     'del:old/sub/f', 'del:old/sub',
     'put:var/lib/dpkg/status',
-    'meta:var/lib/dpkg', 'meta:new/deep', 'meta:etc', 'meta:new', 'meta:old', 'meta:',
+    'meta:var/lib/dpkg', 'meta:new/deep', 'meta:old/sub', 'meta:etc', 'meta:new', 'meta:old', 'meta:',
   ]);
   assert.deepEqual(plan.ops.map((o) => o.n), plan.ops.map((_, i) => i + 1));
   assert.equal(plan.filesToStage, 2);

@@ -1,0 +1,48 @@
+// `understudy rollback TARGET [--to MAP|RUN] [--yes] [--health CMD]...`: puts back what the last swap (or
+// rollback) changed, as its own journaled transaction. A failing health check undoes the rollback (exit 6).
+import { createInterface } from 'node:readline/promises';
+import type { Verb } from '../verb.ts';
+import { printResult } from '../output.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { resolveMapId } from '../../adapters/store/map-store.ts';
+import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try { return /^y(es)?$/i.test((await rl.question(question)).trim()); } finally { rl.close(); }
+}
+
+export const rollbackVerb: Verb = {
+  name: 'rollback',
+  summary: 'put back what a swap changed: rollback TARGET [--to MAP|RUN] [--yes]',
+  configure: (c) => c.argument('<target>')
+    .option('--to <mapOrRun>', 'roll back until the host is this map again (or through this swap/run id)')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--health <cmd>', 'health command to run after the rollback (repeatable)', (v: string, a: string[] = []) => [...a, v]),
+  async run(rt, args, opts) {
+    const host = await openSwapHost(args[0]!);
+    try {
+      let to: string | undefined = opts.to;
+      if (to && /^[0-9a-f]{1,64}$/.test(to)) to = await resolveMapId(rt.store, to).catch(() => to);
+      const stack = await revertible(host, rt.store);
+      if (!stack.length) throw new UnderstudyError('usage', `nothing to roll back on ${host.target}: no committed swap`);
+      if (!opts.yes) {
+        if (!process.stdin.isTTY) throw new UnderstudyError('usage', 'rollback changes the host: pass --yes when not at a terminal');
+        if (!await confirm(`Roll back ${stack[0]!.txid} on ${host.target}? [y/N] `)) throw new UnderstudyError('cancelled', 'rollback not confirmed');
+      }
+      rt.out.event({ type: 'stage', stage: 'rollback', state: 'active', at: new Date().toISOString() });
+      const r = await rollbackLatest({ host, store: rt.store, to });
+      const health = opts.health?.length ? await host.health(opts.health, rt.signal) : [];
+      if (health.some((h) => !h.ok)) {
+        const back = await rollbackLatest({ host, store: rt.store });
+        throw new UnderstudyError('health-failed', `health failed after the rollback; the rollback was undone (${back.txid})`, { health });
+      }
+      rt.out.event({ type: 'stage', stage: 'rollback', state: 'done', at: new Date().toISOString(), seconds: r.seconds });
+      printResult(rt.out, { run: r.txid, reverted: r.reverted, restoredMap: r.restoredMap, files: r.files, seconds: r.seconds, windowSeconds: r.windowSeconds, kept: r.kept, health },
+        () => `rolled back ${r.reverted} on ${host.target}: ${r.files} paths, ${r.seconds.toFixed(2)} s; host is map ${r.restoredMap?.slice(0, 12) ?? '?'}`
+          + (r.kept.length ? `\nleft as the host changed them since: ${r.kept.join(', ')}` : ''));
+      return 0;
+    } finally { await host.close(); }
+  },
+};
