@@ -3,7 +3,11 @@
 // Chromium — only the stage work (VMs, SSH, swap) is faked, so the whole flow fits in seconds. The
 // same flow on the real engine with a dir: target lives in ui-real-engine.test.ts.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { capture } from '../../main/adapters/capture/capture.ts';
 import { fakeStageServices, type FakeStageServices } from '../../main/adapters/fake/fake-stage-services.ts';
 import type { StageIo } from '../../main/core/workflow/stage-services.ts';
 import { openBrowser, screenshot, type TestBrowser } from './helpers/browser.ts';
@@ -12,6 +16,9 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 let t: TestServer;
 let b: TestBrowser;
 let fake: FakeStageServices;
+let tree: string;
+let target: string;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Fake stages that also talk: serial console while booting, command output while upgrading. */
 function talkingFakes(): FakeStageServices {
@@ -60,11 +67,20 @@ async function startFromForm(kind: 'upgrade' | 'rehearse', command: string, chec
 before(async () => {
   fake = talkingFakes();
   t = await startTestServer(fake);
+  // A real map of a small host tree, so Hosts shows what capture recorded.
+  tree = mkdtempSync(join(tmpdir(), 'understudy-e2e-host-'));
+  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
+  mkdirSync(join(tree, 'etc', 'hello'), { recursive: true });
+  writeFileSync(join(tree, 'usr', 'bin', 'hello-service'), 'hello-service 1.0\n'.repeat(2000));
+  writeFileSync(join(tree, 'etc', 'hello', 'hello.conf'), 'port=8080\n');
+  target = `dir:${tree}`;
+  await capture({ target, store: t.store });
   b = await openBrowser();
 });
 after(async () => {
   await b?.close();
   await t?.close();
+  if (tree) rmSync(tree, { recursive: true, force: true });
 });
 
 test('UI flow (fake stages): start, watch stages and logs, review, approve, done, rollback, history', async () => {
@@ -75,7 +91,7 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
 
   // New upgrade
   await page.getByRole('link', { name: 'New upgrade' }).first().click();
-  await page.getByLabel('Target').fill('dir:/srv/roots/web2');
+  await page.getByLabel('Target').fill(target);
   await page.getByLabel('Upgrade command').fill('apt-get install -y hello-service=2.0');
   await page.getByLabel(/^Checks/).fill('test -x /usr/bin/hello-service\ncurl -fsS http://127.0.0.1:8080/health');
   await page.getByLabel(/^Health checks/).fill('true');
@@ -83,7 +99,7 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await page.getByRole('button', { name: 'Start upgrade' }).click();
 
   // Run: stages advance, command output and serial console arrive live.
-  await page.getByRole('heading', { name: /upgrade dir:\/srv\/roots\/web2/ }).waitFor();
+  await page.getByRole('heading', { name: new RegExp(`upgrade ${escape(target)}`) }).waitFor();
   const stage = (name: string) => page.locator('.timeline li', { hasText: new RegExp(`^.${name}`) });
   await page.locator('.timeline li.st-active').first().waitFor();
   await page.getByRole('log', { name: 'Serial console' }).getByText('Booting from ROM...').waitFor();
@@ -122,7 +138,7 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await screenshot(page, '06-rollback-confirm');
   await dialog.getByRole('button', { name: 'Roll back now' }).click();
   await page.waitForURL((u) => u.toString() !== upgradeUrl);
-  await page.getByRole('heading', { name: /rollback dir:\/srv\/roots\/web2/ }).waitFor();
+  await page.getByRole('heading', { name: new RegExp(`rollback ${escape(target)}`) }).waitFor();
   await page.locator('.outcome .badge', { hasText: 'rolled-back' }).waitFor({ timeout: 20_000 });
   assert.equal(fake.count('rollback'), 1);
   await screenshot(page, '07-rollback-done');
@@ -144,9 +160,12 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: /rollback/ }).waitFor();
 
-  // Hosts: the target with its last run.
+  // Hosts: the target with its real last map and its last run.
   await page.keyboard.press('Alt+1');
-  await page.getByRole('cell', { name: 'dir:/srv/roots/web2' }).waitFor();
+  const row = page.locator('tbody tr', { hasText: target });
+  await row.waitFor();
+  assert.match(await row.innerText(), /\b2\b/, 'two files in the captured map');
+  assert.match(await row.innerText(), /rolled-back/);
   await screenshot(page, '09-hosts');
 });
 

@@ -41,7 +41,7 @@ export function HostsScreen() {
               const a = assessed[h.target];
               return [
                 <tr key={h.target}>
-                  <td><span className="mono">{h.target}</span>{h.host && h.host !== h.target && <div className="sub">{h.host}</div>}</td>
+                  <td><span className="mono">{h.target}</span>{h.host && h.host !== h.target && `dir:${h.host}` !== h.target && <div className="sub">{h.host}</div>}</td>
                   <td className="mono">{shortId(h.lastMap?.id)}</td>
                   <td>{formatTime(h.lastMap?.capturedAt)}</td>
                   <td className="num">{h.lastMap?.files ?? '—'}</td>
