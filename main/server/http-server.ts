@@ -45,12 +45,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   server.on('request', (req, res) => {
     const headers = securityHeaders(port);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, headers).end('method not allowed');
-      return;
-    }
     if (!authorized(req, true)) {
       res.writeHead(401, { ...headers, 'Content-Type': 'text/plain' }).end('401: missing or wrong token\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, headers).end('method not allowed');
       return;
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;

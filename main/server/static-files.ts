@@ -29,7 +29,12 @@ export function securityHeaders(port: number): Record<string, string> {
 }
 
 export async function serveStatic(distDir: string, urlPath: string, res: ServerResponse, headers: Record<string, string>): Promise<void> {
-  const name = urlPath === '/' ? 'index.html' : decodeURIComponent(urlPath.slice(1));
+  let name: string;
+  try {
+    name = urlPath === '/' ? 'index.html' : decodeURIComponent(urlPath.slice(1));
+  } catch {
+    name = ''; // malformed %-escape: treated as not found
+  }
   const type = types[extname(name)];
   if (!type || name.includes('/') || name.includes('\\') || name.startsWith('.')) {
     res.writeHead(404, headers).end('not found');

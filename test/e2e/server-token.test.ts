@@ -48,6 +48,7 @@ test('HTTP without the token, or with a wrong one, is 401 and serves nothing', a
     assert.equal(res.status, 401, path);
     assert.doesNotMatch(await res.text(), /<script|understudy-token/);
   }
+  assert.equal((await fetch(base + '/', { method: 'POST', body: '{}' })).status, 401);
 });
 
 test('the page with the token sets a port-scoped HttpOnly cookie that authorizes its assets', async () => {
@@ -61,6 +62,15 @@ test('the page with the token sets a port-scoped HttpOnly cookie that authorizes
   assert.equal(asset.status, 200);
   const wrongCookie = await fetch(`${base}/app.js`, { headers: { cookie: `understudy-token-${t.server.port}=nope` } });
   assert.equal(wrongCookie.status, 401);
+});
+
+test('with the token, only the bundle is served: traversal and malformed paths are 404', async () => {
+  const q = `?token=${t.server.token}`;
+  for (const path of ['/%E0%A4%A', '/..%2Fpackage.json', '/../package.json', '/.env', '/nothing.js', '/ws']) {
+    const res = await fetch(base + path + q);
+    assert.equal(res.status, 404, path);
+  }
+  assert.equal((await fetch(base + '/' + q, { method: 'POST' })).status, 405);
 });
 
 test('a foreign Host header is refused even with the token (DNS rebinding)', async () => {
