@@ -1,0 +1,105 @@
+// The sandbox's disks, built from map1:
+//   base image (cached per map id in the image cache): restore the map into a temp tree (H2's restore:
+//   exact content, owners, modes, xattrs), apply the sandbox-only edits, copy the chosen kernel/initrd
+//   out, then `mkfs.ext4 -q -d TREE -E root_owner=0:0 root.img SIZE` (root; the fast path, seconds), or
+//   libguestfs' virt-make-fs when not root (slow under TCG; a clear error when it is missing);
+//   per run: a qcow2 overlay on the base (the base is never written) and a tiny seed disk holding the
+//   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts).
+// Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { Manifest } from '../../core/domain/manifest.ts';
+import { loadMap } from '../store/map-store.ts';
+import { restoreMap } from '../restore/restore-map.ts';
+import { applySandboxEdits } from './sandbox-edits.ts';
+import { checkMapBootable, selectKernel } from './kernel-select.ts';
+
+const run = promisify(execFile);
+
+export interface BaseImage { dir: string; rootImg: string; kernel: string; initrd?: string; cmdline: string; cached: boolean; seconds: number }
+
+export function imageCacheRoot(): string {
+  return process.env.UNDERSTUDY_IMAGES ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'understudy', 'images');
+}
+
+/** Room for the upgrade: the map's content + 30 % + 768 MiB, at least 1 GiB. */
+export function diskSizeMiB(m: Manifest): number {
+  let bytes = 0;
+  for (const e of m.entries) bytes += e.type === 'file' ? e.size : 4096;
+  return Math.max(1024, Math.ceil((bytes * 1.3) / (1 << 20)) + 768);
+}
+
+async function makeFs(tree: string, img: string, sizeMiB: number): Promise<void> {
+  if (process.getuid?.() === 0) {
+    await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`], { maxBuffer: 16 << 20 });
+    return;
+  }
+  try {
+    await run('virt-make-fs', ['--version']);
+  } catch {
+    throw new UnderstudyError('usage', 'building the sandbox disk needs root (mkfs.ext4 -d keeps owners exactly) or ' +
+      "libguestfs' virt-make-fs (apt-get install libguestfs-tools) when not root");
+  }
+  await run('virt-make-fs', ['--format=raw', '--type=ext4', `--size=${sizeMiB}M`, tree, img],
+    { env: { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, maxBuffer: 16 << 20 });
+}
+
+/** The cached base image for a map, built on first use. `override` = --kernel/--initrd. */
+export async function baseImageFor(store: string, mapRef: string, override?: { kernel?: string; initrd?: string },
+  signal?: AbortSignal): Promise<BaseImage> {
+  const started = Date.now();
+  const { id, manifest } = await loadMap(store, mapRef);
+  const dir = join(imageCacheRoot(), `sandbox-${id.slice(0, 24)}`);
+  const cmdline = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
+  const done = (cached: boolean): BaseImage => {
+    const kernel = override?.kernel ?? join(dir, 'vmlinuz');
+    const initrd = override?.kernel ? override.initrd : (existsSync(join(dir, 'initrd.img')) ? join(dir, 'initrd.img') : undefined);
+    return { dir, rootImg: join(dir, 'root.img'), kernel, initrd, cmdline, cached, seconds: (Date.now() - started) / 1000 };
+  };
+  if (existsSync(join(dir, 'root.img')) && (override?.kernel || existsSync(join(dir, 'vmlinuz')))) {
+    if (override?.kernel) await selectKernel('', id, override);
+    return done(true);
+  }
+  if (!override?.kernel) checkMapBootable(manifest, id);
+  await mkdir(imageCacheRoot(), { recursive: true });
+  // Built next to its final place and renamed in whole: a crash never leaves a half image in the cache.
+  const stage = await mkdtemp(join(imageCacheRoot(), `.sandbox-${id.slice(0, 12)}-`));
+  try {
+    const tree = join(stage, 'tree');
+    await restoreMap(store, id, tree);
+    if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
+    const boot = await selectKernel(tree, id, override);
+    const out = join(stage, 'image');
+    await mkdir(out);
+    if (!override?.kernel) {
+      await copyFile(boot.kernel, join(out, 'vmlinuz'));
+      if (boot.initrd) await copyFile(boot.initrd, join(out, 'initrd.img'));
+    }
+    await applySandboxEdits(tree);
+    await makeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
+    await writeFile(join(out, 'map'), id + '\n');
+    await rm(dir, { recursive: true, force: true });
+    await rename(out, dir);
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+  return done(false);
+}
+
+/** Per-run disks in `workDir`: a qcow2 overlay on the base, and the seed disk with the SSH public key. */
+export async function runDisks(base: BaseImage, workDir: string, publicKey: string): Promise<{ overlay: string; seed: string }> {
+  const overlay = join(workDir, 'root.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base.rootImg, overlay]);
+  const seedTree = join(workDir, 'seed');
+  await mkdir(seedTree);
+  await writeFile(join(seedTree, 'authorized_keys'), publicKey.trim() + '\n', { mode: 0o600 });
+  const seed = join(workDir, 'seed.img');
+  await run('mkfs.ext4', ['-q', '-F', '-d', seedTree, '-L', 'understudy-seed', seed, '4M']);
+  await rm(seedTree, { recursive: true, force: true });
+  return { overlay, seed };
+}
