@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
@@ -12,6 +12,7 @@ import { serveMirror, type MirrorServer } from '../../main/adapters/mirror/mirro
 import { relayCommand } from '../../main/adapters/mirror/relay-command.ts';
 import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
 import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
+import { isUnderstudyError } from '../../main/core/domain/errors.ts';
 
 const processAlive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
@@ -90,5 +91,53 @@ describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
     await vm.dispose();
     assert.equal(processAlive(pid), false);
     assert.equal(existsSync(vmDir), false, 'per-VM temp dir removed');
+  });
+});
+
+describe('QemuHypervisor lifecycle', { timeout: 5 * 60_000 }, () => {
+  // The demo kernel without a root fs panics and, with panic=-1 and no -no-reboot, reboots for ever:
+  // a VM that keeps running without needing a disk image to boot.
+  const spec = async (work: string) => {
+    const host = await demoHostImage({ build: true });
+    const scratch = join(work, 'scratch.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', scratch, '16M']);
+    return {
+      name: 'lifecycle', disks: [{ path: scratch, format: 'qcow2' as const }], kernel: host.kernel,
+      cmdline: 'console=ttyS0 panic=-1 root=/dev/null', memoryMiB: 256, cpus: 1, forwardSsh: true,
+      serialLog: join(work, 'serial.log'),
+    };
+  };
+  const tempDirsOf = (pid: number) => dirname(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('qemu.pid'))!);
+
+  it('starts, shows its console, and kill + dispose leave nothing behind', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'understudy-test-lifecycle-'));
+    try {
+      const vm = await new QemuHypervisor().start(await spec(work)) as QemuVm;
+      const pid = vm.pid!;
+      const dir = tempDirsOf(pid);
+      assert.ok(existsSync(join(dir, 'qmp.sock')));
+      for (let i = 0; i < 600 && !(await vm.serialTail(200)).includes('Linux version'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(await vm.serialTail(200), /Linux version/);
+      await vm.kill();
+      await vm.exited;
+      assert.equal(processAlive(pid), false);
+      await vm.dispose();
+      await vm.dispose();   // idempotent
+      assert.equal(existsSync(dir), false);
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('reports a missing kernel and an aborted start with typed errors, leaving no temp dir', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'understudy-test-lifecycle-'));
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('understudy-qemu-lifecycle-')).length;
+    try {
+      const s = await spec(work);
+      await assert.rejects(new QemuHypervisor().start({ ...s, kernel: join(work, 'nope') }),
+        (e) => isUnderstudyError(e) && e.code === 'hypervisor' && e.message.includes('nope'));
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(new QemuHypervisor().start(s, ac.signal), (e) => isUnderstudyError(e) && e.code === 'cancelled');
+      assert.equal(readdirSync(tmpdir()).filter((n) => n.startsWith('understudy-qemu-lifecycle-')).length, before);
+    } finally { rmSync(work, { recursive: true, force: true }); }
   });
 });

@@ -110,9 +110,10 @@ export class QemuVm implements VmHandle {
 
   async kill(): Promise<void> {
     if (!this.running) return;
-    try { await this.qmp?.execute('quit'); } catch { /* fall through to the signal */ }
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    if (!this.qmp) this.child.kill('SIGKILL');
+    if (this.qmp) {
+      try { await this.qmp.execute('quit', undefined, 2000); } catch { /* the timer's SIGKILL follows */ }
+    } else this.child.kill('SIGKILL');
     await this.exited;
     clearTimeout(timer);
   }

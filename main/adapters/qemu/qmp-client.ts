@@ -65,10 +65,14 @@ export class QmpClient {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  async execute(command: string, args?: Record<string, unknown>): Promise<unknown> {
+  /** Rejects after timeoutMs: a wedged QEMU must not wedge its caller (kill() falls back to SIGKILL). */
+  async execute(command: string, args?: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
     const reply = this.next();
     this.sock.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
-    const r = await reply;
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([reply, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`QMP ${command}: no reply within ${timeoutMs} ms`)), timeoutMs);
+    })]).finally(() => clearTimeout(timer));
     if (r.error) throw new Error(`QMP ${command}: ${r.error.class}: ${r.error.desc}`);
     return r.return;
   }
