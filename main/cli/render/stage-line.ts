@@ -11,6 +11,9 @@ export interface StageRow {
   error?: string;
 }
 
+/** Wide enough for the longest stage name ('rolling-back', 'cleaning-up'). */
+const LABEL = 12;
+
 const ICON: Record<StageState, string> = { pending: '·', active: '▸', done: '✓', failed: '✗', skipped: '-', cancelled: '■' };
 
 export function formatSeconds(s: number): string {
@@ -21,11 +24,11 @@ export function stageLine(row: StageRow, nowMs: number): string {
   const icon = ICON[row.state];
   if (row.state === 'active') {
     if (row.progress && (row.progress.current !== undefined || row.progress.step)) {
-      return `${icon} ${formatProgress({ ...row.progress, stage: row.stage })}`;
+      return `${icon} ${formatProgress({ ...row.progress, stage: row.stage }, { labelWidth: LABEL })}`;
     }
-    return `${icon} ${row.stage.padEnd(10)} ${formatSeconds(Math.max(0, (nowMs - row.startedAtMs) / 1000))}`;
+    return `${icon} ${row.stage.padEnd(LABEL)} ${formatSeconds(Math.max(0, (nowMs - row.startedAtMs) / 1000))}`;
   }
   const took = row.seconds !== undefined ? formatSeconds(row.seconds) : '';
   const tail = row.state === 'failed' && row.error ? `  ${row.error}` : row.state === 'cancelled' ? '  cancelled' : '';
-  return `${icon} ${row.stage.padEnd(10)} ${took}${tail}`.trimEnd();
+  return `${icon} ${row.stage.padEnd(LABEL)} ${took}${tail}`.trimEnd();
 }

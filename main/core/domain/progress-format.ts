@@ -7,6 +7,8 @@ export interface ProgressFormat {
   width?: number;
   /** 'bytes' (default) prints sizes; 'items' prints plain counts. */
   unit?: 'bytes' | 'items';
+  /** Columns the stage name is padded to (default 10). */
+  labelWidth?: number;
 }
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
@@ -60,5 +62,5 @@ export function formatProgress(p: Progress, fmt: ProgressFormat = {}): string {
   const eta = hasTotal ? etaSeconds(p) : undefined;
   if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
   if (p.step) parts.push(p.step);
-  return `${p.stage.padEnd(10)} ${parts.join('  ')}`.trimEnd();
+  return `${p.stage.padEnd(fmt.labelWidth ?? 10)} ${parts.join('  ')}`.trimEnd();
 }

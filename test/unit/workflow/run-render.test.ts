@@ -12,12 +12,12 @@ const t0 = Date.parse(at);
 
 describe('stage lines', () => {
   it('shows done, failed, cancelled and active (elapsed or progress)', () => {
-    assert.equal(stageLine({ stage: 'capturing', state: 'done', startedAtMs: t0, seconds: 3.24 }, t0), '✓ capturing  3.2s');
-    assert.equal(stageLine({ stage: 'checking', state: 'failed', startedAtMs: t0, seconds: 75, error: 'check failed' }, t0), '✗ checking   1m15s  check failed');
-    assert.equal(stageLine({ stage: 'booting', state: 'cancelled', startedAtMs: t0, seconds: 1 }, t0), '■ booting    1.0s  cancelled');
-    assert.equal(stageLine({ stage: 'booting', state: 'active', startedAtMs: t0 }, t0 + 12_000), '▸ booting    12s');
+    assert.equal(stageLine({ stage: 'capturing', state: 'done', startedAtMs: t0, seconds: 3.24 }, t0), '✓ capturing    3.2s');
+    assert.equal(stageLine({ stage: 'checking', state: 'failed', startedAtMs: t0, seconds: 75, error: 'check failed' }, t0), '✗ checking     1m15s  check failed');
+    assert.equal(stageLine({ stage: 'booting', state: 'cancelled', startedAtMs: t0, seconds: 1 }, t0), '■ booting      1.0s  cancelled');
+    assert.equal(stageLine({ stage: 'booting', state: 'active', startedAtMs: t0 }, t0 + 12_000), '▸ booting      12s');
     assert.equal(stageLine({ stage: 'capturing', state: 'active', startedAtMs: t0, progress: { stage: 'capturing', current: 1e9, total: 2e9 } }, t0),
-      '▸ capturing  ████░░░░ 1.0 GB / 2.0 GB');
+      '▸ capturing    ████░░░░ 1.0 GB / 2.0 GB');
   });
 });
 
@@ -61,8 +61,8 @@ describe('live stage view', () => {
     view.onEvent({ type: 'log', run: 'r', stream: 'info', source: 'runner', text: 'hello', at });
     await new Promise((r) => setTimeout(r, 300));
     view.stop();
-    assert.match(text, /✓ preflight  0\.4s/);
-    assert.match(text, /▸ capturing  ████░░░░ 500 MB \/ 1\.0 GB {2}100 MB\/s {2}ETA 5s/);
+    assert.match(text, /✓ preflight    0\.4s/);
+    assert.match(text, /▸ capturing    ████░░░░ 500 MB \/ 1\.0 GB {2}100 MB\/s {2}ETA 5s/);
     assert.match(text, /\[runner\] hello/);
   });
 });

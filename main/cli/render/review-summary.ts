@@ -1,0 +1,17 @@
+// Pure text of what the operator approves at review: packages, file delta, checks, conflicts, disruption.
+import type { RunContext } from '../../core/workflow/run-types.ts';
+
+export function reviewSummary(c: RunContext): string {
+  const lines = [`Review: ${c.input.target}  (${c.input.command})`];
+  const p = c.packages;
+  if (p) {
+    for (const u of p.upgraded) lines.push(`  upgrade  ${u.name} ${u.from ?? '?'} -> ${u.to ?? '?'}`);
+    for (const u of p.installed) lines.push(`  install  ${u.name} ${u.to ?? ''}`.trimEnd());
+    for (const u of p.removed) lines.push(`  remove   ${u.name} ${u.from ?? ''}`.trimEnd());
+  }
+  if (c.delta) lines.push(`  files    ${c.delta.added.length} added, ${c.delta.changed.length} changed, ${c.delta.removed.length} removed`);
+  for (const k of c.checks ?? []) lines.push(`  check    ${k.ok ? 'ok' : 'FAILED'}  ${k.cmd}`);
+  for (const k of c.conflicts ?? []) lines.push(`  conflict ${k.path}  (changed on the host since the capture)`);
+  lines.push(`  reboot   ${c.input.reboot}`);
+  return lines.join('\n');
+}

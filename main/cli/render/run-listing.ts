@@ -1,0 +1,31 @@
+// Pure views of stored runs for `runs` and `show`: rows with state/outcome and durations.
+import type { RunRecord } from '../../app/run-store/run-store.ts';
+import { formatSeconds } from './stage-line.ts';
+
+export interface RunRow {
+  id: string; verb: string; target: string; state: string; outcome?: string; interrupted: boolean;
+  started: string; seconds: number;
+}
+
+/** `alive(pid)` tells whether the process that owns an unfinished run still exists. */
+export function runRow(r: RunRecord, alive: (pid: number) => boolean, nowMs = Date.now()): RunRow {
+  const finished = r.outcome !== undefined;
+  const interrupted = !finished && r.ownerPid !== undefined && !alive(r.ownerPid);
+  const end = finished || interrupted ? Date.parse(r.updatedAt) : nowMs;
+  return {
+    id: r.id, verb: r.verb, target: r.target, state: r.state, interrupted, started: r.createdAt,
+    seconds: Math.max(0, (end - Date.parse(r.createdAt)) / 1000), ...(r.outcome ? { outcome: r.outcome } : {}),
+  };
+}
+
+export function statusText(row: RunRow): string {
+  return row.outcome ?? (row.interrupted ? `interrupted at ${row.state}` : `running: ${row.state}`);
+}
+
+export function runsTable(rows: RunRow[]): string {
+  if (rows.length === 0) return 'no runs';
+  const head = ['RUN', 'VERB', 'TARGET', 'STATE', 'STARTED', 'DURATION'];
+  const body = rows.map((r) => [r.id, r.verb, r.target, statusText(r), r.started.replace('T', ' ').slice(0, 19), formatSeconds(r.seconds)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => i === cols.length - 1 ? c : c.padEnd(widths[i]!)).join('  ')).join('\n');
+}

@@ -1,0 +1,97 @@
+// `runs`, `show` and `resume` through the real CLI against a run store filled by real runs (fake services).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunService } from '../../../main/app/runs/run-service.ts';
+import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
+import { testInput } from './harness.ts';
+
+const { runId: _r, kind: _k, ...base } = testInput();
+
+describe('runs / show / resume verbs', () => {
+  let dir: string;
+  const ids: Record<string, string> = {};
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/understudy.mjs', ...args, '--store', dir], { encoding: 'utf8' });
+  const json = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split('\n').pop()!);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'understudy-cli-runs-'));
+    let fake: FakeOptions = {};
+    const svc = new RunService({ store: dir, services: () => fakeStageServices(fake) });
+    ids.rehearsed = svc.startRun('rehearse', { ...base, target: 'dir:/srv/web1' }).runId;
+    await svc.get(ids.rehearsed)!.finished;
+    fake = { checksFail: true };
+    const h = svc.startRun('upgrade', { ...base, target: 'ssh://root@web2' });
+    ids.checkFailed = h.runId;
+    await h.finished;
+    // an interrupted run: owned by a process that no longer exists
+    const dead = spawnSync('true').pid!;
+    ids.interrupted = '20000101-000000-dead';
+    svc.store.createRun({ id: ids.interrupted, verb: 'upgrade', target: 'dir:/srv/web3', input: { ...base, runId: ids.interrupted, kind: 'upgrade' }, state: 'booting' });
+    svc.store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(dead, ids.interrupted);
+    await svc.close();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs --json lists every run with state, outcome and duration', () => {
+    const r = cli('runs', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const res = json(r);
+    assert.equal(res.ok, true);
+    const byId = Object.fromEntries(res.runs.map((x: { id: string }) => [x.id, x]));
+    assert.equal(byId[ids.rehearsed!].outcome, 'rehearsed');
+    assert.equal(byId[ids.checkFailed!].outcome, 'check-failed');
+    assert.equal(byId[ids.interrupted!].interrupted, true);
+    assert.equal(byId[ids.interrupted!].state, 'booting');
+    assert.ok(res.runs.every((x: { seconds: number }) => typeof x.seconds === 'number' && x.seconds >= 0));
+  });
+
+  it('runs filters by host and outcome; the human table has the columns', () => {
+    assert.deepEqual(json(cli('runs', '--json', '--host', 'web2')).runs.map((x: { id: string }) => x.id), [ids.checkFailed]);
+    assert.deepEqual(json(cli('runs', '--json', '--outcome', 'rehearsed')).runs.map((x: { id: string }) => x.id), [ids.rehearsed]);
+    const t = cli('runs');
+    assert.equal(t.status, 0);
+    assert.match(t.stdout, /^RUN\s+VERB\s+TARGET\s+STATE\s+STARTED\s+DURATION/);
+    assert.match(t.stdout, /interrupted at booting/);
+  });
+
+  it('runs rejects a bad --outcome or --limit with exit 2', () => {
+    const a = cli('runs', '--outcome', 'great');
+    assert.equal(a.status, 2);
+    assert.match(a.stderr, /--outcome must be one of/);
+    assert.equal(cli('runs', '--limit', '0').status, 2);
+  });
+
+  it('show RUN --json gives stages with timings and the result', () => {
+    const r = cli('show', ids.checkFailed!.slice(0, 18), '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const res = json(r);
+    assert.equal(res.run, ids.checkFailed);
+    assert.equal(res.outcome, 'check-failed');
+    const checking = res.stages.find((s: { stage: string }) => s.stage === 'checking');
+    assert.equal(checking.state, 'failed');
+    assert.equal(typeof checking.seconds, 'number');
+    assert.deepEqual(res.result.checks, [{ cmd: 'test -x /usr/bin/hello-service', ok: false, exitCode: 1 }]);
+    const human = cli('show', ids.rehearsed!);
+    assert.match(human.stdout, /✓ capturing2/);
+    assert.match(human.stdout, /package  hello-service 1\.0 -> 2\.0/);
+  });
+
+  it('show of an unknown run is a usage error', () => {
+    const r = cli('show', 'nope', '--json');
+    assert.equal(r.status, 2);
+    assert.equal(json(r).error.code, 'usage');
+  });
+
+  it('resume refuses a finished run (exit 2) and says when the stage services are not wired (exit 1)', () => {
+    const done = cli('resume', ids.rehearsed!, '--json');
+    assert.equal(done.status, 2);
+    assert.match(json(done).error.message, /already finished \(rehearsed\)/);
+    const unwired = cli('resume', ids.interrupted!, '--json');
+    assert.equal(unwired.status, 1);
+    assert.equal(json(unwired).error.code, 'not-implemented');
+  });
+});
