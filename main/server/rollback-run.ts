@@ -1,14 +1,12 @@
 // A rollback from the UI: a run of its own (verb 'rollback', rollbackOf = the upgrade run) that calls the
 // engine's rollback service — put map1 back over what the swap changed — with timings, logs and outcome
 // recorded in the run store like any other run.
-import { randomBytes } from 'node:crypto';
 import { isUnderstudyError } from '../core/domain/errors.ts';
 import type { RunEvent } from '../core/domain/events.ts';
 import type { StageServices } from '../core/workflow/stage-services.ts';
 import type { RunStore } from '../app/run-store/run-store.ts';
+import { newRunId } from '../app/runs/run-id.ts';
 
-export const newRunId = (): string =>
-  `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-')}-${randomBytes(3).toString('hex')}`;
 
 export interface RollbackDeps {
   runs: RunStore;

@@ -24,9 +24,11 @@ test('WebSocket transport: envelopes, connection state, disconnect', async () =>
     const bad = await t.invoke('hosts:assess', { target: '' });
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.equal(bad.error.code, 'usage');
-    // The unwired engine says plainly that it cannot run anything.
+    // Without stage services wired, starting a run says so plainly and records nothing.
     const start = await t.invoke('run:start', { kind: 'rehearse', target: 'dir:/x', run: 'true' });
-    assert.ok(start.ok);
+    assert.equal(start.ok, false);
+    if (!start.ok) assert.equal(start.error.code, 'not-implemented');
+    assert.deepEqual(await t.invoke('runs:list', {}), { ok: true, value: [] });
     assert.ok(states.includes('open'));
     await server.close();
     const after = await t.invoke('runs:list', {});
