@@ -1,7 +1,7 @@
 // ssh:// capture: GNU tar runs on the host over ONE exec channel (SFTP is several times slower) and its
 // stream is parsed here as it arrives, each file hashed and stored on the fly. Numeric owners, xattrs
 // (security.capability, POSIX ACLs as system.posix_acl_*), sparse files (GNU sparse 1.0) and long or
-// non-UTF-8 names all survive. Every re-capture reads all content: there is no remote stat index yet.
+// non-UTF-8 names all survive. A GNU find listing taken first makes re-captures incremental.
 import { PassThrough } from 'node:stream';
 import type { Entry, Exclusion, Manifest } from '../../core/domain/manifest.ts';
 import { HOST_VOLATILE_DIRS, mountOf, mountsUnder, parseMountInfo } from '../../core/domain/map-scope.ts';
@@ -13,9 +13,9 @@ import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups } from './entry-builder.ts';
 import { readTar, type TarMember } from './tar-reader.ts';
 import { storeMemberContent, TAR_CREATE_FLAGS } from './tar-content.ts';
+import { listRemote, shellQuote, type ListedEntry } from './remote-listing.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Unescapes a name as GNU tar prints it in diagnostics (C escapes, \ooo). */
 function tarMessageName(s: string): Buffer {
@@ -54,29 +54,54 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   const allMounts = parseMountInfo(mountText);
   const mounts = mountsUnder(allMounts, root);
   const excluded: Exclusion[] = [];
-  const args = [...TAR_CREATE_FLAGS, '--one-file-system', '--anchored', '-C', root];
-  const extraRoots: string[] = [];
+  const starts = ['.'];
   for (const [rel, m] of mounts) {
-    if (m.cls === 'real') extraRoots.push(`./${rel}`);
+    if (m.cls === 'real') starts.push(`./${rel}`);
     else excluded.push({ path: keyFromBytes(Buffer.from(rel)), reason: m.cls, detail: `${m.mount.fstype} ${m.mount.source}` });
   }
-  const skip = new Map<string, Exclusion['reason']>([...(whole ? Object.entries(HOST_VOLATILE_DIRS) : []),
-    ...(opts.excludes ?? []).map((x) => [x.replace(/^\/+|\/+$/g, ''), 'operator'] as [string, Exclusion['reason']])]);
-  for (const [rel, reason] of skip) {
-    if (reason === 'operator') args.push(`--exclude=./${rel}`);
-    else args.push(`--exclude=./${rel}/*`);
-    if (!excluded.some((x) => x.path === rel)) excluded.push({ path: rel, reason });
-  }
-  const cmd = `${opts.sudo ? 'sudo -n ' : ''}tar ${args.map(q).join(' ')} . ${extraRoots.map(q).join(' ')}`;
+  const volatile = whole ? Object.entries(HOST_VOLATILE_DIRS) : [];
+  for (const [rel, reason] of volatile) if (!excluded.some((x) => x.path === rel)) excluded.push({ path: rel, reason });
+  const operator = (opts.excludes ?? []).map((x) => x.replace(/^\/+|\/+$/g, ''));
+  for (const rel of operator) excluded.push({ path: keyFromBytes(Buffer.from(rel)), reason: 'operator' });
+  opts.onStage?.('list');
+  const listed = await listRemote(opts.shell, { root, starts, pruneKeep: volatile.map(([d]) => `./${d}`), pruneDrop: operator.map((d) => `./${d}`), sudo: opts.sudo, signal: opts.signal });
 
+  // Incremental: a file is not read again when (path, size, mtime, ctime, inode) match the previous
+  // map's stat index; a hardlink group is reused whole or read whole.
   const writer = new ObjectWriter(opts.store);
-  const meter = makeMeter(opts, 0);
+  const prev = opts.previous;
+  if (prev) await writer.preloadKnown();
+  const prevByPath = new Map(prev?.manifest.entries.map((e) => [e.path, e]));
+  const keyOf = new Map(listed.map((l) => [l, keyFromBytes(l.rel)]));
+  const reusable = async (l: ListedEntry): Promise<boolean> => {
+    const key = keyOf.get(l)!, old = prevByPath.get(key);
+    if (!old || prev!.index[key] !== l.statKey) return false;
+    if (old.type === 'file') return Boolean(old.sha256) && await writer.has(old.sha256!);
+    return old.type === 'hardlink' && prev!.index[old.linkTo!] === l.statKey;
+  };
+  const byIno = new Map<string, ListedEntry[]>();
+  for (const l of listed) if (l.type === 'f') byIno.set(l.ino, [...(byIno.get(l.ino) ?? []), l]);
+  const reused = new Set<ListedEntry>();
+  for (const members of byIno.values()) {
+    let all = true;
+    for (const m of members) if (!(await reusable(m))) { all = false; break; }
+    if (all) members.forEach((m) => reused.add(m));
+  }
+  const index: Record<string, string> = {};
   const byPath = new Map<string, Entry>();
+  for (const l of reused) { const key = keyOf.get(l)!; byPath.set(key, { ...prevByPath.get(key)! }); index[key] = l.statKey; }
+  for (const l of listed) if (l.type === 's') excluded.push({ path: keyOf.get(l)!, reason: 'socket' });
+  const toRead = listed.filter((l) => l.type !== 's' && !reused.has(l));
+  const listedByKey = new Map(listed.map((l) => [keyOf.get(l)!, l]));
+  const cmd = `${opts.sudo ? 'sudo -n ' : ''}tar ${[...TAR_CREATE_FLAGS, '--no-recursion', '--null', '--verbatim-files-from', '-C', root, '-T', '-'].map(shellQuote).join(' ')}`;
+  const stdin = Buffer.concat(toRead.flatMap((l) => [Buffer.from('./'), l.rel, Buffer.from([0])]));
+
+  const meter = makeMeter(opts, 0);
   const groups = new Map<string, Entry[]>();
   const stream = new PassThrough({ highWaterMark: 1 << 20 });
   let stderr = '';
   const exec = opts.shell.exec(cmd, {
-    signal: opts.signal,
+    signal: opts.signal, stdin,
     onStdout: (c) => stream.write(c),
     onStderr: (c) => { stderr += Buffer.from(c).toString(); },
   }).finally(() => stream.end());
@@ -91,11 +116,15 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
         if (!first || first.type !== 'file') return;
         Object.assign(e, { mode: first.mode, uid: first.uid, gid: first.gid, mtimeNs: first.mtimeNs, xattrs: first.xattrs });
         groups.set(key, [...(groups.get(key) ?? [first]), e]);
+        const l = listedByKey.get(e.path);
+        if (l && index[key] === l.statKey) index[e.path] = l.statKey;
       } else if (content) {
         const r = await storeMemberContent(writer, m, content, meter.add);
         Object.assign(e, { sha256: r.sha256, size: r.size });
         if (r.sparse) e.sparse = r.sparse;
         meter.stored(r.stored);
+        const l = listedByKey.get(e.path);
+        if (l && l.mtimeNs === e.mtimeNs) index[e.path] = l.statKey;
       }
       byPath.set(e.path, e);
     });
@@ -111,8 +140,6 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   }
   const unstable: string[] = [];
   for (const line of stderr.split('\n')) {
-    const sock = /^tar: (.*): socket ignored$/.exec(line);
-    if (sock) excluded.push({ path: keyFromBytes(tarMessageName(sock[1]!.replace(/^\.\//, ''))), reason: 'socket' });
     const moved = /^tar: (.*): file changed as we read it$/.exec(line);
     if (moved) unstable.push(keyFromBytes(tarMessageName(moved[1]!.replace(/^\.\//, ''))));
     const unread = /^tar: (.*): Cannot (open|read|stat): (.*)$/.exec(line);
@@ -125,5 +152,5 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
     filesystems: [{ path: '', fstype: mountOf(allMounts, root)?.fstype ?? 'unknown' },
       ...[...mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
   };
-  return finishCapture(opts, manifest, {}, meter, started);
+  return finishCapture(opts, manifest, index, meter, started);
 }
