@@ -16,7 +16,7 @@ import { newReadBuffer, readFileInto } from './content-reader.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
-const READERS = 4;
+const READERS = 6;
 
 async function buildScope(root: string, whole: boolean, store: string, excludes: string[]): Promise<WalkScope & { all: Mount[] }> {
   const all = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''));
@@ -36,7 +36,7 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   await ensureStore(opts.store);
   const writer = new ObjectWriter(opts.store);
   const prev = opts.previous;
-  if (prev) await writer.preloadKnown();
+  await writer.preloadKnown();
   const excluded: Exclusion[] = [];
   const unstable: string[] = [];
   const scope = await buildScope(root, opts.whole, opts.store, opts.excludes ?? []);

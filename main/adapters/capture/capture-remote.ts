@@ -70,7 +70,7 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   // map's stat index; a hardlink group is reused whole or read whole.
   const writer = new ObjectWriter(opts.store);
   const prev = opts.previous;
-  if (prev) await writer.preloadKnown();
+  await writer.preloadKnown();
   const prevByPath = new Map(prev?.manifest.entries.map((e) => [e.path, e]));
   const keyOf = new Map(listed.map((l) => [l, keyFromBytes(l.rel)]));
   const reusable = async (l: ListedEntry): Promise<boolean> => {

@@ -33,12 +33,17 @@ export async function readFileInto(
     const sink = writer.sink();
     let after: BigIntStats;
     try {
+      // Stop at the size lstat gave (no extra read for EOF): growth or shrinkage shows in the fstat below.
+      const expected = Number(baseline.size);
+      let got = 0;
       for (;;) {
         const { bytesRead: n } = await fh.read(buf, 0, buf.length, null);
         if (n === 0) break;
         await sink.write(buf.subarray(0, n));
         bytesRead += n;
+        got += n;
         onBytes(n);
+        if (got === expected && n < buf.length) break;
       }
       after = await fh.stat({ bigint: true });
     } catch (e) {

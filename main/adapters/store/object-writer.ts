@@ -33,13 +33,19 @@ export class ObjectWriter {
   private known = new Set<string>();
   private dirsMade = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
+  private preloaded = false;
   /** Bytes of new objects written to the store. */
   storedBytes = 0;
 
   constructor(readonly store: string) {}
 
+  /**
+   * Whether the store holds the object. After preloadKnown() the answer comes from memory; an object
+   * another process adds meanwhile is only written twice (renamed over itself: same bytes).
+   */
   async has(sha256: string): Promise<boolean> {
     if (this.known.has(sha256)) return true;
+    if (this.preloaded) return false;
     try { await access(objectPath(this.store, sha256)); this.known.add(sha256); return true; } catch { return false; }
   }
 
@@ -118,6 +124,7 @@ export class ObjectWriter {
     await Promise.all(dirs.map(async (d) => {
       for (const f of await readdir(join(root, d)).catch(() => [] as string[])) this.known.add(d + f);
     }));
+    this.preloaded = true;
   }
 
   /** Drops objects not yet renamed (capture failed or was cancelled). */
