@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +14,10 @@ import type { Hypervisor, VmHandle, VmSpec } from '../../main/core/ports/hypervi
 import { isUnderstudyError } from '../../main/core/domain/errors.ts';
 import { QemuHypervisor } from '../../main/adapters/qemu/qemu-hypervisor.ts';
 import { LibvirtHypervisor, listDomains, DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
+import { qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
 import { cloudKernelTree, tinyGuestFromTree, type TinyGuest } from '../../main/adapters/sandbox/tiny-guest.ts';
 
 const BOOT_TIMEOUT_MS = 4 * 60_000;
-
-/** QEMU processes whose command line mentions `marker` (our temp dir): other people's VMs don't count. */
-export function qemuProcessesMentioning(marker: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.startsWith('qemu-system') || cmd.includes('/qemu-system')) { if (cmd.includes(marker)) pids.push(Number(p)); }
-  }
-  return pids;
-}
 
 async function waitForSerial(vm: VmHandle, re: RegExp, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -52,7 +41,7 @@ function readBanner(port: number): Promise<string> {
   });
 }
 
-export function hypervisorContract(name: string, make: () => Hypervisor, countDomains: () => Promise<number>): void {
+function hypervisorContract(name: string, make: () => Hypervisor, countDomains: () => Promise<number>): void {
   describe(`Hypervisor contract: ${name}`, { timeout: 15 * 60_000 }, () => {
     let guest: TinyGuest;
     let work: string;

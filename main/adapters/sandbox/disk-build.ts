@@ -7,6 +7,7 @@
 //   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts).
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -54,7 +55,9 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   signal?: AbortSignal): Promise<BaseImage> {
   const started = Date.now();
   const { id, manifest } = await loadMap(store, mapRef);
-  const dir = join(imageCacheRoot(), `sandbox-${id.slice(0, 24)}`);
+  // Keyed by the entries (not the map id, which includes the capture time): an unchanged host re-uses it.
+  const key = createHash('sha256').update(JSON.stringify(manifest.entries)).digest('hex');
+  const dir = join(imageCacheRoot(), `sandbox-${key.slice(0, 24)}`);
   const cmdline = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
   const done = (cached: boolean): BaseImage => {
     const kernel = override?.kernel ?? join(dir, 'vmlinuz');

@@ -28,6 +28,8 @@ export const STAGE_TIMEOUTS_MS = {
 };
 
 export interface RehearseRequest {
+  /** Run id (default: a new one). */
+  runId?: string;
   store: string;
   target: string;
   run: string;
@@ -70,7 +72,7 @@ export const newRunId = (): string => `${new Date().toISOString().replace(/[-:]/
 
 export async function rehearse(req: RehearseRequest): Promise<RehearseResult> {
   const t = { ...STAGE_TIMEOUTS_MS, ...req.timeouts };
-  const run = newRunId();
+  const run = req.runId ?? newRunId();
   const runDir = join(req.store, 'runs', run);
   await mkdir(runDir, { recursive: true });
   const log = createWriteStream(join(runDir, 'output.log'));

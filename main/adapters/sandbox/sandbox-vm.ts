@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { Hypervisor, VmHandle } from '../../core/ports/hypervisor.port.ts';
 import { serveMirror, type MirrorServer } from '../mirror/mirror-server.ts';
@@ -59,7 +59,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     return { clean };
   };
   try {
-    const keys = utils.generateKeyPairSync('ed25519');
+    const keys = ssh2.utils.generateKeyPairSync('ed25519');
     const disks = await runDisks(o.base, work, keys.public);
     const fwd = await mirrorForward(o.mirror);
     server = fwd.server;

@@ -1,0 +1,15 @@
+// What a sandbox could leave behind, counted (tests and benchmarks assert these are back to zero).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** PIDs of QEMU processes whose command line mentions `marker` (a temp dir, a name prefix): others' VMs don't count. */
+export function qemuProcessesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { continue; }
+    const argv0 = cmd.split('\0')[0] ?? '';
+    if (/(^|\/)qemu-system-/.test(argv0) && cmd.includes(marker)) pids.push(Number(p));
+  }
+  return pids;
+}

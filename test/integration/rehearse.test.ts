@@ -1,0 +1,147 @@
+// `understudy rehearse` end to end on real parts: the demo host's tree as a `dir:` target, hello-service
+// 1.0 -> 2.0 from the local mirror (served on loopback, reached only through guestfwd), under QEMU and
+// under libvirt; a failing check exits 4 with the report; a map without a kernel fails clearly. After each
+// run: the host tree is unchanged (hashed) and no QEMU process, libvirt domain or sandbox temp dir is left.
+// Boots: qemu x2 (success, failing check), libvirt x1; the base image is built once (cached per content).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
+import { listDomains, DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
+import { qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
+
+const CLI = new URL('../../bin/understudy.mjs', import.meta.url).pathname;
+const INSTALL_2 = 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0';
+const HEALTH = 'curl -fsS http://127.0.0.1:8080/health';
+
+/** Content and metadata of every entry of a tree, in one hash. */
+async function treeHash(root: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    const p = join(root, rel);
+    const st = await lstat(p);
+    h.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0${st.mtimeMs}\0`);
+    if (st.isSymbolicLink()) h.update(await readlink(p));
+    else if (st.isFile()) for await (const c of createReadStream(p)) h.update(c as Buffer);
+    else if (st.isDirectory()) for (const n of (await readdir(p)).sort()) await walk(rel ? `${rel}/${n}` : n);
+  };
+  await walk('');
+  return h.digest('hex');
+}
+
+interface CliRun { code: number | null; result: Record<string, any>; stderr: string }
+
+function cli(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '{}';
+      let result: Record<string, any> = {};
+      try { result = JSON.parse(last); } catch { result = { unparsable: last }; }
+      resolve({ code, result, stderr: err + out.slice(-4000) });
+    });
+  });
+}
+
+const sandboxTmpDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('understudy-sandbox-'));
+
+describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
+  let tree: string;
+  let mirror: string;
+  let store: string;
+  let hashBefore: string;
+  let tmpBefore: string[];
+
+  before(async () => {
+    tree = (await demoHostImage({ build: true })).tree;
+    mirror = (await mirrorImage({ build: true })).dir;
+    store = mkdtempSync(join(tmpdir(), 'understudy-rehearse-test-'));
+    hashBefore = await treeHash(tree);
+    tmpBefore = sandboxTmpDirs();
+  });
+
+  after(() => { if (store) rmSync(store, { recursive: true, force: true }); });
+
+  const assertNoLeftovers = async () => {
+    assert.deepEqual(qemuProcessesMentioning('understudy-sandbox-'), [], 'no sandbox QEMU process left');
+    assert.deepEqual(await listDomains(DEFAULT_LIBVIRT_URI, 'understudy-sandbox-'), [], 'no sandbox libvirt domain left');
+    assert.deepEqual(sandboxTmpDirs(), tmpBefore, 'no sandbox temp dir left');
+    assert.equal(await treeHash(tree), hashBefore, 'the host tree is unchanged');
+  };
+
+  const assertUpgradeTo2 = (r: CliRun) => {
+    const x = r.result;
+    assert.equal(x.type, 'result');
+    assert.deepEqual(x.packages.upgraded, [{ name: 'hello-service', from: '1.0', to: '2.0' }]);
+    assert.deepEqual(x.packages.removed, []);
+    assert.match(x.map1, /^[0-9a-f]{64}$/);
+    assert.match(x.map2, /^[0-9a-f]{64}$/);
+    assert.notEqual(x.map1, x.map2);
+    assert.ok(x.delta.changed.includes('var/lib/dpkg/status'), 'dpkg status changed');
+    const all = [...x.delta.added, ...x.delta.changed, ...x.delta.removed] as string[];
+    assert.ok(!all.some((p) => p === 'etc/fstab' || p === 'root/.ssh/authorized_keys' || p.startsWith('etc/ssh/ssh_host_')
+      || p === 'etc/machine-id' || p.startsWith('var/log/')), `no sandbox-only edit in the delta: ${all.join(' ')}`);
+    const runDir = join(store, 'runs', x.run);
+    assert.match(readFileSync(join(runDir, 'serial.log'), 'utf8'), /Linux version/);
+    assert.match(readFileSync(join(runDir, 'output.log'), 'utf8'), /hello-service/);
+    assert.ok(x.timings.boot > 0 && x.timings.capture2 > 0);
+  };
+
+  it('qemu: 1.0 -> 2.0 from the mirror, check passes, report complete', async () => {
+    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.result.ok, true);
+    assert.equal(r.result.hypervisor, 'qemu');
+    assert.ok(['kvm', 'tcg'].includes(r.result.accel));
+    assert.deepEqual(r.result.checks, [{ cmd: HEALTH, ok: true, exitCode: 0 }]);
+    assertUpgradeTo2(r);
+    await assertNoLeftovers();
+  });
+
+  it('qemu: a failing check exits 4 with the report; the host is untouched', async () => {
+    const bad = 'curl -fsS http://127.0.0.1:8080/version | grep -qx 9.9';
+    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH, '--check', bad]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.result.ok, false);
+    assert.equal(r.result.error.code, 'check-failed');
+    assert.match(r.result.error.message, /9\.9/);
+    assert.deepEqual(r.result.checks, [{ cmd: HEALTH, ok: true, exitCode: 0 }, { cmd: bad, ok: false, exitCode: 1 }]);
+    assertUpgradeTo2(r);
+    await assertNoLeftovers();
+  });
+
+  it('libvirt: 1.0 -> 2.0 from the mirror, check passes', async () => {
+    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH,
+      '--hypervisor', 'libvirt', '--libvirt-uri', DEFAULT_LIBVIRT_URI]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.result.hypervisor, 'libvirt');
+    assertUpgradeTo2(r);
+    await assertNoLeftovers();
+  });
+
+  it('a map without a kernel fails with no-kernel, naming what is missing, and boots nothing', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'understudy-rehearse-nokernel-'));
+    try {
+      mkdirSync(join(bare, 'etc'));
+      mkdirSync(join(bare, 'boot'));
+      writeFileSync(join(bare, 'etc/hostname'), 'bare\n');
+      writeFileSync(join(bare, 'boot/vmlinuz-6.1.0-1-amd64'), 'not really a kernel');
+      const r = await cli(['rehearse', `dir:${bare}`, '--store', store, '--run', 'true']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.result.error.code, 'no-kernel');
+      assert.match(r.result.error.message, /vmlinuz-6\.1\.0-1-amd64.*no matching \/boot\/initrd\.img-VERSION/);
+      assert.ok(!existsSync(join(store, 'images')), 'nothing built into the store');
+      await assertNoLeftovers();
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+});
