@@ -7,13 +7,11 @@ import { mapsVerb } from './maps.ts';
 import { verifyVerb } from './verify.ts';
 import { diffVerb } from './diff.ts';
 import { restoreVerb } from './restore.ts';
+import { rehearseVerb } from './rehearse.ts';
 import { serve } from './serve.ts';
 import { ui } from './ui.ts';
 import { rollbackVerb } from './rollback.ts';
 import { recoverVerb } from './recover.ts';
-import { runsVerb } from './runs.ts';
-import { showVerb } from './show.ts';
-import { resumeVerb } from './resume.ts';
 
 export const verbs: Verb[] = [
   captureVerb,
@@ -21,13 +19,13 @@ export const verbs: Verb[] = [
   verifyVerb,
   diffVerb,
   restoreVerb,
-  notBuilt('rehearse', 'capture, boot in a sandbox, upgrade, check, capture again; the host is never touched'),
+  rehearseVerb,
   notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
   rollbackVerb,
   recoverVerb,
-  runsVerb,
-  showVerb,
-  resumeVerb,
+  notBuilt('runs', 'run history'),
+  notBuilt('show', 'one run in detail: show RUN'),
+  notBuilt('resume', 'continue an interrupted run: resume RUN'),
   notBuilt('batch', 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%]'),
   notBuilt('assess', 'protection report for a host: assess TARGET'),
   serve,
