@@ -20,6 +20,7 @@ export function NewUpgradeScreen({ initialTarget }: { initialTarget?: string }) 
   const [checks, setChecks] = useState('');
   const [health, setHealth] = useState('');
   const [hypervisor, setHypervisor] = useState<'qemu' | 'libvirt'>('qemu');
+  const [mirror, setMirror] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -29,7 +30,9 @@ export function NewUpgradeScreen({ initialTarget }: { initialTarget?: string }) 
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const env = await t.invoke('run:start', { kind, target: target.trim(), run, checks: lines(checks), health: lines(health), hypervisor });
+    const env = await t.invoke('run:start', {
+      kind, target: target.trim(), run, checks: lines(checks), health: lines(health), hypervisor, ...(mirror.trim() ? { mirror: mirror.trim() } : {}),
+    });
     setBusy(false);
     if (env.ok) navigate({ screen: 'run', id: env.value.run });
     else setError(env.error.message);
@@ -83,6 +86,10 @@ export function NewUpgradeScreen({ initialTarget }: { initialTarget?: string }) 
           <option value="qemu">qemu (embedded)</option>
           <option value="libvirt">libvirt</option>
         </select>
+
+        <label htmlFor="mirror">Package mirror <span className="hint">the only place the sandbox may reach</span></label>
+        <input id="mirror" name="mirror" className="mono" value={mirror} onChange={(e) => setMirror(e.target.value)}
+          placeholder="/srv/mirror  or  http://mirror.internal:8080/debian  (optional)" />
 
         <span />
         <div className="actions">
