@@ -10,6 +10,11 @@ export interface WaitForSshOptions {
   host?: string;
   username?: string;
   hostKeyPolicy?: HostKeyPolicy;
+  /**
+   * Bound of one attempt. A connection that slirp accepted while the guest's network is still down hangs
+   * until this ends, so it is short; under heavy load a handshake still fits in it.
+   */
+  attemptTimeoutMs?: number;
   /** Pause between attempts. */
   retryMs?: number;
   /** Called with each failed attempt's message (for progress / boot logs). */
@@ -27,7 +32,7 @@ export async function waitForSsh(
       return await connectSsh({
         host: o.host ?? '127.0.0.1', port, username: o.username ?? 'root', privateKey,
         hostKeyPolicy: o.hostKeyPolicy ?? { kind: 'accept-any' }, signal,
-        readyTimeoutMs: Math.max(1000, Math.min(20_000, deadline - Date.now())),
+        readyTimeoutMs: Math.max(1000, Math.min(o.attemptTimeoutMs ?? 10_000, deadline - Date.now())),
       });
     } catch (e) {
       // A host key or cancellation problem will not go away by retrying.
