@@ -14,7 +14,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/mirror/build.sh"
 . "$here/demo-host/build.sh"
 
-need_root() { [ "$(id -u)" = 0 ] || die "building images needs root (debootstrap, chroot); run as root or with sudo"; }
+need_root() {
+  [ "$(id -u)" = 0 ] && return 0
+  # Through sudo when it needs no password; the files a user's QEMU must read are then handed back to them.
+  if sudo -n true 2>/dev/null; then exec sudo -n UNDERSTUDY_IMAGES="$IMAGES" bash "$0" "$@"; fi
+  die "building images needs root (debootstrap, chroot); run as root or with sudo: sudo bash $0 $*"
+}
+
+# After a build through sudo: the invoking user owns the image files (not tree/, whose owners are the point).
+give_back() {
+  [ -n "${SUDO_UID:-}" ] || return 0
+  local d
+  chown "$SUDO_UID:$SUDO_GID" "$IMAGES" "$IMAGES/.build.lock"
+  for d in "$(image_dir mirror)" "$(image_dir base)" "$(image_dir demo-host)"; do
+    [ -d "$d" ] && find "$d" -maxdepth 1 -exec chown "$SUDO_UID:$SUDO_GID" {} + || true
+  done
+}
+
+case ${1:-} in base|demo-host|all) need_root "$@" ;; esac
 
 # One build at a time per cache (tests, setup.sh and people may start builds together): later ones wait,
 # then find the images cached.
@@ -28,18 +45,13 @@ case ${1:-} in
   path)
     [ -n "${2:-}" ] || die "usage: build.sh path base|mirror|demo-host"
     dir=$(image_dir "$2"); echo "$dir"; [ -d "$dir" ] || exit 3 ;;
-  base) need_root; build_atomically base build_base ;;
+  base) build_atomically base build_base ;;
   mirror) build_atomically mirror build_mirror ;;
-  demo-host)
-    need_root
+  demo-host|all)
     build_atomically mirror build_mirror
     build_atomically base build_base
-    build_atomically demo-host build_demo_host ;;
-  all)
-    need_root
-    build_atomically mirror build_mirror
-    build_atomically base build_base
-    build_atomically demo-host build_demo_host ;;
+    build_atomically demo-host build_demo_host
+    give_back ;;
   prune)
     keep=" $(image_dir base) $(image_dir mirror) $(image_dir demo-host) "
     for d in "$IMAGES"/base-* "$IMAGES"/mirror-* "$IMAGES"/demo-host-*; do
