@@ -15,8 +15,10 @@ export interface FakeOptions {
   hangAt?: StageServiceName;
   /** Per-service delay in ms (honors the signal); a number applies to every service. */
   delayMs?: number | Partial<Record<StageServiceName, number>>;
-  /** runChecks returns a failing result instead of throwing. */
+  /** runChecks returns a failing result instead of throwing (every check; the command `false` always fails). */
   checksFail?: boolean;
+  /** map1 per target (default: the same map for every target). */
+  map1For?(target: string): string;
   /** checkHealth returns a failing result. */
   healthFail?: boolean;
   /** findConflicts reports these. */
@@ -66,10 +68,10 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
 
   const services: StageServices = {
     preflight: svc('preflight', () => ({ items: [{ name: 'reach host', ok: true }, { name: 'store healthy', ok: true }] })),
-    captureHost: svc('captureHost', (_a, io) => {
+    captureHost: svc('captureHost', (a, io) => {
       io.progress({ step: 'hashing', current: 1024, total: 2048, bytesPerSec: 1024 });
       io.progress({ step: 'hashing', current: 2048, total: 2048, bytesPerSec: 1024 });
-      return { map1: 'a'.repeat(64) };
+      return { map1: opts.map1For?.(a.target) ?? 'a'.repeat(64) };
     }),
     buildImage: svc('buildImage', () => ({ image: '/fake/images/root.qcow2' })),
     bootSandbox: svc('bootSandbox', () => ({ sandbox: { id: 'fake-vm-1', sshPort: 2222 }, hypervisor: 'fake', accel: 'tcg' })),
@@ -78,7 +80,10 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
       return { packages: { upgraded: [{ name: 'hello-service', from: '1.0', to: '2.0' }], installed: [], removed: [] } };
     }),
     runChecks: svc('runChecks', (a) => ({
-      checks: a.checks.map((cmd) => ({ cmd, ok: !opts.checksFail, exitCode: opts.checksFail ? 1 : 0 })),
+      checks: a.checks.map((cmd) => {
+        const ok = !opts.checksFail && cmd !== 'false';
+        return { cmd, ok, exitCode: ok ? 0 : 1 };
+      }),
     })),
     captureSandbox: svc('captureSandbox', () => ({
       map2: 'b'.repeat(64), delta: { added: [], changed: ['usr/bin/hello-service'], removed: [] },

@@ -12,6 +12,9 @@ import { serve } from './serve.ts';
 import { ui } from './ui.ts';
 import { rollbackVerb } from './rollback.ts';
 import { recoverVerb } from './recover.ts';
+import { runsVerb } from './runs.ts';
+import { showVerb } from './show.ts';
+import { resumeVerb } from './resume.ts';
 
 export const verbs: Verb[] = [
   captureVerb,
@@ -23,9 +26,9 @@ export const verbs: Verb[] = [
   notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
   rollbackVerb,
   recoverVerb,
-  notBuilt('runs', 'run history'),
-  notBuilt('show', 'one run in detail: show RUN'),
-  notBuilt('resume', 'continue an interrupted run: resume RUN'),
+  runsVerb,
+  showVerb,
+  resumeVerb,
   notBuilt('batch', 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%]'),
   notBuilt('assess', 'protection report for a host: assess TARGET'),
   serve,

@@ -1,0 +1,99 @@
+// A batch of four dir: hosts through real runs (fake stage services, real SQLite): canary and max-fail
+// semantics with one host's check failing, shared rehearsals for identical map1, fleet file parsing.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore } from '../../../main/app/run-store/run-store.ts';
+import { runBatch } from '../../../main/app/runs/batch-runner.ts';
+import { parseFleet, type FleetHost } from '../../../main/app/runs/fleet-file.ts';
+import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
+import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import type { BatchOptions } from '../../../main/core/workflow/batch-plan.ts';
+
+const fleetYaml = `
+plan:
+  run: apt-get install -y hello-service=2.0
+  checks: ["test -x /usr/bin/hello-service"]
+  health: ["true"]
+hosts:
+  - target: dir:/srv/h1
+  - target: dir:/srv/h2
+  - target: dir:/srv/h3
+    checks: ["false"]
+  - target: dir:/srv/h4
+`;
+
+describe('batch runner', () => {
+  let dir: string;
+  let store: RunStore;
+  const hosts: FleetHost[] = parseFleet(fleetYaml);
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'understudy-batch-')); store = new RunStore(dir); });
+  after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  const batch = (options: BatchOptions, fake: FakeOptions = {}) => {
+    const services = fakeStageServices(fake);
+    return { services, run: runBatch({ store, hosts, options, kind: 'upgrade', yes: true, services: () => services }) };
+  };
+
+  it('parses the fleet file with per-host overrides', () => {
+    assert.deepEqual(hosts.map((h) => [h.target, h.checks]), [
+      ['dir:/srv/h1', ['test -x /usr/bin/hello-service']], ['dir:/srv/h2', ['test -x /usr/bin/hello-service']],
+      ['dir:/srv/h3', ['false']], ['dir:/srv/h4', ['test -x /usr/bin/hello-service']]]);
+    assert.equal(hosts[0]!.command, 'apt-get install -y hello-service=2.0');
+  });
+
+  it('max-fail 0: h3 fails its check, h4 is never started, the rest are upgraded', async () => {
+    const { run, services } = batch({ canary: 1, parallel: 1, maxFail: { count: 0 } });
+    const r = await run;
+    assert.deepEqual(r.hosts.map((h) => [h.target, h.outcome]), [
+      ['dir:/srv/h1', 'upgraded'], ['dir:/srv/h2', 'upgraded'], ['dir:/srv/h3', 'check-failed'], ['dir:/srv/h4', 'skipped']]);
+    assert.equal(r.ok, false);
+    assert.match(r.stopped ?? '', /more than --max-fail allows \(0\)/);
+    assert.equal(services.count('swap'), 2);
+    // every started host is an ordinary recorded run
+    for (const h of r.hosts.filter((x) => x.run)) assert.equal(store.get(h.run!)?.outcome, h.outcome);
+  });
+
+  it('max-fail 1: the fleet finishes with one failure', async () => {
+    const r = await batch({ canary: 1, parallel: 2, maxFail: { count: 1 } }).run;
+    assert.deepEqual(r.hosts.map((h) => h.outcome), ['upgraded', 'upgraded', 'check-failed', 'upgraded']);
+    assert.deepEqual([r.ok, r.failed, r.passed, r.stopped], [false, 1, 3, undefined]);
+  });
+
+  it('a failing canary stops everything', async () => {
+    const canaryFirst = [hosts[2]!, hosts[0]!, hosts[1]!, hosts[3]!];
+    const services = fakeStageServices();
+    const r = await runBatch({ store, hosts: canaryFirst, options: { canary: 1, parallel: 4, maxFail: { count: 5 } }, kind: 'upgrade', yes: true, services: () => services });
+    assert.deepEqual(r.hosts.map((h) => h.outcome), ['check-failed', 'skipped', 'skipped', 'skipped']);
+    assert.equal(services.count('swap'), 0);
+  });
+
+  it('hosts with identical map1 share one rehearsal (one sandbox boot per map1 and plan)', async () => {
+    // h1, h2, h4 share map1 and plan; h3 has its own plan (checks): 2 rehearsals, 2 boots
+    const { run, services } = batch({ canary: 0, parallel: 4, maxFail: { count: 4 } });
+    const r = await run;
+    assert.equal(r.rehearsals, 2);
+    assert.equal(services.count('bootSandbox'), 2);
+    assert.equal(services.count('captureHost'), 4);
+    assert.equal(services.count('swap'), 3);
+    assert.deepEqual(r.hosts.map((h) => h.result?.map2), ['b'.repeat(64), 'b'.repeat(64), undefined, 'b'.repeat(64)]);
+  });
+
+  it('different map1s rehearse separately', async () => {
+    const services = fakeStageServices({ map1For: (t) => (t.endsWith('h1') ? 'c' : 'd').repeat(64) });
+    const r = await runBatch({ store, hosts: [hosts[0]!, hosts[1]!, hosts[3]!], options: { canary: 0, parallel: 3, maxFail: { count: 0 } }, kind: 'rehearse', yes: false, services: () => services });
+    assert.equal(r.ok, true);
+    assert.equal(services.count('bootSandbox'), 2);
+  });
+
+  it('a batch upgrade without --yes is refused; bad fleet files are usage errors', async () => {
+    const usage = (re: RegExp) => (e: unknown) => isUnderstudyError(e) && e.code === 'usage' && re.test(e.message);
+    await assert.rejects(runBatch({ store, hosts, options: { canary: 1, parallel: 1, maxFail: { count: 0 } }, kind: 'upgrade', yes: false, services: () => fakeStageServices() }), usage(/needs --yes/));
+    assert.throws(() => parseFleet('plan: {}\nhosts: []'), usage(/plan\.run/));
+    assert.throws(() => parseFleet('plan: {run: x}\nhosts: []'), usage(/hosts/));
+    assert.throws(() => parseFleet('plan: {run: x}\nhosts: [{target: a, cheks: []}]'), usage(/hosts\.0/));
+    assert.throws(() => parseFleet(': : :'), usage(/not valid YAML/));
+  });
+});
