@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,16 @@ describe('ssh adapter', () => {
       return true;
     });
     assert.equal(readFileSync(path, 'utf8').split('\n').length, 2, 'nothing appended');
+  });
+
+  it('matches hashed known_hosts entries (ssh-keygen -H form)', async () => {
+    const path = join(dir, 'known_hosts_hashed');
+    const salt = randomBytes(20);
+    const name = createHmac('sha1', salt).update(`[127.0.0.1]:${port}`).digest('base64');
+    writeFileSync(path, `# comment\n|1|${salt.toString('base64')}|${name} ssh-ed25519 ${hostBlob.toString('base64')}\n`);
+    await (await connect({ kind: 'known-hosts', path })).close();
+    writeFileSync(path, `|1|${salt.toString('base64')}|${name} ssh-ed25519 ${otherBlob.toString('base64')}\n`);
+    await assert.rejects(connect({ kind: 'known-hosts', path }), (e) => isUnderstudyError(e) && e.code === 'host-key-changed');
   });
 
   it('reports a rejected key as a bad target', async () => {
