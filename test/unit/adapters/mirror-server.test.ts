@@ -69,6 +69,18 @@ describe('mirror server', () => {
     assert.ok(out.includes('Package: hello-service') && out.endsWith('deb'));
   });
 
+  it('relay ends the guest connection with a message when the mirror is gone', async () => {
+    const gone = await serveMirror(join(root, 'repo'));
+    await gone.close();
+    const child = spawn('/bin/sh', ['-c', relayCommand('127.0.0.1', gone.port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
+    child.stdout.resume();
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 1);
+    assert.match(err, /ECONNREFUSED/);
+  });
+
   it('relay commands for --mirror URLs keep only host and port', () => {
     assert.match(relayCommandForUrl('http://mirror.example:8080/debian/'), /relay\.mjs' 'mirror\.example' '8080'$/);
     assert.match(relayCommandForUrl('http://[::1]/x'), /'::1' '80'$/);
