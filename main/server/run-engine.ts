@@ -8,6 +8,7 @@ import type { RunContext, RunInput } from '../core/workflow/run-types.ts';
 import type { StageServices } from '../core/workflow/stage-services.ts';
 import type { StageActorOptions } from '../core/workflow/stage-actors.ts';
 import type { RunRecord, RunStore } from '../app/run-store/run-store.ts';
+import { processAlive } from '../app/runs/process-alive.ts';
 import { RunService } from '../app/runs/run-service.ts';
 import type { EngineFacade, EngineListener } from './engine-facade.ts';
 import { startRollback } from './rollback-run.ts';
@@ -35,11 +36,13 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
   const rollbacks = new Map<string, { done: Promise<void>; abort: AbortController }>();
   const assessed = new Map<string, Assessment>();
 
-  const isLive = (id: string) => service.get(id) !== undefined || rollbacks.has(id);
+  /** Driven here, or by another understudy process that is still alive (a CLI run, say). */
+  const isLive = (id: string, rec?: RunRecord) => service.get(id) !== undefined || rollbacks.has(id)
+    || (rec?.ownerPid !== undefined && rec.ownerPid !== process.pid && !rec.outcome && processAlive(rec.ownerPid));
   const fanOut = (e: RunEvent) => { for (const l of listeners) l.event(e); };
   const updated = (id: string) => {
     const rec = runs.get(id);
-    if (rec) for (const l of listeners) l.updated(summaryOf(rec, isLive(id)));
+    if (rec) for (const l of listeners) l.updated(summaryOf(rec, isLive(id, rec)));
   };
   service.subscribe((e) => {
     if (e.type === 'result') { queueMicrotask(() => updated(e.run)); return; }
@@ -65,13 +68,13 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
   return {
     async listRuns(f) {
       return runs.list({ host: f.host, outcome: f.outcome, limit: f.limit })
-        .map((r) => summaryOf(r, isLive(r.id)))
+        .map((r) => summaryOf(r, isLive(r.id, r)))
         .filter((s) => !f.status || s.status === f.status);
     },
     async getRun(id) {
       const rec = record(id);
       const logs = runs.events(rec.id, { type: 'log' }).map((s) => s.event).filter((e): e is Extract<RunEvent, { type: 'log' }> => e.type === 'log');
-      return detailOf(rec, contextOf(rec), isLive(rec.id), logs.slice(-1000), canRollback(rec));
+      return detailOf(rec, contextOf(rec), isLive(rec.id, rec), logs.slice(-1000), canRollback(rec));
     },
     async startRun(req: RunRequest) {
       const handle = service.startRun(req.kind, {
@@ -113,7 +116,7 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
       }
       for (const r of runs.list({ limit: 1000 })) {
         const h = host(r.target);
-        if (!h.lastRun) h.lastRun = summaryOf(r, isLive(r.id));
+        if (!h.lastRun) h.lastRun = summaryOf(r, isLive(r.id, r));
       }
       return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));
     },

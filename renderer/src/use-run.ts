@@ -26,6 +26,7 @@ export function useRun(id: string): LiveRun & { reload: () => void } {
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let unfinished = false;
     seen.current = new Set();
     setState({ logs: [] });
 
@@ -51,6 +52,7 @@ export function useRun(id: string): LiveRun & { reload: () => void } {
       const env = await t.invoke('runs:get', { run: id });
       if (!live) return;
       if (!env.ok) { setState((s) => ({ ...s, error: env.error.message })); return; }
+      unfinished = env.value.status === 'running' || env.value.status === 'review';
       setState((s) => ({ ...s, detail: env.value, error: undefined }));
       appendLogs(env.value.logs);
     };
@@ -68,8 +70,10 @@ export function useRun(id: string): LiveRun & { reload: () => void } {
       }
     });
     const offUpdated = t.on('run:updated', (s) => { if (s.id === id) reloadSoon(); });
+    // A run driven by another process (a CLI upgrade) sends no events here: poll while it is not finished.
+    const poll = setInterval(() => { if (unfinished) void load(); }, 3000);
     void load();
-    return () => { live = false; clearTimeout(timer); clearTimeout(flushTimer); offEvent(); offUpdated(); };
+    return () => { live = false; clearTimeout(timer); clearTimeout(flushTimer); clearInterval(poll); offEvent(); offUpdated(); };
   }, [t, id]);
 
   return { ...state, reload: () => reloadRef.current() };

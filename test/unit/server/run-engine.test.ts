@@ -10,12 +10,15 @@ import { createInProcessTransport } from '../../../main/contract/in-process-tran
 import type { EventPayload, RunStatus, Transport } from '../../../main/contract/index.ts';
 import { createCommandRouter } from '../../../main/server/command-router.ts';
 import { createEngine } from '../../../main/server/engine.ts';
+import { RunStore } from '../../../main/app/run-store/run-store.ts';
+import { spawn } from 'node:child_process';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
 
-async function setup(fake: FakeOptions = {}) {
+async function setup(fake: FakeOptions = {}, seed?: (store: string) => void) {
   const store = mkdtempSync(join(tmpdir(), 'understudy-engine-'));
+  seed?.(store);
   const services = fakeStageServices(fake);
   const engine = await createEngine({ store, services });
   const transport = createInProcessTransport(createCommandRouter(engine), (emit) => engine.subscribe({
@@ -143,4 +146,27 @@ test('bad arguments never reach the engine', async () => {
   assert.equal(services.calls.length, 0);
   const runs = await t.invoke('runs:list', {});
   assert.deepEqual(runs, { ok: true, value: [] });
+});
+
+test('a run driven by another live process shows as running; once that process is gone, interrupted', async () => {
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const { transport: t } = await setup({}, (store) => {
+      const rs = new RunStore(store);
+      rs.createRun({ id: '20261125-230000-beef', verb: 'upgrade', target: 'dir:/srv/cli', input: {}, state: 'upgrading' });
+      rs.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(other.pid, '20261125-230000-beef');
+      rs.close();
+    });
+    const running = await t.invoke('runs:list', {});
+    assert.ok(running.ok);
+    assert.equal(running.value[0]?.status, 'running');
+    assert.equal(running.value[0]?.stage, 'upgrading');
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+    const gone = await t.invoke('runs:list', {});
+    assert.ok(gone.ok);
+    assert.equal(gone.value[0]?.status, 'interrupted');
+  } finally {
+    other.kill('SIGKILL');
+  }
 });
