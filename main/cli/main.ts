@@ -1,11 +1,13 @@
 // `understudy` command line: parses arguments, resolves the store, runs one verb, maps errors to the
 // contract's exit codes. Usage errors exit 2.
 import { Command, CommanderError } from 'commander';
+import { composeEngine } from '../app/compose.ts';
 import { resolveStoreDir } from '../app/store-dir.ts';
 import { makeOutput, printFailure } from './output.ts';
 import { verbs } from './verbs/index.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  composeEngine();
   let exitCode = 0;
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));

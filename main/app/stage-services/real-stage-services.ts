@@ -1,0 +1,169 @@
+// The real StageServices: capture (maps), sandbox (disk, VM, SSH), swap (agent + journal) composed for
+// one run. Each stage honors io.signal and is safe to re-enter (see core/workflow/stage-services.ts).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
+import type { StageIo, StageServices } from '../../core/workflow/stage-services.ts';
+import { capture } from '../../adapters/capture/capture.ts';
+import { captureRemote } from '../../adapters/capture/capture-remote.ts';
+import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
+import { baseImageFor } from '../../adapters/sandbox/disk-build.ts';
+import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
+import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
+import { sandboxDelta, STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
+import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { swap as runSwap } from '../../adapters/swap/swap.ts';
+import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import { effectiveMap2 } from './effective-map2.ts';
+import { hypervisorFor } from './hypervisor-for.ts';
+import { registerSandbox, releaseSandboxById, sandboxFor } from './sandbox-registry.ts';
+import { sshConnector } from './ssh-connector.ts';
+import { previewConflicts } from './drift-preview.ts';
+import { restartAfterSwap } from './restart.ts';
+import { preflightItems } from './preflight.ts';
+
+const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
+
+async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo) {
+  io.log('info', source, `$ ${cmd}`);
+  const out = (stream: 'stdout' | 'stderr') => (c: Uint8Array) => io.log(stream, source, Buffer.from(c).toString());
+  return shell.exec(cmd, { signal: io.signal, onStdout: out('stdout'), onStderr: out('stderr') });
+}
+
+export function realStageServices(input: RunInput, store: string): StageServices {
+  const o = input.options;
+  const connect = sshConnector(store, { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true });
+  const runDir = join(store, 'runs', input.runId);
+  let dpkgBefore: Map<string, string> | undefined;
+
+  return {
+    async preflight({ input: i }, io) {
+      return { items: await preflightItems(i, store, connect, io.signal) };
+    },
+
+    async captureHost({ target }, io) {
+      const r = await capture({
+        store, target, connect, signal: io.signal,
+        excludes: Array.isArray(o.exclude) ? o.exclude as string[] : undefined,
+        onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
+      });
+      io.log('info', 'capture', `map1 ${r.map}: ${r.files} files, ${r.bytes} bytes, ${r.bytesRead} read in ${r.seconds.toFixed(1)} s`);
+      return { map1: r.map };
+    },
+
+    async buildImage({ map1 }, io) {
+      const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, io.signal);
+      io.log('info', 'build', `sandbox disk ${base.cached ? 'reused' : 'built'} in ${base.seconds.toFixed(1)} s`);
+      return { image: base.dir };
+    },
+
+    async bootSandbox({ map1 }, io) {
+      await releaseSandboxById(input.runId, 0); // a re-entered boot starts clean
+      const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, io.signal);
+      const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
+      await mkdir(runDir, { recursive: true });
+      const sb = await startSandbox({
+        hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal: io.signal,
+        log: (l) => io.log('info', 'sandbox', l),
+      });
+      registerSandbox(input.runId, sb);
+      const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort };
+      return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
+    },
+
+    async runUpgrade({ sandbox, command }, io) {
+      const sb = sandboxFor(sandbox.id);
+      dpkgBefore = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal: io.signal, timeoutMs: 120_000 })).stdout);
+      const r = await streamed(sb.shell, command, 'run', io);
+      if (r.exitCode !== 0) {
+        throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
+      }
+      const after = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal: io.signal, timeoutMs: 120_000 })).stdout);
+      const d = diffPackages(dpkgBefore, after);
+      return {
+        packages: {
+          upgraded: d.upgraded,
+          installed: d.installed.map((p) => ({ name: p.name, to: p.version })),
+          removed: d.removed.map((p) => ({ name: p.name, from: p.version })),
+        },
+      };
+    },
+
+    async runChecks({ sandbox, checks }, io) {
+      const sb = sandboxFor(sandbox.id);
+      const results = [];
+      for (const cmd of checks) {
+        const r = await streamed(sb.shell, cmd, 'check', io);
+        results.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
+      }
+      return { checks: results };
+    },
+
+    async captureSandbox({ sandbox, map1 }, io) {
+      const sb = sandboxFor(sandbox.id);
+      const c2 = await captureRemote({
+        store, target: `sandbox:${input.runId}`, shell: sb.shell, sudo: false, signal: io.signal,
+        onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
+      });
+      const m1 = (await loadMap(store, map1)).manifest;
+      const raw = (await loadMap(store, c2.map)).manifest;
+      const map2 = await saveMap(store, effectiveMap2(m1, raw));
+      const d = sandboxDelta(m1, raw);
+      io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
+      return { map2, delta: d };
+    },
+
+    async releaseSandbox({ sandbox }) {
+      await releaseSandboxById(sandbox?.id ?? input.runId, STAGE_TIMEOUTS_MS.shutdown);
+    },
+
+    async findConflicts({ target, map1, map2 }) {
+      const host = await openSwapHost(target);
+      try {
+        const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
+        return { conflicts: await previewConflicts(host, a.manifest, b.manifest) };
+      } finally { await host.close(); }
+    },
+
+    async swap({ target, map1, map2, resolutions }, io) {
+      const host = await openSwapHost(target);
+      try {
+        // re-entered after a crash: a committed swap of this map pair is not applied twice
+        const done = (await revertible(host, store)).find((r) => r.map1 === map1 && r.map2 === map2);
+        if (done) return { swap: { files: 0, bytesSent: 0, seconds: 0, windowSeconds: 0 } };
+        const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
+        const r = await runSwap({
+          host, store, map1: a, map2: b, prefer: new Map(Object.entries(resolutions)), signal: io.signal,
+          onTx: (txid) => io.log('info', 'swap', `transaction ${txid}`),
+        });
+        return { swap: { files: r.files, bytesSent: r.bytesSent, seconds: r.seconds, windowSeconds: r.windowSeconds } };
+      } finally { await host.close(); }
+    },
+
+    async restart({ target, reboot, delta }, io) {
+      return restartAfterSwap(target, reboot, delta, io);
+    },
+
+    async checkHealth({ target, health }, io) {
+      if (!health.length) return { health: [] };
+      const host = await openSwapHost(target);
+      try {
+        const r = await host.health(health, io.signal);
+        for (const h of r) io.log(h.ok ? 'stdout' : 'stderr', 'health', `${h.ok ? 'ok' : 'FAILED'} (exit ${h.exitCode}) ${h.cmd}\n${h.output}`);
+        return { health: r.map((h) => ({ cmd: h.cmd, ok: h.ok, exitCode: h.exitCode, output: h.output })) };
+      } finally { await host.close(); }
+    },
+
+    async rollback({ target, map1 }) {
+      const host = await openSwapHost(target);
+      try {
+        const stack = await revertible(host, store);
+        if (!stack.some((r) => r.beforeMap === map1)) return; // nothing of this run landed (or already reverted)
+        await rollbackLatest({ host, store, to: map1 });
+      } finally { await host.close(); }
+    },
+  };
+}
+

@@ -1,0 +1,34 @@
+// What a swap's delta means for the running host: reboot (kernel, initrd, libc, systemd changed) or
+// restart the services whose unit files changed (binaries are matched against running units by the
+// caller). Pure, so the rule is unit-tested and shown in the review before anything runs.
+
+export type RebootChoice = 'auto' | 'never' | 'always';
+
+const REBOOT_PATTERNS: RegExp[] = [
+  /^boot\/(vmlinuz|initrd\.img)/,
+  /^(usr\/)?lib\/modules\//,
+  /^(usr\/)?lib\/x86_64-linux-gnu\/(libc\.so|libc-|ld-linux)/,
+  /^(usr\/)?lib64\/ld-linux/,
+  /^(usr\/)?lib\/systemd\/systemd$/,
+  /^(usr\/)?lib\/systemd\/libsystemd-shared/,
+];
+
+const UNIT_FILE = /^(?:usr\/)?(?:lib|etc)\/systemd\/system\/([^/]+\.service)$/;
+
+export interface RestartPlan {
+  reboot: boolean;
+  /** Why a reboot is needed (paths that triggered it). */
+  rebootBecause: string[];
+  /** Units whose unit files changed. */
+  units: string[];
+  /** Changed executables and libraries: units running them need a restart. */
+  binaries: string[];
+}
+
+export function planRestart(changedPaths: string[], policy: RebootChoice): RestartPlan {
+  const rebootBecause = changedPaths.filter((p) => REBOOT_PATTERNS.some((r) => r.test(p)));
+  const units = [...new Set(changedPaths.flatMap((p) => { const m = UNIT_FILE.exec(p); return m ? [m[1]!] : []; }))].sort();
+  const binaries = changedPaths.filter((p) => /^(usr\/)?(s?bin|lib|libexec)\//.test(p)).map((p) => '/' + p);
+  const reboot = policy === 'always' || (policy === 'auto' && rebootBecause.length > 0);
+  return { reboot, rebootBecause, units, binaries };
+}
