@@ -22,6 +22,8 @@ export const commands = {
   'run:abort': { args: RunRef, result: Started },
   /** Stop a running run from any stage; the engine cleans up sandboxes and temp state. */
   'run:cancel': { args: RunRef, result: Started },
+  /** Continue an interrupted run (its process died) from the stage it was in. */
+  'run:resume': { args: RunRef, result: Started },
   /** Undo the swap of a finished run; returns the id of the new rollback run. */
   'run:rollback': { args: RunRef, result: Started },
   'hosts:list': { args: z.object({}), result: z.array(HostInfo) },

@@ -16,6 +16,7 @@ const handlers: Handlers = {
   'run:approve': async (e, a) => { await e.approve(a.run, a.choices); return { run: a.run }; },
   'run:abort': async (e, a) => { await e.abort(a.run); return { run: a.run }; },
   'run:cancel': async (e, a) => { await e.cancel(a.run); return { run: a.run }; },
+  'run:resume': async (e, a) => { await e.resume(a.run); return { run: a.run }; },
   'run:rollback': (e, a) => e.rollback(a.run),
   'hosts:list': (e) => e.listHosts(),
   'hosts:assess': (e, a) => e.assess(a.target),

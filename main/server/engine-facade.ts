@@ -21,6 +21,8 @@ export interface EngineFacade {
   approve(run: string, choices: ConflictChoice[]): Promise<void>;
   abort(run: string): Promise<void>;
   cancel(run: string): Promise<void>;
+  /** Continues an interrupted run in this process. */
+  resume(run: string): Promise<void>;
   /** Starts a rollback of a run's swap; returns the new rollback run's id. */
   rollback(run: string): Promise<{ run: string }>;
   listHosts(): Promise<HostInfo[]>;

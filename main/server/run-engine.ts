@@ -94,6 +94,11 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
       if (rb) rb.abort.abort(new UnderstudyError('cancelled', 'cancelled by the operator'));
       else service.cancel(rec.id);
     },
+    async resume(id) {
+      const rec = record(id);
+      service.resume(rec.id);
+      updated(rec.id);
+    },
     async rollback(id) {
       const rec = record(id);
       const map1 = contextOf(rec)?.map1;

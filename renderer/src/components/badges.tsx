@@ -3,7 +3,7 @@ import type { RunSummary, Verdict } from '../../../main/contract/index.ts';
 
 const outcomeTone: Record<string, string> = {
   upgraded: 'good', rehearsed: 'good', done: 'good', 'rolled-back': 'warn', 'check-failed': 'bad', conflict: 'warn',
-  failed: 'bad', 'needs-recovery': 'bad', cancelled: 'muted', aborted: 'muted', running: 'info', review: 'attention',
+  failed: 'bad', 'needs-recovery': 'bad', cancelled: 'muted', aborted: 'muted', running: 'info', review: 'attention', interrupted: 'warn',
 };
 
 export function RunBadge({ run }: { run: Pick<RunSummary, 'status' | 'outcome' | 'kind'> }) {

@@ -14,6 +14,7 @@ const explain: Record<string, string> = {
   'needs-recovery': 'The swap could neither finish nor undo: run `understudy recover` on this target.',
   cancelled: 'Cancelled; the sandbox was cleaned up.',
   aborted: 'Declined at review; the host was not touched.',
+  interrupted: 'The process driving this run stopped. Resume continues from the interrupted stage.',
 };
 
 const rollbackExplain: Record<string, string> = {

@@ -51,6 +51,9 @@ export function RunScreen({ id }: { id: string }) {
         <RunBadge run={detail} />
         <span className="muted">run <span className="mono">{detail.id}</span> · started {formatTime(detail.startedAt)} · {formatSeconds(secondsBetween(detail.startedAt, detail.endedAt))}</span>
         <div className="actions">
+          {status === 'interrupted' && (
+            <button type="button" className="primary" onClick={() => void act(() => t.invoke('run:resume', { run: id }))}>Resume run</button>
+          )}
           {(status === 'running' || status === 'review') && (
             <button type="button" className="danger-outline" onClick={() => {
               // From the swap on, cancelling means rolling the host back: say so first.

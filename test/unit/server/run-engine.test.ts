@@ -12,6 +12,8 @@ import { createCommandRouter } from '../../../main/server/command-router.ts';
 import { createEngine } from '../../../main/server/engine.ts';
 import { RunStore } from '../../../main/app/run-store/run-store.ts';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
@@ -169,4 +171,28 @@ test('a run driven by another live process shows as running; once that process i
   } finally {
     other.kill('SIGKILL');
   }
+});
+
+test('an interrupted run (its process killed -9) can be resumed from the UI', async () => {
+  let storeDir = '';
+  const { transport: t } = await setup({}, (store) => { storeDir = store; });
+  const callLog = join(storeDir, 'calls.log');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'run-store', 'fixtures', 'run-child.ts'), storeDir, callLog, 'start', 'runUpgrade'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const run = (JSON.parse(first) as { runId: string }).runId;
+  while (!(existsSync(callLog) && readFileSync(callLog, 'utf8').includes('start runUpgrade'))) {
+    assert.equal(child.exitCode, null, 'the orchestrator child died before reaching runUpgrade');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const d = await t.invoke('runs:get', { run });
+  assert.ok(d.ok);
+  assert.equal(d.value.status, 'interrupted');
+  assert.ok((await t.invoke('run:resume', { run })).ok);
+  assert.equal(await waitStatus(t, run, ['done', 'failed']), 'done');
+  const after = await t.invoke('runs:get', { run });
+  assert.ok(after.ok);
+  assert.equal(after.value.outcome, 'upgraded');
 });
