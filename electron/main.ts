@@ -34,6 +34,9 @@ async function createWindow(): Promise<void> {
   await win.loadFile(indexHtml);
 }
 
+// Every renderer sandboxed, whatever a future window forgets to ask for.
+app.enableSandbox();
+
 void app.whenReady().then(async () => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
