@@ -9,16 +9,17 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
-import { diffMaps, type MapDiff } from '../../core/domain/map-diff.ts';
+import { diffMaps, sameEntry, type MapDiff } from '../../core/domain/map-diff.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import type { Hypervisor } from '../../core/ports/hypervisor.port.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { capture, type CaptureRequest } from '../capture/capture.ts';
-import { captureRemote } from '../capture/capture-remote.ts';
 import { loadMap } from '../store/map-store.ts';
 import { baseImageFor } from './disk-build.ts';
+import { captureChanged } from './capture-changed.ts';
 import { DPKG_LIST_CMD, diffPackages, parseDpkgList, type PackageChanges } from './package-changes.ts';
 import { isSandboxOnly } from './sandbox-edits.ts';
+import { sameLogicalContent } from './logical-content.ts';
 import { startSandbox, type Sandbox } from './sandbox-vm.ts';
 import { withStageTimeout } from './stage-timeout.ts';
 
@@ -60,12 +61,41 @@ export interface RehearseResult {
   ok: boolean;
 }
 
+/**
+ * mkfs.ext4 -d (e2fsprogs 1.47.0) keeps whole-second timestamps only, so an entry the sandbox never
+ * touched comes back with map1's mtime cut to the second: that is the same entry, not a change.
+ */
+export const sameUpToDiskPrecision = (m1: string, m2: string): boolean => m2.endsWith('000000000') && m1.slice(0, -9) === m2.slice(0, -9);
+
 /** delta = map2 - map1, without directory-mtime-only changes, sandbox-only edits, or what map2 excluded. */
 export function sandboxDelta(map1: Manifest, map2: Manifest): MapDiff {
+  const before = new Map(map1.entries.map((e) => [e.path, e]));
+  const entries = map2.entries.map((e) => {
+    const old = before.get(e.path);
+    return old && old.mtimeNs !== e.mtimeNs && sameUpToDiskPrecision(old.mtimeNs, e.mtimeNs) ? { ...e, mtimeNs: old.mtimeNs } : e;
+  });
   const skipped = map2.excluded.map((x) => x.path).filter((p) => p !== '');
   const keep = (k: string) => !isSandboxOnly(k) && !skipped.some((p) => k === p || k.startsWith(p + '/'));
-  const d = diffMaps(map1, map2, false);
+  const d = diffMaps(map1, { ...map2, entries }, false);
   return { added: d.added.filter(keep), changed: d.changed.filter(keep), removed: d.removed.filter(keep) };
+}
+
+/**
+ * sandboxDelta, and a changed file whose logical content is the same (mkfs.ext4 -d made it sparse, the
+ * map hashes sparse files by their extents) is not a change. Reads those few objects from the store.
+ */
+export async function sandboxDeltaInStore(store: string, map1: Manifest, map2: Manifest): Promise<MapDiff> {
+  const d = sandboxDelta(map1, map2);
+  const before = new Map(map1.entries.map((e) => [e.path, e]));
+  const after = new Map(map2.entries.map((e) => [e.path, e]));
+  const changed: string[] = [];
+  for (const p of d.changed) {
+    const a = before.get(p)!, b = after.get(p)!;
+    const onlyContentForm = sameEntry({ ...a, sha256: b.sha256, sparse: b.sparse, mtimeNs: b.mtimeNs }, b)
+      && (a.mtimeNs === b.mtimeNs || sameUpToDiskPrecision(a.mtimeNs, b.mtimeNs));
+    if (!(onlyContentForm && await sameLogicalContent(store, a, b))) changed.push(p);
+  }
+  return { ...d, changed };
 }
 
 export const newRunId = (): string => `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
@@ -111,6 +141,7 @@ export async function rehearse(req: RehearseRequest): Promise<RehearseResult> {
     result.map1 = c1.map;
     const map1 = (await loadMap(req.store, c1.map)).manifest;
     const base = await stage('build', t.build, (signal) => baseImageFor(req.store, c1.map, { kernel: req.kernel, initrd: req.initrd }, signal));
+    const bootedAt = Date.now() / 1000 - 2; // the guest's clock comes from the RTC, in whole seconds
     sandbox = await stage('boot', t.boot, (signal) => startSandbox({
       hypervisor: req.hypervisor, base, runDir, mirror: req.mirror, sshTimeoutMs: t.boot, signal,
       log: (l) => log.write(l + '\n'),
@@ -127,11 +158,12 @@ export async function rehearse(req: RehearseRequest): Promise<RehearseResult> {
       result.checks.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
     }
     result.packages = diffPackages(before, await dpkg(sb.shell, req.signal ?? new AbortController().signal));
-    const c2 = await stage('capture2', t.capture2, (signal) => captureRemote({
-      store: req.store, target: `sandbox:${run}`, shell: sb.shell, sudo: false, signal,
+    const c2 = await stage('capture2', t.capture2, (signal) => captureChanged({
+      store: req.store, run, shell: sb.shell, map1, sinceEpochSec: bootedAt, signal,
     }));
+    log.write(`capture2: ${c2.changedPaths} changed paths, ${c2.skippedDirs} unchanged directories taken from map1\n`);
     result.map2 = c2.map;
-    result.delta = sandboxDelta(map1, (await loadMap(req.store, c2.map)).manifest);
+    result.delta = await sandboxDeltaInStore(req.store, map1, (await loadMap(req.store, c2.map)).manifest);
     await stage('shutdown', t.shutdown + 5000, async () => { await sb.close(t.shutdown); });
     sandbox = undefined;
     result.ok = result.checks.every((c) => c.ok);

@@ -30,6 +30,7 @@ export const SANDBOX_ONLY_PATTERNS: readonly string[] = [
   'run/**',
   'root/.bash_history',
   'root/.lesshst',
+  'lost+found',
 ];
 
 const toRegExp = (p: string): RegExp => new RegExp('^' + p.split('/**')[0]!
