@@ -10,7 +10,7 @@ export interface PackageChanges {
 /** Installed packages (status 'ii'/'hi' ...: second letter 'i') -> version. */
 export function parseDpkgList(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
+  for (const line of text.split(/\r?\n/)) { // a pty ends lines with CRLF
     const [status = '', name, version = ''] = line.split('\t');
     if (name && status[1] === 'i') out.set(name, version);
   }
