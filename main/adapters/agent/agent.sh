@@ -57,7 +57,7 @@ apply_meta() { # PATH MODE UID GID MTIME XSET XRM ('-' = leave as is)
     done
     IFS=$oifs; set +f
   fi
-  if [ "$5" != - ]; then touch -h -c -d "@$5" "$1" || return 1; fi
+  if [ "$5" != - ]; then $TOUCH -h -c -d "@$5" "$1" 2>/dev/null || $TOUCH -h -c -d "@${5%.*}" "$1" || return 1; fi
   return 0
 }
 
@@ -75,31 +75,42 @@ area() { # sets A to area $1's directory ('-': the op stages nothing)
   eval "A=\$AREA_$1"
 }
 
-prep() { # N TYPE ARG MODE UID GID MTIME XSET XRM: the staged object for op N, metadata included
-  n=$1; ty=$2; arg=$3; shift 3
-  S=$A/stage/$n
+slots() { # N PATHFIELD: sets P (target), S (staged object, named like the target), U (undo slot)
+  dec "$2"; P=$R$D; S=$A/stage/$1/${D##*/}; U=$A/undo/$1
+}
+
+prep() { # N PATH TYPE ARG MODE UID GID MTIME XSET XRM: the staged object for op N, metadata included,
+  # and the old object hardlinked into the undo area (or a marker that there was none) — all before the
+  # first rename, so the swap window holds renames only
+  slots "$1" "$2"; n=$1; ty=$3; arg=$4; shift 4
   case $ty in
-    file) exists "$S" || { echo "staged object $n is missing" >&2; return 1; } ;;
-    ln) exists "$S" && return 0; dec "$arg"; step; ln "$D" "$S" || return 1; return 0 ;;
-    cp) exists "$S" && return 0; dec "$arg"; step; cp -p "$R$D" "$S.tmp" && mv -f "$S.tmp" "$S" || return 1 ;;
+    file) exists "$S" || { [ -e "$A/stage/$n/.content" ] && mv -f "$A/stage/$n/.content" "$S"; } \
+      || { echo "staged object $n is missing" >&2; return 1; } ;;
+    ln) exists "$S" || { dec "$arg"; step; ln "$D" "$S" || return 1; }; set -- - - - - - - ;;
+    cp) exists "$S" || { dec "$arg"; step; cp -p "$R$D" "$A/stage/$n/.tmp" && mv -f "$A/stage/$n/.tmp" "$S" || return 1; } ;;
     symlink) exists "$S" || { dec "$arg"; step; ln -s -- "$D" "$S" || return 1; } ;;
     fifo) exists "$S" || { step; mkfifo "$S" || return 1; } ;;
     c:*|b:*) exists "$S" || { t=${ty%%:*}; mm=${ty#*:}
       step; mknod "$S" "$t" "${mm%%:*}" "${mm#*:}" || return 1; } ;;
     *) die "unknown staged type $ty" ;;
   esac
-  step; apply_meta "$S" "$@"
+  step; apply_meta "$S" "$@" || return 1
+  if ! exists "$U" && [ ! -e "$U.none" ]; then
+    if ! exists "$P"; then step; : > "$U.none" || return 1
+    elif ! realdir "$P"; then step; ln "$P" "$U" || return 1
+    fi # a directory here goes away by an earlier step of the plan: the put decides at its turn
+  fi
 }
 
 # forward and undo of one op: ARGS = the op line's fields after 'op'
 fwd() {
-  n=$1; kind=$2; area "$3"; dec "$4"; P=$R$D; S=$A/stage/$n; U=$A/undo/$n; shift 4
+  n=$1; kind=$2; area "$3"; slots "$1" "$4"; shift 4
   case $kind in
     put|link)
       if [ "$kind" = link ]; then
         dec "$1"; L=$R$D
         same_inode "$P" "$L" && return 0
-        exists "$S" || { step; ln "$L" "$S" || return 1; }
+        exists "$S" || { mkdir -p "${S%/*}"; step; ln "$L" "$S" || return 1; }
       fi
       exists "$S" || return 0
       if ! exists "$U" && [ ! -e "$U.none" ]; then
@@ -129,7 +140,7 @@ fwd() {
 }
 
 undo() {
-  n=$1; kind=$2; area "$3"; dec "$4"; P=$R$D; S=$A/stage/$n; U=$A/undo/$n; shift 4
+  n=$1; kind=$2; area "$3"; slots "$1" "$4"; shift 4
   case $kind in
     put|link|del)
       if exists "$U"; then
@@ -173,7 +184,7 @@ cleanup() { # remove staging (and undo leftovers after an abort), the boot unit,
   if [ "$1" = commit ]; then
     # objects hardlinked in from an earlier transaction's undo area are back in the tree: drop the
     # extra links (a rollback of this transaction uses its own undo area)
-    sed -n 's/^prep [0-9]* [0-9]* ln \([^ ]*\) .*/\1/p' "$PLAN" > "$TXD/ln-sources"
+    sed -n 's/^prep [0-9]* [0-9]* [^ ]* ln \([^ ]*\) .*/\1/p' "$PLAN" > "$TXD/ln-sources"
     while read -r src; do dec "$src"; rm -f "$D"; done < "$TXD/ln-sources"
   fi
   for i in $(sed -n 's/^area \([0-9]*\) .*/\1/p' "$PLAN"); do
@@ -214,6 +225,17 @@ tx_state() { # prints the transaction's state from its journal
   else echo prepared; fi
 }
 
+pick_touch() { # a touch that takes @SEC.NSEC (GNU); busybox's applet keeps whole seconds only
+  TOUCH=touch
+  : > "$WORK/.touch-test" 2>/dev/null || return 0
+  for t in touch /usr/bin/touch /bin/touch; do
+    if $t -h -c -d @1.000000001 "$WORK/.touch-test" 2>/dev/null; then TOUCH=$t; break; fi
+  done
+  [ "$TOUCH" != touch ] || $TOUCH -h -c -d @1.000000001 "$WORK/.touch-test" 2>/dev/null \
+    || echo "understudy-agent: no nanosecond touch here; mtimes kept to the second" >&2
+  rm -f "$WORK/.touch-test"
+}
+
 open_tx() { # WORK TXID
   WORK=$1; TXD=$WORK/tx/$2; PLAN=$TXD/plan; J=$TXD/journal
   [ -f "$PLAN" ] || die "no plan in $TXD"
@@ -229,14 +251,28 @@ lock() {
 }
 unlock() { rm -rf "$WORK/lock"; }
 
+flush() { # renames the batch of staged objects into BDIR (each rename atomic), then marks them done
+  [ -n "$BNS" ] || return 0
+  step
+  if ! xargs -0 mv -f -t "$BDIR" < "$TXD/batch" 2>"$TXD/mv.err"; then
+    for n in $BNS; do # one by one: mvx tells "already there" (same inode) from a real failure
+      line=$(sed -n "s/^op $n //p" "$PLAN"); set -f; set -- $line; set +f
+      fwd "$@" || { echo "step $n (put) failed; rolling back" >&2; return 1; }
+    done
+  fi
+  printf 'done %s\n' $BNS >> "$J"
+  BDIR=; BNS=; : > "$TXD/batch"
+}
+
 do_apply() {
   case $(tx_state) in committed) echo "result committed"; return 0 ;; aborted) echo "result aborted"; return 3 ;; esac
   if ! grep -q '^planned' "$J" 2>/dev/null; then
-    while read -r tag n ai ty arg rest; do
+    echo "prep-start $(now)"
+    while read -r tag n ai path ty arg rest; do
       [ "$tag" = prep ] || continue
-      area "$ai"
+      area "$ai"; mkdir -p "$A/stage/$n"
       set -f; set -- $rest; set +f
-      prep "$n" "$ty" "$arg" "$@" || { echo "staging step $n failed" >&2; cleanup undo; echo "result aborted"; return 3; }
+      prep "$n" "$path" "$ty" "$arg" "$@" || { echo "staging step $n failed" >&2; cleanup undo; echo "result aborted"; return 3; }
     done < "$PLAN"
     unit_install
     sync # the staged objects and the plan are durable before the journal says so (one barrier)
@@ -245,8 +281,19 @@ do_apply() {
   grep -q '^undo-begin' "$J" && { run_undo || return 7; return 3; }
   jr "begin $(now)"
   ops > "$TXD/fwd-order"
+  BDIR=; BNS=; : > "$TXD/batch"
   while read -r line; do
     set -f; set -- $line; set +f
+    if [ "$2" = put ]; then
+      area "$3"; slots "$1" "$4"
+      if ! exists "$S"; then jr "done $1"; continue; fi
+      if exists "$U" || [ -e "$U.none" ]; then # prepared: joins one mv per target directory
+        [ "${P%/*}" = "$BDIR" ] || flush || { run_undo || return 7; return 3; }
+        BDIR=${P%/*}; BNS="$BNS $1"; printf '%s\0' "$S" >> "$TXD/batch"
+        continue
+      fi
+    fi
+    flush || { run_undo || return 7; return 3; }
     if ! fwd "$@"; then
       echo "step $1 ($2) failed; rolling back" >&2
       run_undo || return 7
@@ -254,6 +301,7 @@ do_apply() {
     fi
     jr "done $1"
   done < "$TXD/fwd-order"
+  flush || { run_undo || return 7; return 3; }
   step; sync; jr "commit $(now)"; sync
   cleanup commit
   echo "result committed"
@@ -290,9 +338,9 @@ case $MODE in
   apply)
     [ $# -ge 3 ] || die "usage: agent.sh apply ROOT WORK TXID [--unit]"
     [ "${4:-}" = --unit ] && UNIT=1
-    R=${1%/}; open_tx "$2" "$3"; lock; do_apply; rc=$?; unlock; exit $rc ;;
+    R=${1%/}; open_tx "$2" "$3"; lock; pick_touch; do_apply; rc=$?; unlock; exit $rc ;;
   recover)
     [ "${3:-}" = --unit ] && UNIT=1
-    R=${1%/}; WORK=$2; lock; do_recover; rc=$?; unlock; exit $rc ;;
+    R=${1%/}; WORK=$2; lock; pick_touch; do_recover; rc=$?; unlock; exit $rc ;;
   *) die "unknown mode $MODE" ;;
 esac

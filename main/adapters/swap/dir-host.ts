@@ -2,7 +2,7 @@
 // (same filesystem, outside the tree, so the tree stays exactly the map), the agent runs through the
 // local `sh`, and health commands run here with cwd = the directory and UNDERSTUDY_ROOT set.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rename, stat, statfs, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, readdir, readFile, rename, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { agentScript } from '../agent/agent-script.ts';
@@ -45,10 +45,11 @@ export async function openDirHost(target: string): Promise<SwapHost> {
       }
     },
     mkdirp: async (d) => { await mkdir(d, { recursive: true }); },
-    async putObject(file, src) {
-      if ('file' in src) { await copyFile(src.file, file); return (await stat(file)).size; }
-      await writeFile(file, src.bytes);
-      return src.bytes.length;
+    async putObject(file, src, attrs) {
+      if ('file' in src) await copyFile(src.file, file); else await writeFile(file, src.bytes);
+      await chown(file, attrs.uid, attrs.gid);
+      await chmod(file, attrs.mode);
+      return 'file' in src ? (await stat(file)).size : src.bytes.length;
     },
     writeText,
     readText: (file) => readFile(file, 'utf8').catch(() => null),
@@ -59,7 +60,11 @@ export async function openDirHost(target: string): Promise<SwapHost> {
       const want = agentScript();
       if ((await readFile(join(work, 'agent.sh'), 'utf8').catch(() => '')) !== want) await writeText(join(work, 'agent.sh'), want);
     },
-    agent: (args, env) => run('sh', [join(work, 'agent.sh'), ...args], { env: { ...process.env, ...env } }),
+    // UNDERSTUDY_AGENT_SHELL (e.g. 'busybox sh') runs the agent under another POSIX shell: hosts differ
+    agent: (args, env) => {
+      const [shell, ...pre] = (process.env.UNDERSTUDY_AGENT_SHELL ?? 'sh').split(' ');
+      return run(shell!, [...pre, join(work, 'agent.sh'), ...args], { env: { ...process.env, ...env } });
+    },
     async health(cmds, signal) {
       const out: HealthResult[] = [];
       for (const cmd of cmds) {

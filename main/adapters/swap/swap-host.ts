@@ -24,8 +24,8 @@ export interface SwapHost {
   /** Free bytes on the filesystem holding hostDir (or its nearest existing parent). */
   freeBytes(hostDir: string): Promise<number>;
   mkdirp(hostDir: string): Promise<void>;
-  /** Writes one staged object; returns the bytes that crossed the wire. */
-  putObject(hostFile: string, src: { file: string } | { bytes: Uint8Array }): Promise<number>;
+  /** Writes one staged object with its owner, then its mode (chown clears setuid); returns the bytes sent. */
+  putObject(hostFile: string, src: { file: string } | { bytes: Uint8Array }, attrs: { mode: number; uid: number; gid: number }): Promise<number>;
   writeText(hostFile: string, text: string): Promise<void>;
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;

@@ -19,6 +19,8 @@ export interface TxStats {
   /** First rename -> journal commit (or -> abort when undone). */
   windowSeconds: number;
   error?: string;
+  /** Where the time went (the window is inside agentSeconds). */
+  phases?: { planSeconds: number; stageSeconds: number; agentPrepSeconds?: number; agentSeconds: number };
   /** How many mutating steps the agent took (fault tests pick kill points below it). */
   agentSteps?: number;
 }
@@ -64,20 +66,29 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   });
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
+  const tStage = performance.now();
   let bytesSent = 0;
+  const targets = new Map(t.changes.map((c) => [c.path, c.to]));
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file') continue;
     const src = op.stage.source;
-    const dest = join(areas[op.area]!, 'stage', String(op.n));
+    // staged under the target's own name, so the agent renames whole directories' worth at once; a name
+    // that is not UTF-8 goes in as '.content' and the agent renames it
+    const leaf = op.path.startsWith('b64:') ? '.content' : op.path.slice(op.path.lastIndexOf('/') + 1);
+    const dest = join(areas[op.area]!, 'stage', String(op.n), leaf);
+    const to = targets.get(op.path);
+    const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
+    await host.mkdirp(dirname(dest));
     if (src.kind === 'store') {
-      try { bytesSent += await host.putObject(dest, { file: objectFile(store, src.sha256) }); } catch (e) {
+      try { bytesSent += await host.putObject(dest, { file: objectFile(store, src.sha256) }, attrs); } catch (e) {
         throw new UnderstudyError('store-corrupt', `object ${src.sha256} for ${displayKey(op.path)} is missing from the store`, { cause: String(e) });
       }
-    } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data });
+    } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
   }
   const txDir = join(host.work, 'tx', record.txid);
   await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
 
+  const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
   const outcome = /^result committed$/m.test(r.stdout) ? 'committed' : /^result aborted$/m.test(r.stdout) ? 'aborted' : undefined;
   if (!outcome) {
@@ -86,11 +97,18 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const journal = (await host.readText(join(txDir, 'journal'))) ?? '';
   const begin = Number(/^begin (\S+)$/m.exec(journal)?.[1]);
   const end = Number(/^(?:commit|aborted) (\S+)$/m.exec(journal)?.[1]);
+  const prepStart = Number(/^prep-start (\S+)$/m.exec(r.stdout)?.[1]);
   const files = plan.ops.filter((o) => o.kind !== 'meta' || !t.parents.has(o.path)).length;
   return {
     txid: record.txid, outcome, files, bytesSent,
     seconds: (performance.now() - started) / 1000,
     windowSeconds: Number.isFinite(begin) && Number.isFinite(end) ? Math.max(0, end - begin) : 0,
+    phases: {
+      planSeconds: (tStage - started) / 1000,
+      stageSeconds: (tAgent - tStage) / 1000,
+      agentPrepSeconds: Number.isFinite(begin) && Number.isFinite(prepStart) ? begin - prepStart : undefined,
+      agentSeconds: (performance.now() - tAgent) / 1000,
+    },
     ...(outcome === 'aborted' ? { error: r.stderr.trim().slice(-1000) } : {}),
     ...(/^steps (\d+)$/m.test(r.stdout) ? { agentSteps: Number(/^steps (\d+)$/m.exec(r.stdout)![1]) } : {}),
   };

@@ -33,14 +33,15 @@ function metaFields(m: Meta | null): string[] {
   return [m.mode === undefined ? '-' : m.mode.toString(8).padStart(5, '0'), m.uid === undefined ? '-' : String(m.uid), m.gid === undefined ? '-' : String(m.gid), mtimeField(m.mtimeNs), xset || '-', xrm || '-'];
 }
 
-function stageLine(n: number, area: number, s: Stage): string {
-  const at = `prep ${n} ${area}`;
+function stageLine(n: number, area: number, path: string, s: Stage): string {
+  const at = `prep ${n} ${area} ${encPath(path)}`;
   const meta = metaFields(s.meta).join(' ');
   switch (s.type) {
     case 'file':
       if (s.source.kind === 'host-link') return `${at} ln ${encText(s.source.hostPath)} - - - - - -`;
       if (s.source.kind === 'host-copy') return `${at} cp ${encPath(s.source.hostPath)} ${meta}`;
-      return `${at} file - ${meta}`;
+      // owner and mode were set when the object was written (SwapHost.putObject): fewer commands per file
+      return `${at} file - ${metaFields({ ...s.meta, mode: undefined, uid: undefined, gid: undefined }).join(' ')}`;
     case 'symlink': return `${at} symlink ${encodeBytes(bytesFromKey(s.target))} ${meta}`;
     case 'fifo': return `${at} fifo - ${meta}`;
     default: return `${at} ${s.type === 'chardev' ? 'c' : 'b'}:${s.major}:${s.minor} - ${meta}`;
@@ -64,7 +65,7 @@ export function formatPlan(h: PlanHeader, ops: Op[]): string {
   const lines = [`understudy-plan 1 ${h.txid} ${h.kind} ${ops.length}`];
   h.areas.forEach((a, i) => lines.push(`area ${i} ${encText(a)}`));
   for (const op of ops) {
-    if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.stage));
+    if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.path, op.stage));
     lines.push(opLine(op));
   }
   lines.push('end');

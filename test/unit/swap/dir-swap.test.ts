@@ -97,3 +97,15 @@ test('health failure after the swap rolls back automatically (health-failed), ho
   assert.deepEqual(ok.health.map((h) => h.ok), [true, true]);
   assert.deepEqual(snapshot(dir), snapshot(t2));
 });
+
+test('the agent runs the same under busybox sh (hosts without dash or bash)', async () => {
+  const dir = freshHost('h5');
+  const host = await openDirHost(`dir:${dir}`);
+  process.env.UNDERSTUDY_AGENT_SHELL = 'busybox sh';
+  try {
+    await swap({ host, store, map1, map2 });
+    assert.deepEqual(snapshot(dir), snapshot(t2));
+    await rollbackLatest({ host, store });
+    assert.deepEqual(snapshot(dir), snapshot(t1));
+  } finally { delete process.env.UNDERSTUDY_AGENT_SHELL; }
+});

@@ -115,6 +115,6 @@ test('plan format: odd bytes survive as octal escapes, mtimes keep nanoseconds, 
   const plan = buildPlan({ changes: [{ path: 'sbin/x', from: null, to: file('sbin/x', 'x', { mode: 0o4755 }) }], parents: new Map(), mounts: [''] });
   const text = formatPlan({ txid: 't1', kind: 'swap', areas: ['/w/a0'] }, plan.ops);
   assert.match(text, /^understudy-plan 1 t1 swap 1\n/);
-  assert.match(text, /prep 1 0 file - 04755 0 0 1700000000\.000000000 - -\n/);
+  assert.match(text, /prep 1 0 \/sbin\/x file - - - - 1700000000\.000000000 - -\n/);
   assert.match(text, /op 1 put 0 \/sbin\/x\n/);
 });

@@ -1,0 +1,69 @@
+// `npm run bench -- swap`: on a generated tree (~1,900 files, ~190 MB; the upgrade changes ~130 MB),
+// one swap and one rollback on a dir: host, side by side:
+//   - swap window (first rename -> journal commit) as a share of the whole swap   (goal <= 10 %)
+//   - rollback time vs swap time                                                   (goal <= 1.0x)
+//   - bytes sent vs changed content                                                (goal <= 1.1x)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDirHost } from '../main/adapters/swap/dir-host.ts';
+import { swap } from '../main/adapters/swap/swap.ts';
+import { rollbackLatest } from '../main/adapters/swap/rollback.ts';
+import { computeDelta } from '../main/core/domain/swap-delta.ts';
+import { mapOfTree } from '../test/unit/swap/helpers/tree.ts';
+
+function fill(root: string, seed: string, files: number, bigFiles: number) {
+  for (let i = 0; i < files; i++) {
+    const d = join(root, 'usr', 'lib', `pkg${i % 40}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}`), Buffer.concat([Buffer.from(seed), randomBytes(1024 + ((i * 7919) % 96) * 1024)]));
+  }
+  for (let i = 0; i < bigFiles; i++) writeFileSync(join(root, 'usr', 'lib', `big${i}.so`), randomBytes(24 << 20));
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const base = mkdtempSync(join(tmpdir(), 'understudy-bench-swap-'));
+  try {
+    const t1 = join(base, 't1'), t2 = join(base, 't2'), host = join(base, 'host'), store = join(base, 'store');
+    fill(t1, 'v1', 1800, 4);
+    execFileSync('cp', ['-a', t1, t2]);
+    // the "upgrade": rewrites a quarter of the small files, two big libraries, adds 100 files, removes 60
+    for (let i = 0; i < 1800; i += 4) writeFileSync(join(t2, 'usr', 'lib', `pkg${i % 40}`, `f${i}`), randomBytes(2048 + (i % 50) * 1024));
+    for (let i = 0; i < 2; i++) writeFileSync(join(t2, 'usr', 'lib', `big${i}.so`), randomBytes(24 << 20));
+    mkdirSync(join(t2, 'opt', 'new'), { recursive: true });
+    for (let i = 0; i < 100; i++) writeFileSync(join(t2, 'opt', 'new', `n${i}`), randomBytes(8192));
+    for (let i = 1; i < 240; i += 4) rmSync(join(t2, 'usr', 'lib', `pkg${i % 40}`, `f${i}`));
+    const map1 = mapOfTree(t1, store), map2 = mapOfTree(t2, store);
+    execFileSync('cp', ['-a', t1, host]);
+    execFileSync('sync');
+    const delta = computeDelta(map1.manifest, map2.manifest);
+    const byPath = new Map(map2.manifest.entries.map((e) => [e.path, e]));
+    const changedBytes = [...delta.added, ...delta.changed].reduce((n, p) => n + (byPath.get(p)?.type === 'file' ? byPath.get(p)!.size : 0), 0);
+
+    const h = await openDirHost(`dir:${host}`);
+    const t0 = performance.now();
+    const s = await swap({ host: h, store, map1, map2 });
+    const swapWall = (performance.now() - t0) / 1000;
+    const r = await rollbackLatest({ host: h, store });
+    console.log(`  swap phases: ${JSON.stringify(s.phases)}, wall ${swapWall.toFixed(2)} s (incl. drift probe)`);
+    const out = {
+      files: s.files, changedBytes, bytesSent: s.bytesSent,
+      swapSeconds: s.seconds, swapWallSeconds: swapWall, phases: s.phases, windowSeconds: s.windowSeconds, rollbackSeconds: r.seconds,
+      windowShare: s.windowSeconds / s.seconds,
+      rollbackVsSwap: r.seconds / s.seconds,
+      bytesSentVsChanged: s.bytesSent / changedBytes,
+    };
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    console.log(`swap bench: ${delta.items.length} delta paths, ${(changedBytes / 1e6).toFixed(1)} MB changed content`);
+    console.log(`  swap ${s.seconds.toFixed(2)} s, window ${s.windowSeconds.toFixed(3)} s -> window share ${pct(out.windowShare)} (goal <= 10 %)`);
+    console.log(`  rollback ${r.seconds.toFixed(2)} s -> rollback/swap ${out.rollbackVsSwap.toFixed(2)}x (goal <= 1.0x)`);
+    console.log(`  bytes sent ${(s.bytesSent / 1e6).toFixed(1)} MB -> sent/changed ${out.bytesSentVsChanged.toFixed(3)}x (goal <= 1.1x)`);
+    return out;
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
