@@ -3,6 +3,7 @@
 // Run from the bundle electron/build.mjs writes (dist/main.mjs + dist/preload.js).
 import { app, BrowserWindow, session } from 'electron';
 import { join } from 'node:path';
+import { composeEngine } from '../main/app/compose.ts';
 import { resolveStoreDir } from '../main/app/store-dir.ts';
 import { createEngine } from '../main/server/engine.ts';
 import { registerIpcRouter } from './ipc-router.ts';
@@ -28,6 +29,7 @@ async function createWindow(): Promise<void> {
   win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  composeEngine(); // the real stage services, as the CLI wires them
   const engine = await createEngine({ store: resolveStoreDir() });
   const unregister = registerIpcRouter(engine, win, indexHtml);
   win.on('closed', unregister);

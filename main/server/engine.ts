@@ -4,6 +4,8 @@
 // error — history, maps and hosts still work — so nothing pretends to upgrade.
 import { listMaps } from '../adapters/store/map-store.ts';
 import { RunStore } from '../app/run-store/run-store.ts';
+import { assessTarget } from '../app/runs/assess.ts';
+import { hostProbes } from '../app/runs/host-probes-registry.ts';
 import { stageServicesFor } from '../app/runs/stage-services-registry.ts';
 import type { Assessment } from '../contract/index.ts';
 import type { StageServices } from '../core/workflow/stage-services.ts';
@@ -14,6 +16,7 @@ export interface EngineOptions {
   store: string;
   /** Injected stage services (tests); default: the registry's, per run. */
   services?: StageServices;
+  /** Injected protection report (tests); default: the app's assess with the registry's host probes. */
   assess?(target: string): Promise<Assessment>;
   actorOptions?: StageActorOptions;
 }
@@ -24,7 +27,7 @@ export async function createEngine(opts: EngineOptions): Promise<RunEngine> {
     runs,
     servicesFor: (input) => opts.services ?? stageServicesFor(input, opts.store),
     listMaps: () => listMaps(opts.store),
-    ...(opts.assess ? { assess: opts.assess } : {}),
+    assess: opts.assess ?? ((target) => assessTarget(opts.store, target, hostProbes())),
     ...(opts.actorOptions ? { actorOptions: opts.actorOptions } : {}),
   });
   return {

@@ -166,6 +166,11 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await row.waitFor();
   assert.match(await row.innerText(), /\b2\b/, 'two files in the captured map');
   assert.match(await row.innerText(), /rolled-back/);
+  // Protection verdict on demand: the real assess over the store (host probes are not part of this test).
+  await row.getByRole('button', { name: 'Assess' }).click();
+  const report = page.locator('.detail-row .assess');
+  await report.getByText('last verified map').waitFor();
+  await report.getByText('store intact').waitFor();
   await screenshot(page, '09-hosts');
 });
 

@@ -16,8 +16,10 @@ export function RunBadge({ run }: { run: Pick<RunSummary, 'status' | 'outcome' |
 const verdictTone: Record<Verdict, string> = { ok: 'good', warn: 'warn', fail: 'bad', unknown: 'muted' };
 const verdictLabel: Record<Verdict, string> = { ok: 'protected', warn: 'at risk', fail: 'unprotected', unknown: 'not assessed' };
 
-export function VerdictBadge({ verdict, plain }: { verdict: Verdict; plain?: boolean }) {
-  return <span className={`badge tone-${verdictTone[verdict]}`}>{plain ? verdict : verdictLabel[verdict]}</span>;
+/** `assessed`: an unknown overall verdict then means "some facts could not be gathered", not "never asked". */
+export function VerdictBadge({ verdict, plain, assessed }: { verdict: Verdict; plain?: boolean; assessed?: boolean }) {
+  const label = plain ? verdict : verdict === 'unknown' && assessed ? 'incomplete' : verdictLabel[verdict];
+  return <span className={`badge tone-${verdictTone[verdict]}`}>{label}</span>;
 }
 
 export const stageGlyph: Record<string, string> = {

@@ -47,7 +47,7 @@ export function HostsScreen() {
                   <td className="num">{h.lastMap?.files ?? '—'}</td>
                   <td className="num">{formatBytes(h.lastMap?.bytes)}</td>
                   <td>{h.lastRun ? <a href={href({ screen: 'run', id: h.lastRun.id })}><RunBadge run={h.lastRun} /> {formatTime(h.lastRun.startedAt)}</a> : '—'}</td>
-                  <td><VerdictBadge verdict={a && typeof a === 'object' && 'verdict' in a ? a.verdict : h.verdict} /></td>
+                  <td>{a && typeof a === 'object' && 'verdict' in a ? <VerdictBadge verdict={a.verdict} assessed /> : <VerdictBadge verdict={h.verdict} />}</td>
                   <td><div className="row-actions">
                     <button type="button" onClick={() => void assess(h.target)} disabled={a === 'busy'}>{a === 'busy' ? 'Assessing…' : 'Assess'}</button>
                     <a className="button" href={href({ screen: 'new', target: h.target })}>Upgrade…</a>
