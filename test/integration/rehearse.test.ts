@@ -12,8 +12,8 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
-import { listDomains, DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
-import { qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
+import { DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
+import { libvirtDomainsMentioning, qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
 
 const CLI = new URL('../../bin/understudy.mjs', import.meta.url).pathname;
 const INSTALL_2 = 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0';
@@ -36,9 +36,10 @@ async function treeHash(root: string): Promise<string> {
 
 interface CliRun { code: number | null; result: Record<string, any>; stderr: string }
 
-function cli(args: string[]): Promise<CliRun> {
+/** The CLI with TMPDIR=privateTmp: its sandbox's overlay and temp dirs land there, so leaks are ours to count. */
+function cli(args: string[], privateTmp: string): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: privateTmp } });
     let out = '', err = '';
     child.stdout.on('data', (c) => { out += c; });
     child.stderr.on('data', (c) => { err += c; });
@@ -51,29 +52,34 @@ function cli(args: string[]): Promise<CliRun> {
   });
 }
 
-const sandboxTmpDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('understudy-sandbox-'));
 
 describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
   let tree: string;
   let mirror: string;
   let store: string;
   let hashBefore: string;
-  let tmpBefore: string[];
+  let privateTmp: string;
 
   before(async () => {
     tree = (await demoHostImage({ build: true })).tree;
     mirror = (await mirrorImage({ build: true })).dir;
     store = mkdtempSync(join(tmpdir(), 'understudy-rehearse-test-'));
     hashBefore = await treeHash(tree);
-    tmpBefore = sandboxTmpDirs();
+    privateTmp = mkdtempSync(join(tmpdir(), 'understudy-rehearse-tmp-'));
   });
 
-  after(() => { if (store) rmSync(store, { recursive: true, force: true }); });
+  after(() => {
+    if (store) rmSync(store, { recursive: true, force: true });
+    if (privateTmp) rmSync(privateTmp, { recursive: true, force: true });
+  });
 
+  const rehearseCli = (args: string[]) => cli(args, privateTmp);
+
+  // Other sessions may run sandboxes meanwhile: count only what points into this test's private TMPDIR.
   const assertNoLeftovers = async () => {
-    assert.deepEqual(qemuProcessesMentioning('understudy-sandbox-'), [], 'no sandbox QEMU process left');
-    assert.deepEqual(await listDomains(DEFAULT_LIBVIRT_URI, 'understudy-sandbox-'), [], 'no sandbox libvirt domain left');
-    assert.deepEqual(sandboxTmpDirs(), tmpBefore, 'no sandbox temp dir left');
+    assert.deepEqual(qemuProcessesMentioning(privateTmp), [], 'no sandbox QEMU process left');
+    assert.deepEqual(await libvirtDomainsMentioning(DEFAULT_LIBVIRT_URI, privateTmp), [], 'no sandbox libvirt domain left');
+    assert.deepEqual(readdirSync(privateTmp), [], 'no sandbox temp dir or overlay left');
     assert.equal(await treeHash(tree), hashBefore, 'the host tree is unchanged');
   };
 
@@ -96,7 +102,7 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
   };
 
   it('qemu: 1.0 -> 2.0 from the mirror, check passes, report complete', async () => {
-    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH]);
+    const r = await rehearseCli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.result.ok, true);
     assert.equal(r.result.hypervisor, 'qemu');
@@ -108,7 +114,7 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
 
   it('qemu: a failing check exits 4 with the report; the host is untouched', async () => {
     const bad = 'curl -fsS http://127.0.0.1:8080/version | grep -qx 9.9';
-    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH, '--check', bad]);
+    const r = await rehearseCli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH, '--check', bad]);
     assert.equal(r.code, 4, r.stderr);
     assert.equal(r.result.ok, false);
     assert.equal(r.result.error.code, 'check-failed');
@@ -119,7 +125,7 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
   });
 
   it('libvirt: 1.0 -> 2.0 from the mirror, check passes', async () => {
-    const r = await cli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH,
+    const r = await rehearseCli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH,
       '--hypervisor', 'libvirt', '--libvirt-uri', DEFAULT_LIBVIRT_URI]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.result.hypervisor, 'libvirt');
@@ -134,7 +140,7 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
       mkdirSync(join(bare, 'boot'));
       writeFileSync(join(bare, 'etc/hostname'), 'bare\n');
       writeFileSync(join(bare, 'boot/vmlinuz-6.1.0-1-amd64'), 'not really a kernel');
-      const r = await cli(['rehearse', `dir:${bare}`, '--store', store, '--run', 'true']);
+      const r = await rehearseCli(['rehearse', `dir:${bare}`, '--store', store, '--run', 'true']);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.result.error.code, 'no-kernel');
       assert.match(r.result.error.message, /vmlinuz-6\.1\.0-1-amd64.*no matching \/boot\/initrd\.img-VERSION/);

@@ -13,3 +13,20 @@ export function qemuProcessesMentioning(marker: string): number[] {
   }
   return pids;
 }
+
+/** Names of the libvirt domains whose XML mentions `marker` (e.g. a private temp dir holding their disks). */
+export async function libvirtDomainsMentioning(uri: string, marker: string): Promise<string[]> {
+  const { Hypervisor } = await import('@unraid/libvirt');
+  const conn = new Hypervisor({ uri });
+  await conn.connectOpen();
+  try {
+    const out: string[] = [];
+    for (const d of await conn.connectListAllDomains()) {
+      const xml = await d.getXMLDesc().catch(() => '');
+      if (xml.includes(marker)) out.push(await d.getName());
+    }
+    return out;
+  } finally {
+    await conn.connectClose();
+  }
+}
