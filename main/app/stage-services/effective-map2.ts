@@ -1,34 +1,48 @@
 // map2 as the swap must see it: what the sandbox captured, except every sandbox-only path (see
 // adapters/sandbox/sandbox-edits.ts: injected key, fstab, machine-id, logs ...) and everything map2's
-// capture excluded, which keep map1's version. So the swap's delta (map1 -> this) is exactly the
-// upgrade's effect and sandbox edits can never reach the host.
+// capture excluded, which keep map1's version. Differences that are artefacts of the disk round trip
+// (mtime truncated to whole seconds, a sparse file stored dense) keep map1's entry too. So the swap's
+// delta (map1 -> this) is exactly the upgrade's effect, and sandbox edits never reach the host.
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { compareKeys } from '../../core/domain/path-key.ts';
 import { isSandboxOnly } from '../../adapters/sandbox/sandbox-edits.ts';
+import { sameLogicalContent } from '../../adapters/sandbox/logical-content.ts';
+import { sameUpToDiskPrecision } from '../../adapters/sandbox/rehearse.ts';
 
 function under(key: string, prefixes: string[]): boolean {
-  return prefixes.some((p) => p === '' ? true : key === p || key.startsWith(p + '/'));
+  return prefixes.some((p) => key === p || key.startsWith(p + '/'));
 }
 
-export function effectiveMap2(map1: Manifest, map2: Manifest): Manifest {
+async function withoutRoundTripNoise(store: string, old: Entry | undefined, e: Entry): Promise<Entry> {
+  if (!old) return e;
+  let x = old.mtimeNs !== e.mtimeNs && sameUpToDiskPrecision(old.mtimeNs, e.mtimeNs) ? { ...e, mtimeNs: old.mtimeNs } : e;
+  if (x.type === 'file' && old.type === 'file' && (x.sparse || old.sparse) && x.sha256 !== old.sha256
+    && await sameLogicalContent(store, old, x)) {
+    x = { ...x, sha256: old.sha256 };
+    if (old.sparse) x.sparse = old.sparse; else delete x.sparse;
+  }
+  return x;
+}
+
+export async function effectiveMap2(store: string, map1: Manifest, map2: Manifest): Promise<Manifest> {
   const skipped = map2.excluded.map((x) => x.path).filter((p) => p !== '');
   const foreign = (k: string) => isSandboxOnly(k) || under(k, skipped);
+  const before = new Map(map1.entries.map((e) => [e.path, e]));
   const byPath = new Map<string, Entry>();
-  for (const e of map2.entries) if (!foreign(e.path)) byPath.set(e.path, e);
+  for (const e of map2.entries) if (!foreign(e.path)) byPath.set(e.path, await withoutRoundTripNoise(store, before.get(e.path), e));
   for (const e of map1.entries) if (foreign(e.path)) byPath.set(e.path, e);
   // A hardlink whose group leader was dropped would dangle: keep map1's version of the member instead.
   for (const [k, e] of byPath) {
     if (e.type === 'hardlink' && e.linkTo !== undefined && !byPath.has(e.linkTo)) {
-      const old = map1.entries.find((x) => x.path === k);
+      const old = before.get(k);
       if (old) byPath.set(k, old); else byPath.delete(k);
     }
   }
-  const entries = [...byPath.values()].sort((a, b) => compareKeys(a.path, b.path));
   return {
     ...map2,
     target: map1.target,
     host: map1.host,
-    entries,
+    entries: [...byPath.values()].sort((a, b) => compareKeys(a.path, b.path)),
     excluded: map1.excluded,
     filesystems: map1.filesystems,
     unstable: map2.unstable.filter((k) => !foreign(k)),

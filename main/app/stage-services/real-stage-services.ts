@@ -11,7 +11,8 @@ import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
 import { baseImageFor } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
-import { sandboxDelta, STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
+import { STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
+import { diffMaps } from '../../core/domain/map-diff.ts';
 import { openSwapHost } from '../../adapters/swap/open-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
@@ -37,6 +38,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
   const connect = sshConnector(store, { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true });
   const runDir = join(store, 'runs', input.runId);
   let dpkgBefore: Map<string, string> | undefined;
+  // --prefer host|sandbox PATH given up front; choices made at review (resolutions) win over them
+  const preferred = (o.prefer ?? {}) as Record<string, 'host' | 'sandbox'>;
 
   return {
     async preflight({ input: i }, io) {
@@ -109,8 +112,9 @@ export function realStageServices(input: RunInput, store: string): StageServices
       });
       const m1 = (await loadMap(store, map1)).manifest;
       const raw = (await loadMap(store, c2.map)).manifest;
-      const map2 = await saveMap(store, effectiveMap2(m1, raw));
-      const d = sandboxDelta(m1, raw);
+      const eff = await effectiveMap2(store, m1, raw);
+      const map2 = await saveMap(store, eff);
+      const d = diffMaps(m1, eff, false);
       io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
       return { map2, delta: d };
     },
@@ -123,7 +127,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
       const host = await openSwapHost(target);
       try {
         const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
-        return { conflicts: await previewConflicts(host, a.manifest, b.manifest) };
+        return { conflicts: (await previewConflicts(host, a.manifest, b.manifest)).filter((c) => !preferred[c.path]) };
       } finally { await host.close(); }
     },
 
@@ -135,7 +139,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
         if (done) return { swap: { files: 0, bytesSent: 0, seconds: 0, windowSeconds: 0 } };
         const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
         const r = await runSwap({
-          host, store, map1: a, map2: b, prefer: new Map(Object.entries(resolutions)), signal: io.signal,
+          host, store, map1: a, map2: b, prefer: new Map(Object.entries({ ...preferred, ...resolutions })), signal: io.signal,
           onTx: (txid) => io.log('info', 'swap', `transaction ${txid}`),
         });
         return { swap: { files: r.files, bytesSent: r.bytesSent, seconds: r.seconds, windowSeconds: r.windowSeconds } };

@@ -15,6 +15,9 @@ import { recoverVerb } from './recover.ts';
 import { runsVerb } from './runs.ts';
 import { showVerb } from './show.ts';
 import { resumeVerb } from './resume.ts';
+import { batchVerb } from './batch.ts';
+import { assessVerb } from './assess.ts';
+import { upgradeVerb } from './upgrade.ts';
 
 export const verbs: Verb[] = [
   captureVerb,
@@ -23,14 +26,14 @@ export const verbs: Verb[] = [
   diffVerb,
   restoreVerb,
   rehearseVerb,
-  notBuilt('upgrade', 'rehearse, review, swap, health-check: upgrade TARGET --run CMD'),
+  upgradeVerb,
   rollbackVerb,
   recoverVerb,
   runsVerb,
   showVerb,
   resumeVerb,
-  notBuilt('batch', 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%]'),
-  notBuilt('assess', 'protection report for a host: assess TARGET'),
+  batchVerb,
+  assessVerb,
   serve,
   ui,
   notBuilt('demo', 'the built-in demo host story: demo [--headless]'),

@@ -1,0 +1,47 @@
+// Options shared by the verbs that drive a sandbox run (upgrade; batch reads the same from its fleet file).
+import type { Command } from 'commander';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { RebootPolicy } from '../../core/workflow/run-types.ts';
+
+export const collect = (v: string, acc: string[]) => [...acc, v];
+
+export function addSandboxOptions(c: Command): Command {
+  return c
+    .option('--check <cmd>', 'a check run in the sandbox after --run; repeatable', collect, [] as string[])
+    .option('--mirror <dir|url>', 'package mirror the sandbox may reach as http://10.0.2.100/ (a directory served on loopback, or a URL relayed)')
+    .option('--hypervisor <kind>', 'qemu (default) or libvirt')
+    .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system)')
+    .option('--kernel <file>', "boot this kernel instead of the map's newest /boot/vmlinuz-*")
+    .option('--initrd <file>', 'with --kernel: its initrd')
+    .option('--exclude <path>', 'leave this path out of the capture; repeatable', collect, [] as string[])
+    .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
+    .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it');
+}
+
+/** --prefer host|sandbox PATH, repeatable: commander collects the words; they come in pairs. */
+export function parsePrefer(words: string[] | undefined): Record<string, 'host' | 'sandbox'> {
+  const out: Record<string, 'host' | 'sandbox'> = {};
+  const w = words ?? [];
+  if (w.length % 2) throw new UnderstudyError('usage', '--prefer takes two words: host|sandbox PATH');
+  for (let i = 0; i < w.length; i += 2) {
+    const side = w[i]!, path = w[i + 1]!.replace(/^\/+/, '');
+    if (side !== 'host' && side !== 'sandbox') throw new UnderstudyError('usage', `--prefer: '${side}' is not host or sandbox`);
+    out[path] = side;
+  }
+  return out;
+}
+
+export function parseReboot(v: string | undefined): RebootPolicy {
+  const r = v ?? 'auto';
+  if (r !== 'auto' && r !== 'never' && r !== 'always') throw new UnderstudyError('usage', `--reboot must be auto, never or always, not '${r}'`);
+  return r;
+}
+
+/** Adapter options the workflow passes through to the stage services untouched. */
+export function adapterOptions(opts: Record<string, any>): Record<string, unknown> {
+  const pick = ['mirror', 'hypervisor', 'libvirtUri', 'kernel', 'initrd', 'identity', 'acceptNewHostKey'] as const;
+  const o: Record<string, unknown> = {};
+  for (const k of pick) if (opts[k] !== undefined) o[k] = opts[k];
+  if (opts.exclude?.length) o.exclude = opts.exclude;
+  return o;
+}
