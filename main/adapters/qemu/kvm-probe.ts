@@ -88,20 +88,28 @@ function probeCacheKey(kernel: string): string | undefined {
 
 const probeCacheFile = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'understudy', 'accel-probe.json');
 
+type ProbeCache = Record<string, AccelDecision>;
+
+function readProbeCache(file: string): ProbeCache {
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return saved && typeof saved === 'object' && !Array.isArray(saved) ? saved as ProbeCache : {};
+  } catch { return {}; }
+}
+
 async function probeWithDiskCache(kernel: string): Promise<AccelDecision> {
   const key = probeCacheKey(kernel);
   const file = probeCacheFile();
-  if (key) {
-    try {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; decision: AccelDecision };
-      if (saved.key === key) return { ...saved.decision, reason: `${saved.decision.reason} (cached probe)` };
-    } catch { /* no or unreadable cache: probe */ }
-  }
+  const hit = key ? readProbeCache(file)[key] : undefined;
+  if (hit?.accel === 'kvm' || hit?.accel === 'tcg') return { ...hit, reason: `${hit.reason} (cached probe)` };
   const decision = await decideAccel('auto', kernel, process.env, kvmDeviceUsable, runProbeGuest);
   if (key) {
     try {
+      // Several kernels (demo host, sandboxes, tiny test guests) share the file; entries of other boots go.
+      const bootId = key.split(' ')[0]!;
+      const keep = Object.entries(readProbeCache(file)).filter(([k]) => k.startsWith(`${bootId} `));
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.${process.pid}`, JSON.stringify({ key, decision }));
+      writeFileSync(`${file}.${process.pid}`, JSON.stringify(Object.fromEntries([...keep, [key, decision]])));
       renameSync(`${file}.${process.pid}`, file);
     } catch { /* caching is an optimisation */ }
   }
