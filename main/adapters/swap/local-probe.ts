@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import type { Entry, EntryType } from '../../core/domain/manifest.ts';
+import type { Entry } from '../../core/domain/manifest.ts';
+import { devNumbers, typeOf } from '../capture/entry-builder.ts';
 import { bytesFromKey, keyFromBytes } from '../../core/domain/path-key.ts';
 import type { HostEntry } from '../../core/domain/swap-drift.ts';
 
@@ -19,15 +20,6 @@ export async function sha256Of(path: Buffer | string): Promise<string> {
   return h.digest('hex');
 }
 
-function typeOf(st: BigIntStats): EntryType | undefined {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isCharacterDevice()) return 'chardev';
-  if (st.isBlockDevice()) return 'blockdev';
-  return undefined;
-}
 
 /** getfattr's octal escapes (\ooo) back to bytes. */
 function unescape(s: Buffer): Buffer {
@@ -105,8 +97,9 @@ export async function probeLocal(root: string, req: ProbeRequest): Promise<Map<s
     } else if (type === 'symlink') {
       e.target = keyFromBytes(await readlink(p, { encoding: 'buffer' }));
     } else if (type === 'chardev' || type === 'blockdev') {
-      e.rdevMajor = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
-      e.rdevMinor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
+      const d = devNumbers(st.rdev);
+      e.rdevMajor = d.major;
+      e.rdevMinor = d.minor;
     } else if (type === 'dir' && req.listChildren?.has(key)) {
       const names = await readdir(p, { encoding: 'buffer' });
       const prefix = key === '' ? new Uint8Array() : new Uint8Array([...bytesFromKey(key), 0x2f]);

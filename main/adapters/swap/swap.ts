@@ -31,6 +31,9 @@ export interface SwapResult extends TxStats {
   merged: string[];
   keptHost: string[];
   health: HealthResult[];
+  /** Services restarted and whether the host rebooted: nothing runs on a dir: host (cli-contract). */
+  restarted: string[];
+  rebooted: boolean;
 }
 
 const MAX_MERGE_BYTES = 1 << 20;
@@ -100,7 +103,7 @@ export async function swap(req: SwapRequest): Promise<SwapResult> {
       + health.filter((h) => !h.ok).map((h) => `${h.cmd} exited ${h.exitCode}`).join('; '),
     { health, swap: stats, rollback: rb });
   }
-  return { ...stats, merged, keptHost, health };
+  return { ...stats, merged, keptHost, health, restarted: [], rebooted: false };
 }
 
 export function mountsOf(m: Manifest): string[] {

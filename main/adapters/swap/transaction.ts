@@ -91,6 +91,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
   const outcome = /^result committed$/m.test(r.stdout) ? 'committed' : /^result aborted$/m.test(r.stdout) ? 'aborted' : undefined;
+  if (r.code === 75) throw new UnderstudyError('io', `another understudy agent is working on ${host.target} (${r.stderr.trim()}); try again when it is done`);
   if (!outcome) {
     throw new UnderstudyError('needs-recovery', `the host agent stopped without finishing (exit ${r.code}): ${r.stderr.trim().slice(-500)}; run 'understudy recover ${host.target}'`, { txid: record.txid });
   }

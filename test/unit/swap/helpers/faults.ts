@@ -2,6 +2,7 @@
 // (the agent kills itself at step N, or the orchestrator process is killed -9, alone or with its agent),
 // run recover, and demand the tree is exactly map1's or exactly map2's.
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,4 +101,22 @@ export async function orchestratorKill(w: World, op: 'swap' | 'rollback', group:
   try { process.kill(group ? -p.pid! : p.pid!, 'SIGKILL'); } catch { /* already done */ }
   await exited;
   await settle(w, dir, `orchestrator${group ? '+agent' : ''} killed in ${op}`);
+}
+
+/** Registers the fault tests with these counts (the bounded CI run and the long run differ only here). */
+export function faultSuite(n: { agentSwap: number; agentRollback: number; orchestrator: number; maxDelayMs: number; atLeast: number }): void {
+  let w: World;
+  before(async () => { w = await makeWorld(); });
+  after(() => { if (w) { console.log('fault tally', JSON.stringify(w.tally)); disposeWorld(w); } });
+  test(`agent kill -9 at ${n.agentSwap} random steps of a swap -> recover -> exactly old or new`, async () => {
+    for (let i = 0; i < n.agentSwap; i++) await agentKillDuringSwap(w);
+  });
+  test(`agent kill -9 at ${n.agentRollback} random steps of a rollback -> recover -> exactly old or new`, async () => {
+    for (let i = 0; i < n.agentRollback; i++) await agentKillDuringRollback(w);
+  });
+  test(`orchestrator kill -9 (alone and with its agent) at ${n.orchestrator} random moments of swaps and rollbacks -> recover -> exactly old or new`, async () => {
+    for (let i = 0; i < n.orchestrator; i++) await orchestratorKill(w, i % 4 < 2 ? 'swap' : 'rollback', i % 2 === 0, n.maxDelayMs);
+    const total = Object.values(w.tally).reduce((a, b) => a + b, 0);
+    assert.ok(total >= n.atLeast, `${total} interruptions, each ended exactly old or new`);
+  });
 }

@@ -24,15 +24,23 @@ function walk(root: string): Walked[] {
   return out.sort((a, b) => compareKeys(keyFromBytes(a.rel), keyFromBytes(b.rel)));
 }
 
-function xattrsOf(abs: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
+/** xattrs of every walked path, one getfattr run; entries come back in argument order ('# file:' blocks). */
+function xattrsOfAll(paths: Buffer[]): Array<Record<string, string>> {
+  const out = paths.map(() => ({}) as Record<string, string>);
+  if (!paths.length) return out;
+  // getfattr prints a block only for paths that have attributes: match blocks back by the escaped name
+  const esc = (b: Buffer) => [...b].map((c) => (c <= 0x20 || c >= 0x7f || c === 0x5c || c === 0x3d ? '\\' + c.toString(8).padStart(3, '0') : String.fromCharCode(c))).join('');
+  const index = new Map(paths.map((p, i) => [esc(p), i]));
   let text = '';
   try {
-    text = execFileSync('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', abs.toString('latin1')], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch { return out; }
+    text = execFileSync('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...paths.map((p) => p.toString('latin1'))],
+      { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 });
+  } catch (e) { text = String((e as { stdout?: string }).stdout ?? ''); }
+  let cur: Record<string, string> | undefined;
   for (const line of text.split('\n')) {
+    if (line.startsWith('# file: ')) { const i = index.get(line.slice(8)); cur = i === undefined ? undefined : out[i]; continue; }
     const m = /^([^#=][^=]*)=0s(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
+    if (m && cur) cur[m[1]!] = m[2]!;
   }
   return out;
 }
@@ -43,7 +51,9 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 export function mapOfTree(root: string, store: string): { id: string; manifest: Manifest } {
   const entries: Entry[] = [];
   const leaders = new Map<string, string>();
-  for (const { rel, abs } of walk(root)) {
+  const walked = walk(root);
+  const xattrs = xattrsOfAll(walked.map((w) => w.abs));
+  for (const [i, { rel, abs }] of walked.entries()) {
     const st = lstatSync(abs, { bigint: true });
     const path = keyFromBytes(rel);
     const e: Entry = { path, type: 'file', mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs.toString(), size: 0 };
@@ -63,7 +73,7 @@ export function mapOfTree(root: string, store: string): { id: string; manifest: 
         if (!existsSync(obj)) { mkdirSync(join(store, 'objects', e.sha256.slice(0, 2)), { recursive: true }); copyFileSync(abs, obj); }
       }
     }
-    const x = e.type === 'hardlink' ? {} : xattrsOf(abs);
+    const x = e.type === 'hardlink' ? {} : xattrs[i]!;
     if (Object.keys(x).length) e.xattrs = x;
     entries.push(e);
   }
@@ -79,7 +89,9 @@ export function mapOfTree(root: string, store: string): { id: string; manifest: 
 export function snapshot(root: string): Map<string, string> {
   const out = new Map<string, string>();
   const groups = new Map<string, string>();
-  for (const { rel, abs } of walk(root)) {
+  const walked = walk(root);
+  const xattrs = xattrsOfAll(walked.map((w) => w.abs));
+  for (const [i, { rel, abs }] of walked.entries()) {
     const st = lstatSync(abs, { bigint: true });
     const key = rel.toString('latin1');
     let what: string;
@@ -90,7 +102,7 @@ export function snapshot(root: string): Map<string, string> {
       const group = st.nlink > 1n ? (groups.get(ino) ?? (groups.set(ino, key), key)) : '';
       what = `file ${sha(readFileSync(abs))} ${st.size} nlink=${st.nlink} group=${Buffer.from(group, 'latin1').toString('hex')}`;
     } else what = `special ${st.mode & 0o170000n} ${st.rdev}`;
-    const x = Object.entries(xattrsOf(abs)).sort().map(([k, v]) => `${k}=${v}`).join(',');
+    const x = Object.entries(xattrs[i]!).sort().map(([k, v]) => `${k}=${v}`).join(',');
     const mode = st.isSymbolicLink() ? '-' : (st.mode & 0o7777n).toString(8);
     out.set(key, `${what} mode=${mode} ${st.uid}:${st.gid} mtime=${st.mtimeNs} x=[${x}]`);
   }

@@ -1,0 +1,144 @@
+// SwapHost for ssh:// targets: the whole seam over ONE ssh2 connection. Hosts have no Node, so content
+// streams through `cat >` (tmp name, owner, mode, then mv), the probe is remote-probe.sh, and the agent is
+// agent.sh uploaded to WORK (only when its hash differs). A non-root user works through passwordless
+// `sudo -n` (the CLI contract's requirement); root needs nothing more.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { join } from 'node:path';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { parseTarget, targetString } from '../../core/domain/map-target.ts';
+import { bytesFromKey } from '../../core/domain/path-key.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import { agentScript } from '../agent/agent-script.ts';
+import type { ExecStream } from '../ssh/ssh-shell.ts';
+import { shellQuote as q } from '../capture/remote-listing.ts';
+import { hostPath, type ProbeRequest } from './local-probe.ts';
+import { probeRemote, type ShellRunner } from './remote-probe.ts';
+import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
+
+export type SshConnect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
+
+/** Where agent.sh, the journals and the records live on every host (the boot unit points here). */
+export const HOST_WORK = '/var/lib/understudy';
+
+type Streaming = RemoteShell & { execStream?(cmd: string, o: { stdin: 'pipe'; signal?: AbortSignal }): Promise<ExecStream> };
+
+/** Runs one command, collecting raw stdout (Buffers, for paths and content) and stderr. */
+async function collect(shell: RemoteShell, command: string, opts: { stdin?: Buffer | string; signal?: AbortSignal } = {}) {
+  const out: Buffer[] = [];
+  let stderr = '';
+  const r = await shell.exec(command, { ...opts, onStdout: (c) => out.push(Buffer.from(c)), onStderr: (c) => { stderr += Buffer.from(c).toString(); } });
+  return { code: r.exitCode ?? (r.signal ? 128 + 9 : 1), stdout: Buffer.concat(out), stderr };
+}
+
+export async function openSshHost(target: string, connect: SshConnect): Promise<SwapHost> {
+  const t = parseTarget(target);
+  if (t.kind !== 'ssh') throw new UnderstudyError('bad-target', `${target} is not an ssh:// target`);
+  const shell = await connect(t) as Streaming;
+  const su = t.user === 'root' ? '' : 'sudo -n ';
+  const sh = (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => collect(shell, cmd, opts);
+  const must = async (what: string, cmd: string, stdin?: Buffer | string) => {
+    const r = await sh(cmd, { stdin });
+    if (r.code !== 0) throw new UnderstudyError('remote-command', `${target}: ${what} failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
+    return r.stdout;
+  };
+  try {
+    // one round trip says whether we can act as root, and where the work area lives relative to /
+    const probe = await sh(`${su}sh -c ${q(`mkdir -p ${HOST_WORK} && chmod 700 ${HOST_WORK} && stat -c %d / ${HOST_WORK} && command -v sha256sum stat find`)}`);
+    if (probe.code !== 0) {
+      throw new UnderstudyError('bad-target', `${target}: cannot prepare ${HOST_WORK} as root${su ? ' (passwordless sudo is required for a non-root user)' : ''}: ${probe.stderr.trim().slice(-300)}`);
+    }
+    const [rootDev, workDev] = probe.stdout.toString().trim().split('\n');
+    return sshSwapHost(targetString(t), shell, su, rootDev === workDev, must, sh);
+  } catch (e) {
+    await shell.close();
+    throw e;
+  }
+}
+
+function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: boolean,
+  must: (what: string, cmd: string, stdin?: Buffer | string) => Promise<Buffer>,
+  sh: (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => ReturnType<typeof collect>): SwapHost {
+  const root = '/';
+  const asRoot = (script: string, ...args: string[]) => `${su}sh -c ${q(script)} sh ${args.map(q).join(' ')}`;
+  const runner: ShellRunner = (command, stdin) => sh(command, { stdin });
+  const writeText = async (file: string, text: string) => {
+    await must(`writing ${file}`, asRoot('cat > "$1.tmp" && mv -f "$1.tmp" "$1"', file), text);
+  };
+
+  async function putObject(file: string, src: { file: string } | { bytes: Uint8Array }, attrs: { mode: number; uid: number; gid: number }) {
+    const cmd = asRoot('cat > "$1.tmp" && chown "$2" "$1.tmp" && chmod "$3" "$1.tmp" && mv -f "$1.tmp" "$1"',
+      file, `${attrs.uid}:${attrs.gid}`, attrs.mode.toString(8));
+    let bytes = 0;
+    if ('bytes' in src || !shell.execStream) {
+      const data = 'bytes' in src ? Buffer.from(src.bytes) : await readFile(src.file);
+      await must(`staging ${file}`, cmd, data);
+      return data.length;
+    }
+    // a file streams from the store with back-pressure: objects can be larger than memory
+    const { stdin, stdout, done } = await shell.execStream(cmd, { stdin: 'pipe' });
+    stdout.resume();
+    const count = new Transform({ transform(c: Buffer, _e, cb) { bytes += c.length; cb(null, c); } });
+    await pipeline(createReadStream(src.file), count, stdin!);
+    const r = await done;
+    if (r.exitCode !== 0) throw new UnderstudyError('remote-command', `${target}: staging ${file} failed (exit ${r.exitCode}): ${r.stderrTail.trim().slice(-500)}`);
+    return bytes;
+  }
+
+  return {
+    target,
+    kind: 'ssh',
+    root,
+    work: HOST_WORK,
+    // rename is atomic only within one filesystem: the root fs stages in WORK when WORK is on it, every
+    // other mount in a directory of its own top
+    areaDir: (mount, txid) => mount === '' && workOnRoot ? join(HOST_WORK, 'tx', txid, 'a0')
+      : join(hostPath(root, mount).toString(), '.understudy-stage', txid),
+    probe: (req: ProbeRequest) => probeRemote(root, req, runner, su !== ''),
+    readFile: async (key) => must(`reading /${key}`, `${su}cat -- ${q(hostPath(root, key).toString())}`),
+    async freeBytes(dir) {
+      const out = await must(`free space of ${dir}`, asRoot('d=$1; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; stat -f -c "%a %S" "$d"', dir));
+      const [avail, bsize] = out.toString().trim().split(' ').map(Number);
+      return avail! * bsize!;
+    },
+    mkdirp: async (d) => { await must(`mkdir ${d}`, `${su}mkdir -p -- ${q(d)}`); },
+    putObject,
+    writeText,
+    async readText(file) {
+      const r = await sh(`${su}cat -- ${q(file)}`);
+      return r.code === 0 ? r.stdout.toString('utf8') : null;
+    },
+    async list(d) {
+      const r = await sh(`${su}find ${q(d)} -mindepth 1 -maxdepth 1 -printf '%f\\0'`);
+      if (r.code !== 0) return [];
+      return r.stdout.toString('utf8').split('\0').filter((n) => n !== '');
+    },
+    exists: async (p) => (await sh(asRoot('[ -e "$1" ] || [ -L "$1" ]', p))).code === 0,
+    async installAgent() {
+      const want = agentScript();
+      const sha = createHash('sha256').update(want).digest('hex');
+      const have = (await sh(`${su}sha256sum ${q(join(HOST_WORK, 'agent.sh'))}`)).stdout.toString().slice(0, 64);
+      if (have !== sha) await writeText(join(HOST_WORK, 'agent.sh'), want);
+    },
+    async agent(args, env = {}): Promise<AgentResult> {
+      const vars = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
+      const r = await sh(`${su}env ${vars} sh ${q(join(HOST_WORK, 'agent.sh'))} ${args.map(q).join(' ')}`);
+      return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+    },
+    async health(cmds, signal): Promise<HealthResult[]> {
+      const out: HealthResult[] = [];
+      for (const cmd of cmds) {
+        const r = await sh(`cd / && ${su}sh -c ${q(cmd)} 2>&1`, { signal });
+        out.push({ cmd, ok: r.code === 0, exitCode: r.code, output: r.stdout.toString('utf8').slice(-4000) });
+      }
+      return out;
+    },
+    close: () => shell.close(),
+  };
+}
+
+/** A path key as the host's absolute path (display and quoting: UTF-8 paths only reach commands). */
+export const absPath = (key: string): string => '/' + Buffer.from(bytesFromKey(key)).toString();
