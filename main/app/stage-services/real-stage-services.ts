@@ -147,7 +147,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async restart({ target, reboot, delta }, io) {
-      return restartAfterSwap(target, reboot, delta, io);
+      return restartAfterSwap(target, reboot, delta, io, connect);
     },
 
     async checkHealth({ target, health }, io) {

@@ -1,18 +1,77 @@
-// After the swap: nothing runs on a dir: host (contract); on a real host, daemon-reload, then restart the
-// units whose unit files or binaries changed, or reboot when the kernel, initrd, libc or systemd changed.
+// After the swap: nothing runs on a dir: host (contract). On a real host: daemon-reload, then either a
+// reboot (kernel, initrd, libc or systemd changed, under --reboot auto; or --reboot always) followed by
+// waiting for SSH to come back, or a try-restart of the units whose unit files changed and of the running
+// services whose executables changed.
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { planRestart, type RebootChoice } from '../../core/domain/restart-plan.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import type { DeltaSummary, RestartResult } from '../../core/workflow/run-types.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
 
-export async function restartAfterSwap(target: string, reboot: RebootChoice, delta: DeltaSummary | undefined, io: StageIo): Promise<RestartResult> {
+export type Connect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
+
+const REBOOT_WAIT_MS = 10 * 60_000;
+const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Running services whose ExecStart names one of the changed executables. */
+async function servicesRunning(shell: RemoteShell, binaries: string[], signal: AbortSignal): Promise<string[]> {
+  if (!binaries.length) return [];
+  const script = 'systemctl list-units --type=service --state=running --no-legend --plain | awk \'{print $1}\' | '
+    + 'while read -r u; do printf "%s\\t%s\\n" "$u" "$(systemctl show -p ExecStart --value "$u" | tr "\\n" " ")"; done';
+  const r = await shell.run(script, { signal, timeoutMs: 60_000 });
+  const wanted = new Set(binaries);
+  return r.stdout.split('\n').filter(Boolean).flatMap((line) => {
+    const [unit, exec = ''] = line.split('\t');
+    const paths = exec.match(/path=(\S+)/g)?.map((m) => m.slice(5).replace(/\s*;$/, '')) ?? [];
+    return unit && paths.some((p) => wanted.has(p)) ? [unit] : [];
+  });
+}
+
+async function waitForReboot(connect: Connect, t: { user: string; host: string; port: number }, io: StageIo): Promise<void> {
+  const deadline = Date.now() + REBOOT_WAIT_MS;
+  await new Promise((r) => setTimeout(r, 5000)); // let the old sshd go away first
+  for (;;) {
+    if (io.signal.aborted) throw new UnderstudyError('cancelled', 'cancelled while waiting for the host to reboot');
+    try {
+      const s = await connect(t);
+      const r = await s.run('systemctl is-system-running --wait || true', { signal: io.signal, timeoutMs: 5 * 60_000 });
+      await s.close();
+      io.log('info', 'restart', `host is back: ${r.stdout.trim()}`);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new UnderstudyError('timeout', `the host did not come back within ${REBOOT_WAIT_MS / 60_000} min after the reboot: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
+export async function restartAfterSwap(target: string, reboot: RebootChoice, delta: DeltaSummary | undefined, io: StageIo,
+  connect?: Connect): Promise<RestartResult> {
   const t = parseTarget(target);
   if (t.kind === 'dir') {
     io.log('info', 'restart', 'dir: target: no service restarts, no reboot');
     return { restarted: [], rebooted: false };
   }
+  if (t.kind !== 'ssh' || !connect) throw new UnderstudyError('not-implemented', `restarting services on ${t.kind} targets is not built yet`);
   const plan = planRestart([...(delta?.added ?? []), ...(delta?.changed ?? [])], reboot);
-  throw new UnderstudyError('not-implemented',
-    `restarting services on ${t.kind} targets is not built yet (would ${plan.reboot ? 'reboot' : `restart ${plan.units.join(', ') || 'nothing'}`})`);
+  const shell = await connect(t);
+  try {
+    await shell.run('systemctl daemon-reload', { signal: io.signal, timeoutMs: 120_000 });
+    if (plan.reboot) {
+      io.log('info', 'restart', `rebooting: ${plan.rebootBecause.slice(0, 5).join(', ') || '--reboot always'}`);
+      await shell.exec('(sleep 1; systemctl reboot) >/dev/null 2>&1 &', { signal: io.signal, timeoutMs: 30_000 }).catch(() => undefined);
+    } else {
+      const units = [...new Set([...plan.units, ...await servicesRunning(shell, plan.binaries, io.signal)])];
+      for (const u of units) {
+        const r = await shell.run(`systemctl try-restart ${sq(u)}`, { signal: io.signal, timeoutMs: 120_000 });
+        io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `try-restart ${u}: ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
+      }
+      return { restarted: units, rebooted: false };
+    }
+  } finally {
+    await shell.close().catch(() => undefined);
+  }
+  await waitForReboot(connect, t, io);
+  return { restarted: [], rebooted: true };
 }

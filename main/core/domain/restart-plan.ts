@@ -13,7 +13,8 @@ const REBOOT_PATTERNS: RegExp[] = [
   /^(usr\/)?lib\/systemd\/libsystemd-shared/,
 ];
 
-const UNIT_FILE = /^(?:usr\/)?(?:lib|etc)\/systemd\/system\/([^/]+\.service)$/;
+// unit files of services, sockets and timers; templates (name@.service) restart through their socket
+const UNIT_FILE = /^(?:usr\/)?(?:lib|etc)\/systemd\/system\/([^/@]+\.(?:service|socket|timer))$/;
 
 export interface RestartPlan {
   reboot: boolean;
@@ -28,7 +29,8 @@ export interface RestartPlan {
 export function planRestart(changedPaths: string[], policy: RebootChoice): RestartPlan {
   const rebootBecause = changedPaths.filter((p) => REBOOT_PATTERNS.some((r) => r.test(p)));
   const units = [...new Set(changedPaths.flatMap((p) => { const m = UNIT_FILE.exec(p); return m ? [m[1]!] : []; }))].sort();
-  const binaries = changedPaths.filter((p) => /^(usr\/)?(s?bin|lib|libexec)\//.test(p)).map((p) => '/' + p);
+  const binaries = changedPaths.filter((p) => /^(usr\/)?(s?bin|lib|libexec)\//.test(p) && !/^(usr\/)?lib\/systemd\/(system|user)\//.test(p))
+    .map((p) => '/' + p);
   const reboot = policy === 'always' || (policy === 'auto' && rebootBecause.length > 0);
   return { reboot, rebootBecause, units, binaries };
 }

@@ -17,3 +17,9 @@ test('a plain package upgrade restarts the units whose unit files or binaries ch
   assert.deepEqual(p.binaries, ['/usr/bin/hello-service']);
   assert.equal(planRestart([], 'always').reboot, true);
 });
+
+test('socket and timer units restart too; template units are left to their socket', () => {
+  const p = planRestart(['lib/systemd/system/hello-service.socket', 'lib/systemd/system/hello-service@.service',
+    'etc/systemd/system/backup.timer'], 'auto');
+  assert.deepEqual(p.units, ['backup.timer', 'hello-service.socket']);
+});
