@@ -3,4 +3,4 @@
 // each followed by recover and an exact comparison: the tree is map1's or map2's, nothing in between.
 import { faultSuite } from '../unit/swap/helpers/faults.ts';
 
-faultSuite({ agentSwap: 80, agentRollback: 60, orchestrator: 64, maxDelayMs: 3000, atLeast: 200 });
+faultSuite({ agentSwap: 80, agentRollback: 60, orchestrator: 64, atLeast: 200 });

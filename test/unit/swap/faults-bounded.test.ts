@@ -2,4 +2,4 @@
 // recover, each ending exactly map1 or exactly map2. The long run (>= 200) is test/faults/.
 import { faultSuite } from './helpers/faults.ts';
 
-faultSuite({ agentSwap: 20, agentRollback: 14, orchestrator: 16, maxDelayMs: 2500, atLeast: 50 });
+faultSuite({ agentSwap: 20, agentRollback: 14, orchestrator: 16, atLeast: 50 });

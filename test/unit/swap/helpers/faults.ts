@@ -21,9 +21,13 @@ export interface World {
   map1: ReturnType<typeof mapOfTree>; map2: ReturnType<typeof mapOfTree>;
   snap1: Map<string, string>; snap2: Map<string, string>;
   steps: { swap: number; rollback: number };
+  /** How long an orchestrator process takes for a whole swap: kill times are drawn up to a bit past it. */
+  childMs: number;
   tally: Record<string, number>;
   n: number;
 }
+
+const child = fileURLToPath(new URL('./swap-child.ts', import.meta.url));
 
 export async function makeWorld(): Promise<World> {
   const base = mkdtempSync(join(tmpdir(), 'understudy-faults-'));
@@ -32,13 +36,18 @@ export async function makeWorld(): Promise<World> {
   execFileSync('cp', ['-a', t1, t2]);
   upgradeTree(t2);
   const w: World = { base, store, t1, map1: mapOfTree(t1, store), map2: mapOfTree(t2, store), snap1: snapshot(t1), snap2: snapshot(t2),
-    steps: { swap: 0, rollback: 0 }, tally: {}, n: 0 };
+    steps: { swap: 0, rollback: 0 }, childMs: 0, tally: {}, n: 0 };
   // one clean run tells how many steps the agent takes: kill points are drawn below that
   const dir = fresh(w);
   const host = await openDirHost(`dir:${dir}`);
   w.steps.swap = (await swap({ host, store, map1: w.map1, map2: w.map2 })).agentSteps ?? 0;
   w.steps.rollback = (await rollbackLatest({ host, store })).agentSteps ?? 0;
   drop(dir);
+  const started = performance.now();
+  const d2 = fresh(w);
+  await new Promise<void>((res) => spawn(process.execPath, ['--import', 'tsx', child, 'swap', d2, store, w.map1.id, w.map2.id], { stdio: 'ignore' }).on('exit', () => res()));
+  w.childMs = performance.now() - started;
+  drop(d2);
   assert.ok(w.steps.swap > 20 && w.steps.rollback > 20, `agent reports its steps (${JSON.stringify(w.steps)})`);
   return w;
 }
@@ -88,10 +97,9 @@ export async function agentKillDuringRollback(w: World): Promise<void> {
   await settle(w, dir, 'agent killed in rollback');
 }
 
-const child = fileURLToPath(new URL('./swap-child.ts', import.meta.url));
 
 /** kill -9 of the orchestrator process (alone, or its whole process group with the agent) at a random time. */
-export async function orchestratorKill(w: World, op: 'swap' | 'rollback', group: boolean, maxDelayMs: number): Promise<void> {
+export async function orchestratorKill(w: World, op: 'swap' | 'rollback', group: boolean, maxDelayMs = w.childMs * 1.1): Promise<void> {
   const dir = fresh(w);
   if (op === 'rollback') await swap({ host: await openDirHost(`dir:${dir}`), store: w.store, map1: w.map1, map2: w.map2 });
   const p = spawn(process.execPath, ['--import', 'tsx', child, op, dir, w.store, w.map1.id, w.map2.id],
@@ -104,7 +112,7 @@ export async function orchestratorKill(w: World, op: 'swap' | 'rollback', group:
 }
 
 /** Registers the fault tests with these counts (the bounded CI run and the long run differ only here). */
-export function faultSuite(n: { agentSwap: number; agentRollback: number; orchestrator: number; maxDelayMs: number; atLeast: number }): void {
+export function faultSuite(n: { agentSwap: number; agentRollback: number; orchestrator: number; atLeast: number }): void {
   let w: World;
   before(async () => { w = await makeWorld(); });
   after(() => { if (w) { console.log('fault tally', JSON.stringify(w.tally)); disposeWorld(w); } });
@@ -115,7 +123,7 @@ export function faultSuite(n: { agentSwap: number; agentRollback: number; orches
     for (let i = 0; i < n.agentRollback; i++) await agentKillDuringRollback(w);
   });
   test(`orchestrator kill -9 (alone and with its agent) at ${n.orchestrator} random moments of swaps and rollbacks -> recover -> exactly old or new`, async () => {
-    for (let i = 0; i < n.orchestrator; i++) await orchestratorKill(w, i % 4 < 2 ? 'swap' : 'rollback', i % 2 === 0, n.maxDelayMs);
+    for (let i = 0; i < n.orchestrator; i++) await orchestratorKill(w, i % 4 < 2 ? 'swap' : 'rollback', i % 2 === 0);
     const total = Object.values(w.tally).reduce((a, b) => a + b, 0);
     assert.ok(total >= n.atLeast, `${total} interruptions, each ended exactly old or new`);
   });
