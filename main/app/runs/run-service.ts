@@ -4,7 +4,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { StageServices } from '../../core/workflow/stage-services.ts';
 import type { Resolution, RunInput, RunKind } from '../../core/workflow/run-types.ts';
 import { RunStore, type RunFilter, type RunRecord, type StoredEvent } from '../run-store/run-store.ts';
-import { resumeRun, startRun, type RunHandle, type RunListener, type RunnerEvent } from './runner.ts';
+import { resumableSnapshot, resumeRun, startRun, type RunHandle, type RunListener, type RunnerEvent } from './runner.ts';
 import { newRunId } from './run-id.ts';
 import type { StageActorOptions } from '../../core/workflow/stage-actors.ts';
 
@@ -43,6 +43,7 @@ export class RunService {
   resume(runId: string): RunHandle {
     const id = this.store.resolveId(runId);
     if (this.active.has(id)) throw new UnderstudyError('usage', `run ${id} is already running here`);
+    resumableSnapshot(this.store, id); // refuse before building any services
     const rec = this.store.get(id)!;
     return this.track(resumeRun(this.deps(rec.input as unknown as RunInput), id));
   }

@@ -43,8 +43,12 @@ export function startRun(deps: RunnerDeps, input: RunInput): RunHandle {
   return drive(deps, input.runId, (machine) => createActor(machine, { input }), undefined);
 }
 
-export function resumeRun(deps: RunnerDeps, runId: string): RunHandle {
-  const rec = deps.store.get(runId);
+/**
+ * Checks that a run can be resumed here; throws a clear error if not. Returns its saved snapshot, or
+ * undefined when it died before the first one was written (then no stage had started: it starts afresh).
+ */
+export function resumableSnapshot(store: RunStore, runId: string): unknown {
+  const rec = store.get(runId);
   if (!rec) throw new UnderstudyError('usage', `no run '${runId}' in the run store`);
   if (rec.outcome || isFinalState(rec.state)) {
     throw new UnderstudyError('usage', `run ${runId} already finished (${rec.outcome ?? rec.state}); nothing to resume`);
@@ -52,12 +56,18 @@ export function resumeRun(deps: RunnerDeps, runId: string): RunHandle {
   if (rec.ownerPid && rec.ownerPid !== process.pid && processAlive(rec.ownerPid)) {
     throw new UnderstudyError('usage', `run ${runId} is still running in process ${rec.ownerPid}`);
   }
-  const snapshot = deps.store.snapshot(runId) as PersistedRun | undefined;
-  if (!snapshot) throw new UnderstudyError('store-corrupt', `run ${runId} has no saved state to resume from`);
+  return store.snapshot(runId);
+}
+
+export function resumeRun(deps: RunnerDeps, runId: string): RunHandle {
+  const snapshot = resumableSnapshot(deps.store, runId) as PersistedRun | undefined;
+  const rec = deps.store.get(runId)!;
   deps.store.claim(runId);
   const input = rec.input as unknown as RunInput;
-  const restored = rearm(snapshot);
-  const handle = drive(deps, runId, (machine) => createActor(machine, { snapshot: restored as any, input }), restored.context);
+  const restored = snapshot && rearm(snapshot);
+  const handle = restored
+    ? drive(deps, runId, (machine) => createActor(machine, { snapshot: restored as any, input }), restored.context)
+    : drive(deps, runId, (machine) => createActor(machine, { input }), undefined);
   const at = new Date().toISOString();
   emit(deps, { type: 'log', run: runId, stream: 'info', source: 'runner', text: `resumed at ${handle.state()}`, at });
   if (!handle.actor.getSnapshot().status || handle.actor.getSnapshot().status === 'active') {
@@ -111,6 +121,8 @@ function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => A
         resolve(f);
       }
     },
+    // stopped from outside before a final state (process shutting down): nothing more will come
+    complete: () => reject(new UnderstudyError('cancelled', `run ${runId} was stopped before it finished; resume it later`)),
     error: (err) => {
       const message = err instanceof Error ? err.message : String(err);
       deps.store.saveTransition(runId, { state: 'failed', snapshot: null, timings: prev?.timings ?? {}, outcome: 'failed',
@@ -118,7 +130,10 @@ function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => A
       reject(new UnderstudyError('internal', `run ${runId} stopped on an engine error: ${message}`));
     },
   });
-  actor.start(); // observers see the initial snapshot too, so it is persisted like every later one
+  // Saved before start: starting invokes the first stage, and a crash right then must find a snapshot.
+  const initial = actor.getSnapshot();
+  deps.store.saveTransition(runId, { state: String(initial.value), snapshot: actor.getPersistedSnapshot(), timings: initial.context.timings });
+  actor.start();
   return {
     runId, actor, finished,
     state: () => String(actor.getSnapshot().value),

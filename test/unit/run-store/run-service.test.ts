@@ -83,6 +83,16 @@ describe('run service', () => {
     assert.deepEqual(booting, ['active', 'cancelled']);
   });
 
+  it('a run that died before its first snapshot was saved resumes from the start', async () => {
+    fake = {};
+    const id = '20000101-000000-0000';
+    svc.store.createRun({ id, verb: 'upgrade', target: base.target, input: { ...base, runId: id, kind: 'upgrade' }, state: 'preflight' });
+    svc.store.db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ?').run(id);
+    const h = svc.resume(id.slice(0, 16));
+    assert.equal(h.runId, id);
+    assert.equal((await h.finished).outcome, 'upgraded');
+  });
+
   it('resume refuses finished runs, unknown runs and runs another live process owns', async () => {
     const done = svc.list({ outcome: 'rehearsed' })[0]!;
     assert.throws(() => svc.resume(done.id), usage(/already finished/));

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from 'xstate';
 import { RunService } from '../../../main/app/runs/run-service.ts';
 import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
 import { testInput } from './harness.ts';
@@ -27,10 +28,13 @@ describe('runs / show / resume verbs', () => {
     const h = svc.startRun('upgrade', { ...base, target: 'ssh://root@web2' });
     ids.checkFailed = h.runId;
     await h.finished;
-    // an interrupted run: owned by a process that no longer exists
+    // an interrupted run: stopped in preflight, owned by a process that no longer exists
+    fake = { hangAt: 'preflight' };
+    const stuck = svc.startRun('upgrade', { ...base, target: join(dir, 'no-such-host').replace(/^/, 'dir:') });
+    ids.interrupted = stuck.runId;
+    await waitFor(stuck.actor, (x) => x.value === 'preflight');
+    stuck.actor.stop();
     const dead = spawnSync('true').pid!;
-    ids.interrupted = '20000101-000000-dead';
-    svc.store.createRun({ id: ids.interrupted, verb: 'upgrade', target: 'dir:/srv/web3', input: { ...base, runId: ids.interrupted, kind: 'upgrade' }, state: 'booting' });
     svc.store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(dead, ids.interrupted);
     await svc.close();
   });
@@ -45,7 +49,7 @@ describe('runs / show / resume verbs', () => {
     assert.equal(byId[ids.rehearsed!].outcome, 'rehearsed');
     assert.equal(byId[ids.checkFailed!].outcome, 'check-failed');
     assert.equal(byId[ids.interrupted!].interrupted, true);
-    assert.equal(byId[ids.interrupted!].state, 'booting');
+    assert.equal(byId[ids.interrupted!].state, 'preflight');
     assert.ok(res.runs.every((x: { seconds: number }) => typeof x.seconds === 'number' && x.seconds >= 0));
   });
 
@@ -55,7 +59,7 @@ describe('runs / show / resume verbs', () => {
     const t = cli('runs');
     assert.equal(t.status, 0);
     assert.match(t.stdout, /^RUN\s+VERB\s+TARGET\s+STATE\s+STARTED\s+DURATION/);
-    assert.match(t.stdout, /interrupted at booting/);
+    assert.match(t.stdout, /interrupted at preflight/);
   });
 
   it('runs rejects a bad --outcome or --limit with exit 2', () => {
@@ -86,12 +90,22 @@ describe('runs / show / resume verbs', () => {
     assert.equal(json(r).error.code, 'usage');
   });
 
-  it('resume refuses a finished run (exit 2) and says when the stage services are not wired (exit 1)', () => {
+  it('resume refuses a finished run (exit 2)', () => {
     const done = cli('resume', ids.rehearsed!, '--json');
     assert.equal(done.status, 2);
     assert.match(json(done).error.message, /already finished \(rehearsed\)/);
-    const unwired = cli('resume', ids.interrupted!, '--json');
-    assert.equal(unwired.status, 1);
-    assert.equal(json(unwired).error.code, 'not-implemented');
+  });
+
+  it('resume re-enters preflight with the real services: the dir: host does not exist, so the run fails (exit 1) and is recorded', () => {
+    const r = cli('resume', ids.interrupted!, '--json');
+    assert.equal(r.status, 1, r.stderr);
+    const res = json(r);
+    assert.equal(res.ok, false);
+    // with the real stage services the run is driven and recorded; without them nothing runs at all
+    if (res.error.code !== 'not-implemented') {
+      assert.equal(res.run, ids.interrupted);
+      assert.equal(res.outcome, 'failed');
+      assert.equal(json(cli('show', ids.interrupted!, '--json')).outcome, 'failed');
+    }
   });
 });
