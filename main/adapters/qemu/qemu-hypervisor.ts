@@ -4,10 +4,10 @@
 //   vm.sshPort -> waitForSsh(vm.sshPort, key, ...) (main/adapters/ssh); vm.accel says kvm or tcg
 //   await vm.shutdown(60_000) || await vm.kill(); await vm.dispose()   // dispose alone also stops it
 // Per VM a temp dir holds the QMP socket and pid file; dispose() removes it. A QEMU still running when
-// this Node process exits is killed (SIGKILL) so nothing outlives us.
+// this Node process exits is killed (SIGKILL) and its temp dir removed, so nothing outlives us.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,16 @@ const START_ATTEMPTS = 3;
 const QMP_TIMEOUT_MS = 15_000;
 
 const live = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+const liveDirs = new Set<string>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+}
 
 export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
@@ -38,9 +47,10 @@ export class QemuHypervisor implements Hypervisor {
     mkdirSync(dirname(spec.serialLog), { recursive: true });
     const id = `${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `understudy-qemu-${id}-`));
+    liveDirs.add(dir);
     let lastError = '';
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-      if (signal?.aborted) { await rm(dir, { recursive: true, force: true }); throw cancelled(); }
+      if (signal?.aborted) { await removeDir(dir); throw cancelled(); }
       const sshPort = spec.forwardSsh ? await freeLoopbackPort() : 0;
       const args = buildQemuArgs(spec, { accel, sshPort, qmpSocket: join(dir, 'qmp.sock'), pidFile: join(dir, 'qemu.pid') });
       const vm = new QemuVm(id, accel, reason, sshPort, dir, spec.serialLog, spawn(QEMU_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
@@ -50,12 +60,12 @@ export class QemuHypervisor implements Hypervisor {
       } catch (e) {
         await vm.kill();
         lastError = vm.stderrText() || (e as Error).message;
-        if (signal?.aborted) { await rm(dir, { recursive: true, force: true }); throw cancelled(); }
+        if (signal?.aborted) { await removeDir(dir); throw cancelled(); }
         // Lost the race for the port we picked: pick another.
         if (!/host forwarding rule/i.test(lastError)) break;
       }
     }
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
     throw new UnderstudyError('hypervisor', `VM ${spec.name}: QEMU did not start: ${lastError.trim()}`, { accel });
   }
 }
@@ -123,6 +133,6 @@ export class QemuVm implements VmHandle {
     this.disposed = true;
     await this.kill();
     this.qmp?.close();
-    await rm(this.dir, { recursive: true, force: true });
+    await removeDir(this.dir);
   }
 }
