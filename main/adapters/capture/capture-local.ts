@@ -12,7 +12,7 @@ import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
 import { absPath, walkTree, type Found, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
-import { newReadBuffer, readFileInto } from './content-reader.ts';
+import { newReadBuffer, readFileInto, type StatLike } from './content-reader.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
@@ -51,7 +51,7 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const foundOf = new Map<Entry, Found>();
   const toRead: Array<{ f: Found; e: Entry }> = [];
   const sparse: Array<{ f: Found; e: Entry }> = [];
-  const statKey = (st: Found['st']) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+  const statKey = (st: StatLike) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
   const index: Record<string, string> = {};
   for (const f of found) {
     const e = entryFromStat(f.rel, f.st, f.link, xattrMap.get(f.rel.length ? './' + f.rel.toString('latin1') : '.'));

@@ -21,10 +21,13 @@ export interface ReadResult {
   st: BigIntStats;
 }
 
-const moved = (a: BigIntStats, b: BigIntStats): boolean => a.size !== b.size || a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs;
+/** What re-stat compares: a BigIntStats or the walk's Meta. */
+export type StatLike = Pick<BigIntStats, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino'>;
+
+const moved = (a: StatLike, b: StatLike): boolean => a.size !== b.size || a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs;
 
 export async function readFileInto(
-  writer: ObjectWriter, path: Buffer, before: BigIntStats, buf: Buffer, onBytes: (n: number) => void,
+  writer: ObjectWriter, path: Buffer, before: StatLike, buf: Buffer, onBytes: (n: number) => void,
 ): Promise<ReadResult> {
   let baseline = before;
   let bytesRead = 0;

@@ -3,6 +3,7 @@
 import type { BigIntStats } from 'node:fs';
 import type { Entry, EntryType } from '../../core/domain/manifest.ts';
 import { compareKeys, keyFromBytes } from '../../core/domain/path-key.ts';
+import type { Meta } from './local-walk.ts';
 
 export function typeOf(st: BigIntStats): EntryType | undefined {
   if (st.isFile()) return 'file';
@@ -22,11 +23,11 @@ export function devNumbers(rdev: bigint): { major: number; minor: number } {
   };
 }
 
-export function entryFromStat(rel: Buffer, st: BigIntStats, link?: Buffer, xattrs?: Record<string, string>): Entry | undefined {
-  const type = typeOf(st);
+export function entryFromStat(rel: Buffer, st: Meta, link?: Buffer, xattrs?: Record<string, string>): Entry | undefined {
+  const type = st.kind;
   if (!type) return undefined;
   const e: Entry = {
-    path: keyFromBytes(rel), type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid),
+    path: keyFromBytes(rel), type, mode: st.mode, uid: st.uid, gid: st.gid,
     mtimeNs: st.mtimeNs.toString(), size: type === 'file' ? Number(st.size) : 0,
   };
   if (type === 'symlink' && link) e.target = keyFromBytes(link);

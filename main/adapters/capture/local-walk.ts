@@ -2,14 +2,36 @@
 // raw-byte names (readdir 'buffer' encoding: invalid UTF-8 survives), scope decisions at mount points.
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import type { Exclusion } from '../../core/domain/manifest.ts';
+import type { EntryType, Exclusion } from '../../core/domain/manifest.ts';
+import { typeOf } from './entry-builder.ts';
 import type { FsClass, Mount } from '../../core/domain/map-scope.ts';
 import { keyFromBytes } from '../../core/domain/path-key.ts';
+
+/** The stat facts a capture keeps per entry: a fraction of a BigIntStats (peak RSS on big trees). */
+export interface Meta {
+  kind: EntryType | undefined;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  blocks: bigint;
+  nlink: bigint;
+  dev: bigint;
+  ino: bigint;
+  rdev: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export function metaOf(st: BigIntStats): Meta {
+  return { kind: typeOf(st), mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: st.size, blocks: st.blocks,
+    nlink: st.nlink, dev: st.dev, ino: st.ino, rdev: st.rdev, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
 
 export interface Found {
   /** Path bytes relative to the root; empty = the root. */
   rel: Buffer;
-  st: BigIntStats;
+  st: Meta;
   /** Symlink target bytes. */
   link?: Buffer;
 }
@@ -45,7 +67,7 @@ export async function walkTree(
   signal?: AbortSignal,
 ): Promise<void> {
   const rootSt = lstatSync(scope.root, { bigint: true });
-  onEntry({ rel: Buffer.alloc(0), st: rootSt });
+  onEntry({ rel: Buffer.alloc(0), st: metaOf(rootSt) });
   const stack: Array<{ rel: Buffer; dev: bigint }> = [{ rel: Buffer.alloc(0), dev: rootSt.dev }];
   let dirs = 0;
   while (stack.length) {
@@ -73,7 +95,7 @@ export async function walkTree(
       if (scope.operatorExcludes.has(key)) { excluded.push({ path: keyFromBytes(rel), reason: 'operator' }); continue; }
       if (st.isSocket()) { excluded.push({ path: keyFromBytes(rel), reason: 'socket' }); continue; }
       if (st.isDirectory() && scope.storeId === `${st.dev}:${st.ino}`) { excluded.push({ path: keyFromBytes(rel), reason: 'store' }); continue; }
-      const f: Found = { rel, st };
+      const f: Found = { rel, st: metaOf(st) };
       if (st.isSymbolicLink()) {
         try { f.link = readlinkSync(absPath(scope.root, rel), { encoding: 'buffer' }); } catch { continue; }
       }
