@@ -10,7 +10,6 @@ import { Transform } from 'node:stream';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget, targetString } from '../../core/domain/map-target.ts';
-import { bytesFromKey } from '../../core/domain/path-key.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { agentScript } from '../agent/agent-script.ts';
 import type { ExecStream } from '../ssh/ssh-shell.ts';
@@ -98,7 +97,8 @@ function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: b
     areaDir: (mount, txid) => mount === '' && workOnRoot ? join(HOST_WORK, 'tx', txid, 'a0')
       : join(hostPath(root, mount).toString(), '.understudy-stage', txid),
     probe: (req: ProbeRequest) => probeRemote(root, req, runner, su !== ''),
-    readFile: async (key) => must(`reading /${key}`, `${su}cat -- ${q(hostPath(root, key).toString())}`),
+    // the path goes over stdin as raw bytes: a name that is not UTF-8 cannot travel in a command line
+    readFile: async (key) => must(`reading /${key}`, `${su}xargs -0 cat --`, Buffer.concat([hostPath(root, key), Buffer.from([0])])),
     async freeBytes(dir) {
       const out = await must(`free space of ${dir}`, asRoot('d=$1; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; stat -f -c "%a %S" "$d"', dir));
       const [avail, bsize] = out.toString().trim().split(' ').map(Number);
@@ -125,8 +125,14 @@ function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: b
     },
     async agent(args, env = {}): Promise<AgentResult> {
       const vars = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
-      const r = await sh(`${su}env ${vars} sh ${q(join(HOST_WORK, 'agent.sh'))} ${args.map(q).join(' ')}`);
-      return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+      try {
+        const r = await sh(`${su}env ${vars} sh ${q(join(HOST_WORK, 'agent.sh'))} ${args.map(q).join(' ')}`);
+        return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+      } catch (e) {
+        // the connection died under the agent (host crash, network): the journal on the host decides; the
+        // caller reports 'needs-recovery' from a result without an outcome
+        return { code: 255, stdout: '', stderr: `ssh: ${(e as Error).message}` };
+      }
     },
     async health(cmds, signal): Promise<HealthResult[]> {
       const out: HealthResult[] = [];
@@ -139,6 +145,3 @@ function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: b
     close: () => shell.close(),
   };
 }
-
-/** A path key as the host's absolute path (display and quoting: UTF-8 paths only reach commands). */
-export const absPath = (key: string): string => '/' + Buffer.from(bytesFromKey(key)).toString();
