@@ -77,32 +77,42 @@ test('UI on the real engine: rehearse, review, approve, done, rollback; the dir:
     assert.fail(`starting the run failed: ${started}`);
   }
 
-  // Live: the serial console and the upgrade's own output arrive while stages advance.
-  await page.getByRole('log', { name: 'Serial console' }).locator('.line').first().waitFor({ timeout: 5 * 60_000 });
-  await page.getByRole('log', { name: 'Command output' }).getByText(/hello-service/).first().waitFor({ timeout: 10 * 60_000 });
-  await screenshot(page, 'real-01-run-live');
+  try {
+    // Live: the upgrade's own output arrives while the stages advance.
+    await page.getByRole('log', { name: 'Command output' }).getByText(/hello-service/).first().waitFor({ timeout: 15 * 60_000 });
+    await screenshot(page, 'real-01-run-live');
 
-  // Review: the package delta and the changed files, straight from the sandbox.
-  await page.getByRole('tab', { name: /Review/, selected: true }).waitFor({ timeout: 15 * 60_000 });
-  const review = page.locator('.review');
-  assert.match(await review.locator('tr', { hasText: 'hello-service' }).first().innerText(), /1\.0\s+→\s+2\.0/);
-  assert.ok(await review.locator('.filegroups li').count() > 0, 'the file delta is listed');
-  assert.equal(dpkgVersion(host, 'hello-service'), '1.0', 'the host is untouched before approval');
-  await screenshot(page, 'real-02-review');
-  await page.getByRole('button', { name: 'Approve and swap' }).click();
+    // Review: the package delta and the changed files, straight from the sandbox.
+    await page.getByRole('tab', { name: /Review/, selected: true }).waitFor({ timeout: 15 * 60_000 });
+    const review = page.locator('.review');
+    assert.match(await review.locator('tr', { hasText: 'hello-service' }).first().innerText(), /1\.0\s+→\s+2\.0/);
+    assert.ok(await review.locator('.filegroups li').count() > 0, 'the file delta is listed');
+    assert.equal(dpkgVersion(host, 'hello-service'), '1.0', 'the host is untouched before approval');
+    await screenshot(page, 'real-02-review');
 
-  // Done: the swap landed.
-  await page.getByRole('tab', { name: 'Result', selected: true }).waitFor({ timeout: 10 * 60_000 });
-  await page.locator('.outcome .badge', { hasText: 'upgraded' }).waitFor();
-  assert.equal(dpkgVersion(host, 'hello-service'), '2.0');
-  await screenshot(page, 'real-03-done');
+    // By now the sandbox has booted: its serial console should have reached the Live pane (checked last).
+    await page.getByRole('tab', { name: 'Live' }).click();
+    const serialLines = await page.getByRole('log', { name: 'Serial console' }).locator('.line').count();
+    await page.getByRole('tab', { name: /Review/ }).click();
+    await page.getByRole('button', { name: 'Approve and swap' }).click();
 
-  // Rollback from the Done screen, confirmed; then the host is exactly its pre-upgrade self.
-  await page.getByRole('button', { name: /Roll back this host/ }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();
-  await page.getByRole('heading', { name: /^rollback dir:/ }).waitFor();
-  await page.locator('.outcome .badge', { hasText: 'rolled-back' }).waitFor({ timeout: 10 * 60_000 });
-  await screenshot(page, 'real-04-rolled-back');
-  assert.equal(dpkgVersion(host, 'hello-service'), '1.0');
-  assert.deepEqual(diffMaps(before, await mapOf(host, join(work, 'reference-store'))), { added: [], changed: [], removed: [] });
+    // Done: the swap landed.
+    await page.getByRole('tab', { name: 'Result', selected: true }).waitFor({ timeout: 10 * 60_000 });
+    await page.locator('.outcome .badge', { hasText: 'upgraded' }).waitFor();
+    assert.equal(dpkgVersion(host, 'hello-service'), '2.0');
+    await screenshot(page, 'real-03-done');
+
+    // Rollback from the Done screen, confirmed; then the host is exactly its pre-upgrade self.
+    await page.getByRole('button', { name: /Roll back this host/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();
+    await page.getByRole('heading', { name: /^rollback dir:/ }).waitFor();
+    await page.locator('.outcome .badge', { hasText: 'rolled-back' }).waitFor({ timeout: 10 * 60_000 });
+    await screenshot(page, 'real-04-rolled-back');
+    assert.equal(dpkgVersion(host, 'hello-service'), '1.0');
+    assert.deepEqual(diffMaps(before, await mapOf(host, join(work, 'reference-store'))), { added: [], changed: [], removed: [] });
+    assert.ok(serialLines > 0, 'sandbox serial console lines reached the UI (the boot stage must stream them as serial log events)');
+  } catch (err) {
+    await screenshot(page, 'real-failure').catch(() => undefined);
+    throw new Error(`${(err as Error).message}\n--- understudy serve stderr (tail) ---\n${serve.stderr().slice(-3000)}`);
+  }
 });
