@@ -79,6 +79,10 @@ export const RunRequest = z.object({
   hypervisor: z.enum(['qemu', 'libvirt']).default('qemu'),
   mirror: z.string().optional(),
   yes: z.boolean().optional(),
+  /** SSH private key file on the engine's machine for ssh:// targets (default: ssh-agent). */
+  identity: z.string().optional(),
+  /** Record an unknown SSH host key instead of refusing it. */
+  acceptNewHostKey: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 

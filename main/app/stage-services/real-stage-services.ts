@@ -13,7 +13,7 @@ import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
-import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
@@ -35,7 +35,8 @@ async function streamed(shell: RemoteShell, cmd: string, source: string, io: Sta
 
 export function realStageServices(input: RunInput, store: string): StageServices {
   const o = input.options;
-  const connect = sshConnector(store, { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true });
+  const sshChoice = { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true };
+  const connect = sshConnector(store, sshChoice);
   const runDir = join(store, 'runs', input.runId);
   let dpkgBefore: Map<string, string> | undefined;
   // --prefer host|sandbox PATH given up front; choices made at review (resolutions) win over them
@@ -124,7 +125,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async findConflicts({ target, map1, map2 }) {
-      const host = await openSwapHost(target);
+      const host = await openTargetHost(target, store, sshChoice);
       try {
         const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
         return { conflicts: (await previewConflicts(host, a.manifest, b.manifest)).filter((c) => !preferred[c.path]) };
@@ -132,7 +133,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async swap({ target, map1, map2, resolutions }, io) {
-      const host = await openSwapHost(target);
+      const host = await openTargetHost(target, store, sshChoice);
       try {
         // re-entered after a crash: a committed swap of this map pair is not applied twice
         const done = (await revertible(host, store)).find((r) => r.map1 === map1 && r.map2 === map2);
@@ -152,7 +153,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async checkHealth({ target, health }, io) {
       if (!health.length) return { health: [] };
-      const host = await openSwapHost(target);
+      const host = await openTargetHost(target, store, sshChoice);
       try {
         const r = await host.health(health, io.signal);
         for (const h of r) io.log(h.ok ? 'stdout' : 'stderr', 'health', `${h.ok ? 'ok' : 'FAILED'} (exit ${h.exitCode}) ${h.cmd}\n${h.output}`);
@@ -161,7 +162,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async rollback({ target, map1 }) {
-      const host = await openSwapHost(target);
+      const host = await openTargetHost(target, store, sshChoice);
       try {
         const stack = await revertible(host, store);
         if (!stack.some((r) => r.beforeMap === map1)) return; // nothing of this run landed (or already reverted)

@@ -1,6 +1,5 @@
 // Every verb of the operator's contract (../shared/guides/cli-contract.md), in --help order.
-// A verb that is not built yet is a notBuilt(...) entry: it exits 1 saying so.
-import { notBuilt } from '../not-built.ts';
+// A verb that is not built yet would be a notBuilt(...) entry (exits 1 saying so); every verb is built now.
 import type { Verb } from '../verb.ts';
 import { captureVerb } from './capture.ts';
 import { mapsVerb } from './maps.ts';
@@ -18,6 +17,7 @@ import { resumeVerb } from './resume.ts';
 import { batchVerb } from './batch.ts';
 import { assessVerb } from './assess.ts';
 import { upgradeVerb } from './upgrade.ts';
+import { demoVerb } from './demo.ts';
 
 export const verbs: Verb[] = [
   captureVerb,
@@ -36,5 +36,5 @@ export const verbs: Verb[] = [
   assessVerb,
   serve,
   ui,
-  notBuilt('demo', 'the built-in demo host story: demo [--headless]'),
+  demoVerb,
 ];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { createEngine } from '../../server/engine.ts';
+import type { RunEngine } from '../../server/run-engine.ts';
 import { startServer, type RunningServer } from '../../server/http-server.ts';
 import { ensureRendererDist } from '../../server/renderer-dist.ts';
 import { printResult } from '../output.ts';
@@ -15,7 +16,7 @@ export function parsePort(value: unknown): number {
 }
 
 /** Starts engine + server and announces the URL (NDJSON `serving` line with --json). */
-export async function launchServer(rt: VerbRuntime, port: number): Promise<RunningServer> {
+export async function launchServer(rt: VerbRuntime, port: number): Promise<RunningServer & { engine: RunEngine }> {
   const distDir = await ensureRendererDist();
   const engine = await createEngine({ store: rt.store });
   const server = await startServer({ engine, distDir, port });
@@ -24,7 +25,7 @@ export async function launchServer(rt: VerbRuntime, port: number): Promise<Runni
   server.close = async () => { await close(); await engine.close(); };
   if (rt.out.json) process.stdout.write(JSON.stringify({ type: 'serving', url: server.url, port: server.port, token: server.token }) + '\n');
   else process.stdout.write(`${server.url}\n`);
-  return server;
+  return Object.assign(server, { engine });
 }
 
 export const untilAborted = (signal: AbortSignal): Promise<void> =>

@@ -1,0 +1,10 @@
+// Opens the swap seam (SwapHost) for any target: dir: locally, ssh:// over the ssh adapter with the
+// run's key and host-key policy.
+import type { SwapHost } from '../../adapters/swap/swap-host.ts';
+import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { sshConnector, type SshChoice } from './ssh-connector.ts';
+
+export function openTargetHost(target: string, store: string, ssh: SshChoice, signal?: AbortSignal): Promise<SwapHost> {
+  const connect = sshConnector(store, ssh, signal);
+  return (openSwapHost as (t: string, o?: { connect?: typeof connect }) => Promise<SwapHost>)(target, { connect });
+}
