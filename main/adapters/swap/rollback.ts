@@ -42,7 +42,9 @@ const looksSame = (a: Entry | null | undefined, b: Entry | null) =>
 
 async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: Record<string, string>): Promise<RollbackResult> {
   const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes)]);
-  const now = await host.probe({ paths: [...paths] });
+  // what the transaction left: a file whose size and mtime still match is not re-hashed
+  const expected = new Map(t.changes.flatMap((c) => (c.to ? [[c.path, c.to] as const] : [])));
+  const now = await host.probe({ paths: [...paths], expected });
   const changes: Change[] = [];
   const kept: string[] = [];
   for (const c of t.changes) {
