@@ -136,8 +136,8 @@ export const upgradeMachine = setup({
       },
       on: { CANCEL: { target: 'rolling-back', actions: { type: 'stopped', params: { stage: 'swapping', ending: 'cancelled' } } } },
     },
-    restarting: hostStageState('restarting', 'restart', 'health'),
-    health: hostStageState('health', 'checkHealth', 'done'),
+    restarting: stageState('restarting', 'restart', 'health', 'rolling-back'),
+    health: stageState('health', 'checkHealth', 'done', 'rolling-back'),
     'rolling-back': {
       entry: { type: 'stageStarted', params: { stage: 'rolling-back' } },
       invoke: {
@@ -189,29 +189,20 @@ function endingFor(code: string, hostTouched: boolean): Ending {
 type Src = 'preflight' | 'captureHost' | 'buildImage' | 'bootSandbox' | 'runUpgrade' | 'runChecks' | 'captureSandbox'
   | 'findConflicts' | 'restart' | 'checkHealth';
 
-/** A stage before the swap: failure and CANCEL lead to cleanup (sandbox teardown). */
-function stageState<S extends string, A extends Src, T extends string>(stage: S, src: A, next: T) {
+/**
+ * A stage's state: its actor's result moves on to `next`; failure and CANCEL go to `onStop`: cleanup
+ * (sandbox teardown) before the swap, rollback from the swap on, since then the host has changed.
+ */
+function stageState<S extends string, A extends Src, T extends string, F extends 'cleaning-up' | 'rolling-back' = 'cleaning-up'>(
+  stage: S, src: A, next: T, onStop: F = 'cleaning-up' as F) {
   return {
     entry: { type: 'stageStarted', params: { stage } },
     invoke: {
       id: src as string, src, input: ({ context }: { context: RunContext }) => ({ context }),
       onDone: { target: next, actions: { type: 'stageDone', params: { stage } } },
-      onError: { target: 'cleaning-up', actions: { type: 'stageFailed', params: { stage } } },
+      onError: { target: onStop, actions: { type: 'stageFailed', params: { stage } } },
     },
-    on: { CANCEL: { target: 'cleaning-up', actions: { type: 'stopped', params: { stage, ending: 'cancelled' } } } },
-  } as const;
-}
-
-/** A stage after the swap: the host has changed, so failure and CANCEL lead to rollback. */
-function hostStageState<S extends string, A extends Src, T extends string>(stage: S, src: A, next: T) {
-  return {
-    entry: { type: 'stageStarted', params: { stage } },
-    invoke: {
-      id: src as string, src, input: ({ context }: { context: RunContext }) => ({ context }),
-      onDone: { target: next, actions: { type: 'stageDone', params: { stage } } },
-      onError: { target: 'rolling-back', actions: { type: 'stageFailed', params: { stage } } },
-    },
-    on: { CANCEL: { target: 'rolling-back', actions: { type: 'stopped', params: { stage, ending: 'cancelled' } } } },
+    on: { CANCEL: { target: onStop, actions: { type: 'stopped', params: { stage, ending: 'cancelled' } } } },
   } as const;
 }
 

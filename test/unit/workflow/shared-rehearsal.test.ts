@@ -7,17 +7,23 @@ import { ioFor } from './contracts/stage-services.contract.ts';
 
 const map1 = 'a'.repeat(64);
 
+/** Owner A builds, boots, upgrades and runs `checks`; follower B is already waiting for A's result. */
+async function ownerRehearses(s: ReturnType<typeof sharedRehearsal>['services'], checks: string[]) {
+  const A = ioFor('A');
+  const { image } = await s.buildImage({ map1, options: {} }, A);
+  const follower = s.buildImage({ map1, options: {} }, ioFor('B'));
+  const boot = await s.bootSandbox({ image, map1, options: {} }, A);
+  await s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A);
+  await s.runChecks({ sandbox: boot.sandbox, checks }, A);
+  return { A, boot, follower };
+}
+
 describe('shared rehearsal', () => {
   it('a follower waits for the owner and reuses packages, checks, map2 without booting', async () => {
     const fake = fakeStageServices();
     const { services: s, rehearsals } = sharedRehearsal(fake);
-    const A = ioFor('A');
     const B = ioFor('B');
-    const { image } = await s.buildImage({ map1, options: {} }, A);
-    const follower = s.buildImage({ map1, options: {} }, B);
-    const boot = await s.bootSandbox({ image, map1, options: {} }, A);
-    await s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A);
-    await s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A);
+    const { A, boot, follower } = await ownerRehearses(s, ['true']);
     await s.captureSandbox({ sandbox: boot.sandbox, map1 }, A);
     const fImage = await follower;
     assert.match(fImage.image, /^shared-rehearsal:/);
@@ -34,15 +40,9 @@ describe('shared rehearsal', () => {
 
   it('a failing check is shared too', async () => {
     const { services: s } = sharedRehearsal(fakeStageServices());
-    const A = ioFor('A');
-    const B = ioFor('B');
-    const { image } = await s.buildImage({ map1, options: {} }, A);
-    const follower = s.buildImage({ map1, options: {} }, B);
-    const boot = await s.bootSandbox({ image, map1, options: {} }, A);
-    await s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A);
-    await s.runChecks({ sandbox: boot.sandbox, checks: ['false'] }, A);
+    const { follower } = await ownerRehearses(s, ['false']);
     const f = await follower;
-    assert.deepEqual((await s.runChecks({ sandbox: { id: f.image }, checks: ['false'] }, B)).checks.map((c) => c.ok), [false]);
+    assert.deepEqual((await s.runChecks({ sandbox: { id: f.image }, checks: ['false'] }, ioFor('B'))).checks.map((c) => c.ok), [false]);
   });
 
   it('when the owner fails before a result, a waiting follower takes over and rehearses itself', async () => {
