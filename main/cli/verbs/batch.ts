@@ -27,7 +27,10 @@ export const batchVerb: Verb = {
     .option('--parallel <n>', 'hosts at a time after the canary', '1')
     .option('--max-fail <n|p%>', 'stop starting hosts once failures exceed this', '0')
     .option('--yes', 'approve every host\'s review (required to upgrade)')
-    .option('--rehearse', 'rehearse every host only; no host is changed'),
+    .option('--rehearse', 'rehearse every host only; no host is changed')
+    .option('--hypervisor <kind>', 'qemu (default) or libvirt')
+    .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host')
+    .option('--identity <file>', 'SSH private key for ssh:// hosts'),
   async run(rt, args, opts) {
     const options = { canary: count('canary', opts.canary, 0), parallel: count('parallel', opts.parallel, 1), maxFail: parseMaxFail(String(opts.maxFail)) };
     const hosts = await readFleet(args[0]!);
@@ -38,6 +41,8 @@ export const batchVerb: Verb = {
     try {
       const r = await runBatch({
         store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal,
+        adapterOptions: Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
+          .filter(([, v]) => v !== undefined)),
         services: (input) => stageServicesFor(input, rt.store),
         listener: (e) => { if (rt.out.json) { if (e.type !== 'result') rt.out.event({ ...e }); } else if (e.type === 'stage' || e.type === 'log') lines(e); },
       });
