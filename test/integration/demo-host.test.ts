@@ -7,10 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
-import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
-import { serveMirror, type MirrorServer } from '../../main/adapters/mirror/mirror-server.ts';
-import { relayCommand } from '../../main/adapters/mirror/relay-command.ts';
-import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
+import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
+import type { MirrorServer } from '../../main/adapters/mirror/mirror-server.ts';
+import { bootDemoHost, type DemoHostVm } from '../../main/adapters/qemu/demo-host-vm.ts';
 import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
 import { isUnderstudyError } from '../../main/core/domain/errors.ts';
 
@@ -18,35 +17,21 @@ const processAlive = (pid: number) => { try { process.kill(pid, 0); return true;
 
 describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
   let work: string;
+  let d: DemoHostVm;
   let mirror: MirrorServer;
   let vm: QemuVm;
   let sh: SshShell;
 
   before(async () => {
-    const [host, repo] = [await demoHostImage({ build: true }), await mirrorImage({ build: true })];
     work = mkdtempSync(join(tmpdir(), 'understudy-demo-host-test-'));
-    const overlay = join(work, 'root.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', host.rootImg, overlay]);
-    mirror = await serveMirror(repo.dir);
-    const started = Date.now();
-    vm = await new QemuHypervisor().start({
-      name: 'demo-host-test', disks: [{ path: overlay, format: 'qcow2' }],
-      kernel: host.kernel, initrd: host.initrd, cmdline: host.cmdline, memoryMiB: 1024, cpus: 2,
-      forwardSsh: true, serialLog: join(work, 'serial.log'),
-      guestForwards: [{ guestAddr: '10.0.2.100', guestPort: 80, command: relayCommand('127.0.0.1', mirror.port) }],
-    }) as QemuVm;
-    try {
-      sh = await waitForSsh(vm.sshPort, readFileSync(host.privateKeyPath), 5 * 60_000);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\nserial console:\n${await vm.serialTail(40)}`);
-    }
-    console.log(`# boot to ssh: ${((Date.now() - started) / 1000).toFixed(1)} s (${vm.accel}: ${vm.accelReason})`);
+    d = await bootDemoHost({ name: 'demo-host-test', workDir: work, mirror: true });
+    ({ vm, sh } = d);
+    mirror = d.mirror!;
+    console.log(`# boot to ssh: ${d.bootSeconds.toFixed(1)} s (${vm.accel}: ${vm.accelReason})`);
   });
 
   after(async () => {
-    await sh?.close();
-    await vm?.dispose();
-    await mirror?.close();
+    await d?.dispose();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

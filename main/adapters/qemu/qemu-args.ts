@@ -17,7 +17,8 @@ export const escapeOptionValue = (v: string): string => v.replace(/,/g, ',,');
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-function checkSpec(spec: VmSpec): void {
+/** Throws UnderstudyError('hypervisor') for a spec QEMU would misread (called before anything is created). */
+export function checkSpec(spec: VmSpec): void {
   const bad = (what: string) => { throw new UnderstudyError('hypervisor', `VM ${spec.name}: ${what}`); };
   if (spec.disks.length === 0) bad('no disk');
   if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 64) bad(`memory ${spec.memoryMiB} MiB is too small`);

@@ -16,7 +16,7 @@ import type { Accel, Hypervisor, VmHandle, VmSpec } from '../../core/ports/hyper
 import { freeLoopbackPort } from './free-port.ts';
 import { resolveAccel } from './kvm-probe.ts';
 import { QmpClient } from './qmp-client.ts';
-import { buildQemuArgs } from './qemu-args.ts';
+import { buildQemuArgs, checkSpec } from './qemu-args.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 const START_ATTEMPTS = 3;
@@ -38,6 +38,7 @@ export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
 
   async start(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
+    checkSpec(spec);
     for (const f of [spec.kernel, spec.initrd, ...spec.disks.map((d) => d.path)]) {
       if (f !== undefined && !existsSync(f)) throw new UnderstudyError('hypervisor', `VM ${spec.name}: ${f} does not exist`);
     }
