@@ -51,8 +51,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     console.error(`bench capture: tree ${tree}; warming the page cache once so both sides read it the same way`);
     timed(`tar -cf - -C ${q} . | openssl dgst -sha256`);
     const tarSec = timed(`tar -cf - -C ${q} . | openssl dgst -sha256`);
+    console.error(`  tar|openssl ${tarSec.toFixed(2)} s`);
     const full = inChild('capture', store, tree);
+    console.error(`  capture ${full.wall.toFixed(2)} s, ${full.bytesRead} bytes, peak RSS ${full.maxRssMb.toFixed(0)} MB`);
     const again = inChild('capture', store, tree);
+    console.error(`  re-capture ${again.wall.toFixed(2)} s, ${again.bytesRead} bytes read`);
     const objects = `find ${store}/objects -type f -print0 | xargs -0 cat | openssl dgst -sha256`;
     timed(objects);
     const opensslVerifySec = timed(objects);

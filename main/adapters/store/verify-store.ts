@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayKey } from '../../core/domain/path-key.ts';
-import { sha256File } from './file-hash.ts';
+import { newHashBuffer, sha256File } from './file-hash.ts';
 import { listMapIds, loadMap } from './map-store.ts';
 import { mapPath, objectPath } from './store-paths.ts';
 
@@ -52,9 +52,10 @@ export async function verifyStore(
   let done = 0, bytes = 0;
   const queue = [...toCheck];
   const worker = async () => {
+    const buf = newHashBuffer();
     for (let o = queue.pop(); o !== undefined; o = queue.pop()) {
       try {
-        const r = await sha256File(objectPath(store, o), (n) => { done += n; onProgress?.(done, total); });
+        const r = await sha256File(objectPath(store, o), (n) => { done += n; onProgress?.(done, total); }, buf);
         bytes += r.size;
         if (r.sha256 !== o) corrupt.push({ object: o, reason: 'mismatch', paths: users.get(o) ?? [] });
       } catch (e) {
