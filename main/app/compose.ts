@@ -1,8 +1,13 @@
-// Composition root of the engine: real adapters behind the workflow's stage services. Every face
-// (CLI, server, Electron) calls this once at start-up; tests inject fakes through the same registry.
+// Composition root of the engine: real adapters behind the workflow's stage services and assess's host
+// probes. Every face (CLI, server, Electron) calls this once at start-up; tests inject fakes through the
+// same registries.
+import { provideHostProbes } from './runs/host-probes-registry.ts';
 import { provideStageServices } from './runs/stage-services-registry.ts';
+import { realHostProbes } from './stage-services/host-probes.ts';
 import { realStageServices } from './stage-services/real-stage-services.ts';
+import { resolveStoreDir } from './store-dir.ts';
 
-export function composeEngine(): void {
+export function composeEngine(store: string = resolveStoreDir()): void {
   provideStageServices(realStageServices);
+  provideHostProbes(realHostProbes(store));
 }

@@ -7,7 +7,6 @@ import { makeOutput, printFailure } from './output.ts';
 import { verbs } from './verbs/index.ts';
 
 export async function main(argv: string[]): Promise<number> {
-  composeEngine();
   let exitCode = 0;
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
@@ -31,8 +30,10 @@ export async function main(argv: string[]): Promise<number> {
       const opts = command.opts();
       const out = makeOutput(Boolean(opts.json));
       try {
+        const store = resolveStoreDir(opts.store);
+        composeEngine(store);
         exitCode = await verb.run(
-          { out, store: resolveStoreDir(opts.store), exit: (c) => { exitCode = c; }, signal: controller.signal },
+          { out, store, exit: (c) => { exitCode = c; }, signal: controller.signal },
           command.args,
           opts,
         );

@@ -24,13 +24,21 @@ import { sshConnector } from './ssh-connector.ts';
 import { previewConflicts } from './drift-preview.ts';
 import { restartAfterSwap } from './restart.ts';
 import { preflightItems } from './preflight.ts';
+import { followSerial } from './serial-follower.ts';
+import { lineSplitter } from './line-splitter.ts';
 
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
 
 async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo) {
   io.log('info', source, `$ ${cmd}`);
-  const out = (stream: 'stdout' | 'stderr') => (c: Uint8Array) => io.log(stream, source, Buffer.from(c).toString());
-  return shell.exec(cmd, { signal: io.signal, onStdout: out('stdout'), onStderr: out('stderr') });
+  const split = (stream: 'stdout' | 'stderr') => lineSplitter((line) => io.log(stream, source, line));
+  const out = split('stdout'), err = split('stderr');
+  try {
+    return await shell.exec(cmd, { signal: io.signal, onStdout: (c) => out.push(Buffer.from(c).toString()), onStderr: (c) => err.push(Buffer.from(c).toString()) });
+  } finally {
+    out.flush();
+    err.flush();
+  }
 }
 
 export function realStageServices(input: RunInput, store: string): StageServices {
@@ -68,10 +76,12 @@ export function realStageServices(input: RunInput, store: string): StageServices
       const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, io.signal);
       const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
       await mkdir(runDir, { recursive: true });
+      // the console file is (re)created by the hypervisor; follow it for the whole boot
+      const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
       const sb = await startSandbox({
         hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal: io.signal,
         log: (l) => io.log('info', 'sandbox', l),
-      });
+      }).finally(() => serial.stop());
       registerSandbox(input.runId, sb);
       const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort };
       return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
