@@ -5,6 +5,5 @@ import { openSwapHost } from '../../adapters/swap/open-host.ts';
 import { sshConnector, type SshChoice } from './ssh-connector.ts';
 
 export function openTargetHost(target: string, store: string, ssh: SshChoice, signal?: AbortSignal): Promise<SwapHost> {
-  const connect = sshConnector(store, ssh, signal);
-  return (openSwapHost as (t: string, o?: { connect?: typeof connect }) => Promise<SwapHost>)(target, { connect });
+  return openSwapHost(target, { connect: sshConnector(store, ssh, signal) });
 }
