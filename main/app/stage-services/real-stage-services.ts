@@ -24,8 +24,12 @@ import { sshConnector } from './ssh-connector.ts';
 import { previewConflicts } from './drift-preview.ts';
 import { restartAfterSwap } from './restart.ts';
 import { preflightItems } from './preflight.ts';
+import { HOST_WORK } from '../../adapters/swap/ssh-host.ts';
 import { followSerial } from './serial-follower.ts';
 import { lineSplitter } from './line-splitter.ts';
+
+/** understudy's own journal and staging on a real host are not part of the host's OS. */
+const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
 
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
 
@@ -58,7 +62,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     async captureHost({ target }, io) {
       const r = await capture({
         store, target, connect, signal: io.signal,
-        excludes: Array.isArray(o.exclude) ? o.exclude as string[] : undefined,
+        excludes: [...(Array.isArray(o.exclude) ? o.exclude as string[] : []), ...swapWorkAreas(target)],
         onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
       });
       io.log('info', 'capture', `map1 ${r.map}: ${r.files} files, ${r.bytes} bytes, ${r.bytesRead} read in ${r.seconds.toFixed(1)} s`);
