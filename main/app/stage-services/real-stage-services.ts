@@ -6,7 +6,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
 import type { StageIo, StageServices } from '../../core/workflow/stage-services.ts';
 import { capture } from '../../adapters/capture/capture.ts';
-import { captureRemote } from '../../adapters/capture/capture-remote.ts';
+import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
 import { baseImageFor } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
@@ -81,13 +81,14 @@ export function realStageServices(input: RunInput, store: string): StageServices
       const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
       await mkdir(runDir, { recursive: true });
       // the console file is (re)created by the hypervisor; follow it for the whole boot
+      const bootStartedAt = Date.now() / 1000 - 2; // the guest clock comes from the RTC, in whole seconds
       const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
       const sb = await startSandbox({
         hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal: io.signal,
         log: (l) => io.log('info', 'sandbox', l),
       }).finally(() => serial.stop());
       registerSandbox(input.runId, sb);
-      const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort };
+      const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort, bootStartedAt };
       return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
     },
 
@@ -121,11 +122,11 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async captureSandbox({ sandbox, map1 }, io) {
       const sb = sandboxFor(sandbox.id);
-      const c2 = await captureRemote({
-        store, target: `sandbox:${input.runId}`, shell: sb.shell, sudo: false, signal: io.signal,
-        onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
-      });
       const m1 = (await loadMap(store, map1)).manifest;
+      // only what changed since the sandbox booted is read; unchanged directories come from map1
+      const since = typeof sandbox.bootStartedAt === 'number' ? sandbox.bootStartedAt : 0;
+      const c2 = await captureChanged({ store, run: input.runId, shell: sb.shell, map1: m1, sinceEpochSec: since, signal: io.signal });
+      io.log('info', 'capture2', `${c2.changedPaths} changed paths read; ${c2.skippedDirs} unchanged directories taken from map1`);
       const raw = (await loadMap(store, c2.map)).manifest;
       const eff = await effectiveMap2(store, m1, raw);
       const map2 = await saveMap(store, eff);
