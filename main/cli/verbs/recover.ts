@@ -2,15 +2,17 @@
 // exactly the old or exactly the new system (the agent's journal decides; see agent.sh).
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
-import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { recover } from '../../adapters/swap/recover.ts';
 
 export const recoverVerb: Verb = {
   name: 'recover',
   summary: 'finish or undo an interrupted swap or rollback: recover TARGET',
-  configure: (c) => c.argument('<target>'),
-  async run(rt, args) {
-    const host = await openSwapHost(args[0]!);
+  configure: (c) => c.argument('<target>', 'dir:PATH | ssh://USER@HOST[:PORT]')
+    .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
+    .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it'),
+  async run(rt, args, opts) {
+    const host = await openTargetHost(args[0]!, rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal);
     try {
       const started = performance.now();
       const recovered = await recover(host);

@@ -5,7 +5,7 @@ import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { resolveMapId } from '../../adapters/store/map-store.ts';
-import { openSwapHost } from '../../adapters/swap/open-host.ts';
+import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
 
 async function confirm(question: string): Promise<boolean> {
@@ -19,9 +19,11 @@ export const rollbackVerb: Verb = {
   configure: (c) => c.argument('<target>')
     .option('--to <mapOrRun>', 'roll back until the host is this map again (or through this swap/run id)')
     .option('--yes', 'do not ask for confirmation')
-    .option('--health <cmd>', 'health command to run after the rollback (repeatable)', (v: string, a: string[] = []) => [...a, v]),
+    .option('--health <cmd>', 'health command to run after the rollback (repeatable)', (v: string, a: string[] = []) => [...a, v])
+    .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
+    .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it'),
   async run(rt, args, opts) {
-    const host = await openSwapHost(args[0]!);
+    const host = await openTargetHost(args[0]!, rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal);
     try {
       let to: string | undefined = opts.to;
       if (to && /^[0-9a-f]{1,64}$/.test(to)) to = await resolveMapId(rt.store, to).catch(() => to);
