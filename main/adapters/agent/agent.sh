@@ -194,8 +194,21 @@ cleanup() { # remove staging (and undo leftovers after an abort), the boot unit,
   unit_remove
 }
 
+mtime_of() { # SEC.NSEC where stat can say it (GNU), SEC otherwise (busybox)
+  _m=$(stat -c %.9Y "$1" 2>/dev/null) || _m=
+  case $_m in ''|*[!0-9.]*) _m=$(stat -c %Y "$1") ;; esac
+  echo "$_m"
+}
+
 unit_install() {
   [ "$UNIT" = 1 ] && [ "$R" = "" ] && [ -d /etc/systemd/system ] || return 0
+  # the unit is ours for the swap only: note the directories' times (and whether the wants dir existed)
+  # so unit_remove leaves /etc/systemd/system exactly as the host had it
+  if [ ! -f "$TXD/unit-dirs" ]; then
+    { echo "S $(mtime_of /etc/systemd/system)"
+      if [ -d /etc/systemd/system/sysinit.target.wants ]; then echo "W $(mtime_of /etc/systemd/system/sysinit.target.wants)"; else echo "W -"; fi
+    } > "$TXD/unit-dirs.tmp" && mv "$TXD/unit-dirs.tmp" "$TXD/unit-dirs"
+  fi
   cat > /etc/systemd/system/understudy-recover.service <<EOF
 [Unit]
 Description=understudy: finish or undo an interrupted swap
@@ -215,6 +228,11 @@ EOF
 unit_remove() {
   [ "$UNIT" = 1 ] && [ "$R" = "" ] || return 0
   rm -f /etc/systemd/system/sysinit.target.wants/understudy-recover.service /etc/systemd/system/understudy-recover.service
+  [ -f "$TXD/unit-dirs" ] || return 0
+  _w=$(sed -n 's/^W //p' "$TXD/unit-dirs"); _s=$(sed -n 's/^S //p' "$TXD/unit-dirs")
+  if [ "$_w" = - ]; then rmdir /etc/systemd/system/sysinit.target.wants 2>/dev/null || true
+  elif [ -n "$_w" ]; then $TOUCH -h -c -d "@$_w" /etc/systemd/system/sysinit.target.wants 2>/dev/null || true; fi
+  [ -z "$_s" ] || $TOUCH -h -c -d "@$_s" /etc/systemd/system 2>/dev/null || true
 }
 
 tx_state() { # prints the transaction's state from its journal
