@@ -1,6 +1,10 @@
 // One journaled transaction on a host: plan -> preflight (free space) -> stage what the host lacks ->
 // plan file -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Entry } from '../../core/domain/manifest.ts';
+import { writeEntryContent } from '../restore/restore-map.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-plan.ts';
 import { formatPlan } from '../../core/domain/swap-plan-format.ts';
@@ -9,6 +13,21 @@ import type { SwapHost } from './swap-host.ts';
 import { saveRecord, type SwapRecord } from './swap-record.ts';
 
 export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
+
+/**
+ * A sparse entry's object holds only its data extents (see adapters/restore/restore-map.ts): its logical
+ * content, holes included, is rebuilt in a temp file first, so the host gets the file, not the extents.
+ */
+async function putStoreObject(host: SwapHost, store: string, dest: string, to: Entry | null | undefined, sha256: string,
+  attrs: { mode: number; uid: number; gid: number }): Promise<number> {
+  if (!to?.sparse) return host.putObject(dest, { file: objectFile(store, sha256) }, attrs);
+  const dir = await mkdtemp(join(tmpdir(), 'understudy-sparse-'));
+  try {
+    const file = join(dir, 'content');
+    await writeEntryContent(store, to, file);
+    return await host.putObject(dest, { file }, attrs);
+  } finally { await rm(dir, { recursive: true, force: true }); }
+}
 
 export interface TxStats {
   txid: string;
@@ -80,7 +99,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
     await host.mkdirp(dirname(dest));
     if (src.kind === 'store') {
-      try { bytesSent += await host.putObject(dest, { file: objectFile(store, src.sha256) }, attrs); } catch (e) {
+      try { bytesSent += await putStoreObject(host, store, dest, to, src.sha256, attrs); } catch (e) {
         throw new UnderstudyError('store-corrupt', `object ${src.sha256} for ${displayKey(op.path)} is missing from the store`, { cause: String(e) });
       }
     } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
