@@ -35,6 +35,13 @@ if [ "$(id -u)" = 0 ]; then
   getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
   getent group libvirt >/dev/null || groupadd -r libvirt
   mkdir -p /var/log/libvirt /var/lib/libvirt/qemu /var/cache/libvirt/qemu /run/libvirt
+  # /dev/kvm usable by the kvm group, libvirt-qemu in it: else libvirtd re-probes QEMU at every domain
+  # start (50-70 s each)
+  getent group kvm >/dev/null || groupadd -r kvm
+  if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm || true; fi
+  id -nG libvirt-qemu | grep -qw kvm || usermod -aG kvm libvirt-qemu
+  # domains log through virtlogd
+  pgrep -x virtlogd >/dev/null || virtlogd -d
   if ! virsh -c qemu:///system version >/dev/null 2>&1; then
     say "starting libvirtd"
     libvirtd -d >/dev/null 2>&1 || true
