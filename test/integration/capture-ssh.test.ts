@@ -3,9 +3,10 @@
 // locally and compared again. One boot for the file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
@@ -128,5 +129,30 @@ line"; printf y > /srv/odd/$(printf 'bad\\377name'); printf z > /srv/odd/suid; c
     const sparse = lstatSync(join(dest, 'srv/odd/sparse'));
     assert.equal(sparse.size, 2 ** 40);
     assert.ok(sparse.blocks * 512 < 1 << 20, 'restored sparse');
+  });
+
+  it('refuses an unknown host key (unless told to accept it) and a changed one, naming both fingerprints; nothing is stored', () => {
+    const target = `ssh://root@127.0.0.1:${vm.sshPort}`;
+    const other = mkdtempSync(join(work, 'refuse-'));
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/understudy.mjs', 'capture', target, '--identity', keyPath,
+      '--store', other, '--json', ...args], { encoding: 'utf8' });
+    const resultOf = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean; error: { code: string; message: string } };
+
+    const unknown = cli();
+    assert.equal(unknown.status, 1, unknown.stderr);
+    assert.equal(resultOf(unknown.stdout).error.code, 'host-key-unknown');
+    assert.match(resultOf(unknown.stdout).error.message, /--accept-new-host-key/);
+    const maps = existsSync(join(other, 'maps')) ? readdirSync(join(other, 'maps')).filter((f) => f.endsWith('.json')) : [];
+    assert.deepEqual(maps, [], 'no map was stored');
+
+    // the host's key "changed": known_hosts holds another ed25519 key for this [host]:port
+    const impostor = ssh2.utils.generateKeyPairSync('ed25519').public;
+    writeFileSync(join(other, 'known_hosts'), `[127.0.0.1]:${vm.sshPort} ${impostor}\n`);
+    const changed = cli('--accept-new-host-key');
+    assert.equal(changed.status, 1, changed.stderr);
+    const err = resultOf(changed.stdout).error;
+    assert.equal(err.code, 'host-key-changed', 'a changed key is refused even with --accept-new-host-key');
+    assert.equal((err.message.match(/SHA256:[A-Za-z0-9+/]{43}/g) ?? []).length, 2, `both fingerprints in: ${err.message}`);
+    assert.equal(readFileSync(join(other, 'known_hosts'), 'utf8'), `[127.0.0.1]:${vm.sshPort} ${impostor}\n`, 'known_hosts untouched');
   });
 });

@@ -72,7 +72,7 @@ export function checkHostKey(path: string, host: string, port: number, blob: Buf
   if (!acceptNew) {
     throw new UnderstudyError('host-key-unknown',
       `unknown host key for ${pattern}: ${type} ${got} is not in ${path}. Check the fingerprint on the host ` +
-      '(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it explicitly.',
+      '(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it explicitly (--accept-new-host-key).',
       { host, port, keyType: type, got, knownHosts: path });
   }
   mkdirSync(dirname(path), { recursive: true });
