@@ -1,12 +1,9 @@
 // `understudy capture TARGET [--exclude PATH]...`: take a map of the host OS.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { capture } from '../../adapters/capture/capture.ts';
-import { connectSsh } from '../../adapters/ssh/index.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
+import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -32,15 +29,7 @@ export const captureVerb: Verb = {
           rt.out.info(`  ${mb(p.current)} of ${mb(p.total ?? 0)}  ${mb(p.bytesPerSec ?? 0)}/s  eta ${p.etaSec ?? '?'} s`);
         }
       },
-      connect: async (t) => {
-        const agent = process.env.SSH_AUTH_SOCK;
-        if (!opts.identity && !agent) throw new UnderstudyError('bad-target', `${target}: no SSH key: pass --identity FILE or run an ssh-agent`);
-        return connectSsh({
-          host: t.host, port: t.port, username: t.user, signal: rt.signal,
-          ...(opts.identity ? { privateKey: await readFile(opts.identity) } : { agent }),
-          hostKeyPolicy: { kind: 'known-hosts', path: join(rt.store, 'known_hosts'), acceptNew: Boolean(opts.acceptNewHostKey) },
-        });
-      },
+      connect: sshConnector(rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal),
     });
     printResult(rt.out, { ...result }, (r) =>
       `map ${r.map}\n${r.files} files, ${mb(r.bytes as number)}; read ${mb(r.bytesRead as number)}, stored ${mb(r.bytesStored as number)} new; `

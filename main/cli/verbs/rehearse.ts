@@ -1,16 +1,14 @@
 // `understudy rehearse TARGET --run CMD [--check CMD]... [--mirror DIR|URL] [--hypervisor qemu|libvirt]
 //  [--libvirt-uri URI] [--kernel F --initrd F]`: the upgrade on a sandbox clone; the host is never written.
 // Exit 0 when every check passed, 4 when one failed (the report is still printed), else the error's code.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Verb, VerbRuntime } from '../verb.ts';
+import type { Verb } from '../verb.ts';
 import { printFailure, printResult } from '../output.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Hypervisor } from '../../core/ports/hypervisor.port.ts';
 import { QemuHypervisor } from '../../adapters/qemu/qemu-hypervisor.ts';
 import { LibvirtHypervisor, DEFAULT_LIBVIRT_URI } from '../../adapters/libvirt/index.ts';
-import { connectSsh } from '../../adapters/ssh/index.ts';
+import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
 import { newRunId, rehearse, type RehearseResult } from '../../adapters/sandbox/rehearse.ts';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -36,17 +34,6 @@ function human(r: Record<string, unknown>): string {
   return lines.join('\n');
 }
 
-function connector(rt: VerbRuntime, target: string, opts: Record<string, any>) {
-  return async (t: { user: string; host: string; port: number }) => {
-    const agent = process.env.SSH_AUTH_SOCK;
-    if (!opts.identity && !agent) throw new UnderstudyError('bad-target', `${target}: no SSH key: pass --identity FILE or run an ssh-agent`);
-    return connectSsh({
-      host: t.host, port: t.port, username: t.user, signal: rt.signal,
-      ...(opts.identity ? { privateKey: await readFile(opts.identity) } : { agent }),
-      hostKeyPolicy: { kind: 'known-hosts', path: join(rt.store, 'known_hosts'), acceptNew: Boolean(opts.acceptNewHostKey) },
-    });
-  };
-}
 
 export const rehearseVerb: Verb = {
   name: 'rehearse',
@@ -68,7 +55,7 @@ export const rehearseVerb: Verb = {
     const runId = newRunId();
     const result = await rehearse({
       runId, store: rt.store, target, run: opts.run, checks: opts.check, hypervisor, mirror: opts.mirror,
-      kernel: opts.kernel, initrd: opts.initrd, connect: connector(rt, target, opts), signal: rt.signal,
+      kernel: opts.kernel, initrd: opts.initrd, connect: sshConnector(rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal), signal: rt.signal,
       onStage: (stage, state, seconds) => {
         rt.out.event({ type: 'stage', run: runId, stage, state, ...(seconds !== undefined ? { seconds } : {}) });
         rt.out.info(state === 'active' ? `${stage} ...` : `${stage} ${state}${seconds !== undefined ? ` (${seconds.toFixed(1)} s)` : ''}`);
