@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { resolveMapId } from '../../adapters/store/map-store.ts';
+import { resolveRollbackTo } from './rollback-target.ts';
 import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
 
@@ -25,8 +25,7 @@ export const rollbackVerb: Verb = {
   async run(rt, args, opts) {
     const host = await openTargetHost(args[0]!, rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal);
     try {
-      let to: string | undefined = opts.to;
-      if (to && /^[0-9a-f]{1,64}$/.test(to)) to = await resolveMapId(rt.store, to).catch(() => to);
+      const to = await resolveRollbackTo(rt.store, opts.to);
       const stack = await revertible(host, rt.store);
       if (!stack.length) throw new UnderstudyError('usage', `nothing to roll back on ${host.target}: no committed swap`);
       if (!opts.yes) {
