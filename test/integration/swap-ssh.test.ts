@@ -20,6 +20,7 @@ import type { SwapHost } from '../../main/adapters/swap/swap-host.ts';
 import { HOST_WORK } from '../../main/adapters/swap/ssh-host.ts';
 import { swap } from '../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../main/adapters/swap/rollback.ts';
+import { recover } from '../../main/adapters/swap/recover.ts';
 import { objectFile } from '../../main/adapters/swap/transaction.ts';
 import type { Entry, Manifest } from '../../main/core/domain/manifest.ts';
 import { compareKeys } from '../../main/core/domain/path-key.ts';
@@ -31,7 +32,7 @@ const HANDLER = 'usr/lib/hello-service/handler';
 // what a live host changes by itself between two captures (mount points' and temp dirs' times, logs, the
 // daily dpkg-db-backup timer's var/backups), and
 // the swap's own work area (/var/lib/understudy, whose creation also touches var/lib's mtime)
-const LIVE = /^(var\/lib\/understudy(\/|$)|var\/log\/|var\/lib\/systemd\/|var\/cache\/|var\/tmp\/|var\/backups(\/|$)|root\/\.|etc\/\.?ld\.so\.cache$|(run|sys|tmp|var\/tmp|var\/lib)$)|(^|\/)\.understudy-stage(\/|$)/;
+const LIVE = /^(var\/lib\/understudy(\/|$)|var\/log\/|var\/lib\/systemd\/|var\/cache\/|var\/tmp\/|var\/backups(\/|$)|root\/\.|etc\/\.?ld\.so\.cache$|(dev|proc|run|sys|tmp|var\/tmp|var\/lib)$)|(^|\/)\.understudy-stage(\/|$)/;
 
 /** Paths whose entries differ between two maps (content, owner, mode, xattrs, mtime), noise left out. */
 function differences(a: Manifest, b: Manifest): string[] {
@@ -62,8 +63,10 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000
   };
   const version = async () => (await sh.run('curl -fsS http://127.0.0.1:8080/version')).stdout.trim();
 
+  let image: Awaited<ReturnType<typeof demoHostImage>>;
+
   before(async () => {
-    const host = await demoHostImage({ build: true });
+    const host = image = await demoHostImage({ build: true });
     work = mkdtempSync(join(tmpdir(), 'understudy-swap-ssh-test-'));
     store = join(work, 'store');
     keyPath = host.privateKeyPath;
@@ -166,5 +169,40 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000
     assert.equal(await version(), '1.0');
     const left = await sh.run(`ls -A ${HOST_WORK}/tx | wc -l; test -e /etc/systemd/system/understudy-recover.service; echo $?`);
     assert.match(left.stdout, /\n1\n?$/);
+  });
+
+  it('the host VM powered off (QMP quit) inside a swap boots again, recovers, and is exactly map1 or map2', async () => {
+    // the agent pauses at its first mutation inside the swap window (plan journaled, renames under way) ...
+    const swapping = withHost((host) => swap({ host, store, map1, map2, agentEnv: { UNDERSTUDY_AGENT_PAUSE_AT: 'window' } }))
+      .then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 5 * 60_000;
+    while ((await sh.run(`ls ${HOST_WORK}/.paused`)).exitCode !== 0) {
+      assert.ok(Date.now() < deadline, 'the agent never reached the swap window');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const journal = (await sh.run(`cat ${HOST_WORK}/tx/*/journal`)).stdout;
+    // ... and the host loses power: QMP quit, nothing flushed beyond what the agent synced itself
+    await vm.kill();
+    const interrupted = await swapping;
+    assert.ok(interrupted, 'the swap call reports the lost host');
+    await sh.close().catch(() => undefined);
+    await vm.dispose();
+
+    vm = await new QemuHypervisor().start({
+      name: 'swap-ssh-test-reboot', disks: [{ path: join(work, 'root.qcow2'), format: 'qcow2' }],
+      kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, memoryMiB: 1024, cpus: 2,
+      forwardSsh: true, serialLog: join(work, 'serial-reboot.log'),
+    }) as QemuVm;
+    sh = await waitForSsh(vm.sshPort, readFileSync(keyPath), 5 * 60_000);
+    target = `ssh://root@127.0.0.1:${vm.sshPort}`;
+    const recovered = await withHost((host) => recover(host));
+    const now = (await recapture()).manifest;
+    const [toOld, toNew] = [differences(now, map1.manifest), differences(now, map2.manifest)];
+    assert.match(journal, /^planned/m, 'the power was cut inside the window');
+    console.log(`# power cut inside the swap window (journal ends: ${journal.trim().split('\n').at(-1)}); after reboot + recover: `
+      + `${toOld.length === 0 ? 'map1' : toNew.length === 0 ? 'map2' : 'neither'} (${JSON.stringify(recovered)})`);
+    assert.ok(toOld.length === 0 || toNew.length === 0, `neither old nor new: old differs in ${toOld.slice(0, 5)}, new in ${toNew.slice(0, 5)}`);
+    assert.equal(await version(), toOld.length === 0 ? '1.0' : '2.0');
+    assert.equal((await sh.run('test -e /etc/systemd/system/understudy-recover.service')).exitCode, 1, 'the recovery unit is gone');
   });
 });

@@ -18,9 +18,15 @@
 set -u
 
 K=0
-step() { # fault injection for tests: UNDERSTUDY_AGENT_KILL_AT=N kills the agent at its Nth mutation
+step() { # fault injection for tests: UNDERSTUDY_AGENT_KILL_AT=N kills the agent at its Nth mutation;
+  # UNDERSTUDY_AGENT_PAUSE_AT=N (or 'window': the first mutation after the plan is journaled) leaves a
+  # marker and waits there (a test then cuts the host's power)
   K=$((K + 1))
   if [ "${UNDERSTUDY_AGENT_KILL_AT:-0}" = "$K" ]; then kill -9 $$; fi
+  case ${UNDERSTUDY_AGENT_PAUSE_AT:-0} in
+    "$K") : > "$WORK/.paused"; sync; sleep 900 ;;
+    window) if [ -f "$J" ] && grep -q '^planned' "$J"; then : > "$WORK/.paused"; sync; sleep 900; fi ;;
+  esac
 }
 die() { echo "understudy-agent: $*" >&2; exit 2; }
 now() { date +%s.%N 2>/dev/null || date +%s; }
