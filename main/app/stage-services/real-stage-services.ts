@@ -12,6 +12,7 @@ import { baseImageFor } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
+import { withStageTimeout } from '../../adapters/sandbox/stage-timeout.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
@@ -31,14 +32,18 @@ import { lineSplitter } from './line-splitter.ts';
 /** understudy's own journal and staging on a real host are not part of the host's OS. */
 const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
 
+/** Every stage has a timeout with a clear message; a stage that ignores its signal cannot hang the run. */
+const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+  withStageTimeout(label, ms, io.signal, fn);
+
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
 
-async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo) {
+async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo, signal: AbortSignal) {
   io.log('info', source, `$ ${cmd}`);
   const split = (stream: 'stdout' | 'stderr') => lineSplitter((line) => io.log(stream, source, line));
   const out = split('stdout'), err = split('stderr');
   try {
-    return await shell.exec(cmd, { signal: io.signal, onStdout: (c) => out.push(Buffer.from(c).toString()), onStderr: (c) => err.push(Buffer.from(c).toString()) });
+    return await shell.exec(cmd, { signal, onStdout: (c) => out.push(Buffer.from(c).toString()), onStderr: (c) => err.push(Buffer.from(c).toString()) });
   } finally {
     out.flush();
     err.flush();
@@ -60,19 +65,23 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async captureHost({ target }, io) {
-      const r = await capture({
-        store, target, connect, signal: io.signal,
-        excludes: [...(Array.isArray(o.exclude) ? o.exclude as string[] : []), ...swapWorkAreas(target)],
-        onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
+      return timed('capturing the host', STAGE_TIMEOUTS_MS.capture, io, async (signal) => {
+        const r = await capture({
+          store, target, connect, signal,
+          excludes: [...(Array.isArray(o.exclude) ? o.exclude as string[] : []), ...swapWorkAreas(target)],
+          onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
+        });
+        io.log('info', 'capture', `map1 ${r.map}: ${r.files} files, ${r.bytes} bytes, ${r.bytesRead} read in ${r.seconds.toFixed(1)} s`);
+        return { map1: r.map };
       });
-      io.log('info', 'capture', `map1 ${r.map}: ${r.files} files, ${r.bytes} bytes, ${r.bytesRead} read in ${r.seconds.toFixed(1)} s`);
-      return { map1: r.map };
     },
 
     async buildImage({ map1 }, io) {
-      const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, io.signal);
-      io.log('info', 'build', `sandbox disk ${base.cached ? 'reused' : 'built'} in ${base.seconds.toFixed(1)} s`);
-      return { image: base.dir };
+      return timed('building the sandbox disk', STAGE_TIMEOUTS_MS.build, io, async (signal) => {
+        const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, signal);
+        io.log('info', 'build', `sandbox disk ${base.cached ? 'reused' : 'built'} in ${base.seconds.toFixed(1)} s`);
+        return { image: base.dir };
+      });
     },
 
     async bootSandbox({ map1 }, io) {
@@ -93,46 +102,52 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async runUpgrade({ sandbox, command }, io) {
-      const sb = sandboxFor(sandbox.id);
-      dpkgBefore = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal: io.signal, timeoutMs: 120_000 })).stdout);
-      const r = await streamed(sb.shell, command, 'run', io);
-      if (r.exitCode !== 0) {
-        throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
-      }
-      const after = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal: io.signal, timeoutMs: 120_000 })).stdout);
-      const d = diffPackages(dpkgBefore, after);
-      return {
-        packages: {
-          upgraded: d.upgraded,
-          installed: d.installed.map((p) => ({ name: p.name, to: p.version })),
-          removed: d.removed.map((p) => ({ name: p.name, from: p.version })),
-        },
-      };
+      return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
+        const sb = sandboxFor(sandbox.id);
+        dpkgBefore = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
+        const r = await streamed(sb.shell, command, 'run', io, signal);
+        if (r.exitCode !== 0) {
+          throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
+        }
+        const after = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
+        const d = diffPackages(dpkgBefore, after);
+        return {
+          packages: {
+            upgraded: d.upgraded,
+            installed: d.installed.map((p) => ({ name: p.name, to: p.version })),
+            removed: d.removed.map((p) => ({ name: p.name, from: p.version })),
+          },
+        };
+      });
     },
 
     async runChecks({ sandbox, checks }, io) {
-      const sb = sandboxFor(sandbox.id);
-      const results = [];
-      for (const cmd of checks) {
-        const r = await streamed(sb.shell, cmd, 'check', io);
-        results.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
-      }
-      return { checks: results };
+      return timed('the checks in the sandbox', STAGE_TIMEOUTS_MS.check, io, async (signal) => {
+        const sb = sandboxFor(sandbox.id);
+        const results = [];
+        for (const cmd of checks) {
+          const r = await streamed(sb.shell, cmd, 'check', io, signal);
+          results.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
+        }
+        return { checks: results };
+      });
     },
 
     async captureSandbox({ sandbox, map1 }, io) {
-      const sb = sandboxFor(sandbox.id);
-      const m1 = (await loadMap(store, map1)).manifest;
-      // only what changed since the sandbox booted is read; unchanged directories come from map1
-      const since = typeof sandbox.bootStartedAt === 'number' ? sandbox.bootStartedAt : 0;
-      const c2 = await captureChanged({ store, run: input.runId, shell: sb.shell, map1: m1, sinceEpochSec: since, signal: io.signal });
-      io.log('info', 'capture2', `${c2.changedPaths} changed paths read; ${c2.skippedDirs} unchanged directories taken from map1`);
-      const raw = (await loadMap(store, c2.map)).manifest;
-      const eff = await effectiveMap2(store, m1, raw);
-      const map2 = await saveMap(store, eff);
-      const d = diffMaps(m1, eff, false);
-      io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
-      return { map2, delta: d };
+      return timed('capturing the sandbox', STAGE_TIMEOUTS_MS.capture2, io, async (signal) => {
+        const sb = sandboxFor(sandbox.id);
+        const m1 = (await loadMap(store, map1)).manifest;
+        // only what changed since the sandbox booted is read; unchanged directories come from map1
+        const since = typeof sandbox.bootStartedAt === 'number' ? sandbox.bootStartedAt : 0;
+        const c2 = await captureChanged({ store, run: input.runId, shell: sb.shell, map1: m1, sinceEpochSec: since, signal });
+        io.log('info', 'capture2', `${c2.changedPaths} changed paths read; ${c2.skippedDirs} unchanged directories taken from map1`);
+        const raw = (await loadMap(store, c2.map)).manifest;
+        const eff = await effectiveMap2(store, m1, raw);
+        const map2 = await saveMap(store, eff);
+        const d = diffMaps(m1, eff, false);
+        io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
+        return { map2, delta: d };
+      });
     },
 
     async releaseSandbox({ sandbox }) {
