@@ -41,6 +41,9 @@ export interface ExecStream {
 }
 
 const RUN_LIMIT = 64 * 1024 * 1024;
+
+interface EarlyEvents { exit?: { code: number | null; signal?: string }; closed?: boolean }
+const earlyEvents = new WeakMap<ClientChannel, EarlyEvents>();
 const STDERR_TAIL = 16 * 1024;
 
 export async function connectSsh(o: SshConnectOptions): Promise<SshShell> {
@@ -133,8 +136,16 @@ export class SshShell implements RemoteShell {
   async execStream(command: string, opts: { signal?: AbortSignal; timeoutMs?: number; stdin?: 'pipe' } = {}): Promise<ExecStream> {
     if (opts.signal?.aborted) throw new UnderstudyError('cancelled', `${this.where}: '${command}' cancelled`);
     if (this.isClosed) throw new UnderstudyError('remote-command', `${this.where}: connection is closed`);
-    const ch = await new Promise<ClientChannel>((res, rej) => this.client.exec(command, (err, c) =>
-      err ? rej(new UnderstudyError('remote-command', `${this.where}: cannot run '${command}': ${err.message}`)) : res(c)));
+    // ssh2 parses a batch of packets in one go: 'exit' and even 'close' can fire before an await resumes,
+    // so they are recorded right in the callback and awaitExit starts from what already happened
+    const ch = await new Promise<ClientChannel>((res, rej) => this.client.exec(command, (err, c) => {
+      if (err) return rej(new UnderstudyError('remote-command', `${this.where}: cannot run '${command}': ${err.message}`));
+      const early: EarlyEvents = {};
+      c.once('exit', (code: number | null, signal?: string) => { early.exit = { code: code ?? null, signal: signal ?? undefined }; });
+      c.once('close', () => { early.closed = true; });
+      earlyEvents.set(c, early);
+      res(c);
+    }));
     if (opts.stdin !== 'pipe') ch.end();
     const done = this.awaitExit(ch, command, opts);
     // Callers that only look at `done` after consuming stdout must not see an unhandled rejection meanwhile.
@@ -146,7 +157,8 @@ export class SshShell implements RemoteShell {
     return new Promise<ExecResult & { stderrTail: string }>((resolve, reject) => {
       let tail = '';
       ch.stderr.on('data', (c: Buffer) => { tail = (tail + c.toString('utf8')).slice(-STDERR_TAIL); });
-      let exit: { code: number | null; signal?: string } | undefined;
+      const early = earlyEvents.get(ch) ?? {};
+      let exit: { code: number | null; signal?: string } | undefined = early.exit;
       let failure: UnderstudyError | undefined;
       const stop = (e: UnderstudyError) => {
         failure ??= e;
@@ -159,7 +171,7 @@ export class SshShell implements RemoteShell {
         () => stop(new UnderstudyError('timeout', `${this.where}: '${command}' still running after ${opts.timeoutMs} ms`)),
         opts.timeoutMs);
       ch.on('exit', (code: number | null, signal?: string) => { exit = { code: code ?? null, signal: signal ?? undefined }; });
-      ch.on('close', () => {
+      const onClose = () => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         if (failure) return reject(failure);
@@ -167,7 +179,8 @@ export class SshShell implements RemoteShell {
         const r: ExecResult & { stderrTail: string } = { exitCode: exit?.code ?? null, stderrTail: tail };
         if (exit?.signal) r.signal = exit.signal;
         resolve(r);
-      });
+      };
+      if (early.closed) onClose(); else ch.on('close', onClose);
     });
   }
 
