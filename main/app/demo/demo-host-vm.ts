@@ -1,17 +1,9 @@
-// The demo's "production host": the cached demo-host image booted under QEMU on a fresh qcow2 overlay
-// (so every demo starts from hello-service 1.0), SSH forwarded to a loopback port, root's key from the
-// image cache. Its own known_hosts lives in the demo dir, so a reused port never trips the host-key check.
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { UnderstudyError } from '../../core/domain/errors.ts';
-import { demoHostImage } from '../../adapters/qemu/image-cache.ts';
-import { QemuHypervisor } from '../../adapters/qemu/qemu-hypervisor.ts';
-import { waitForSsh } from '../../adapters/ssh/wait-for-ssh.ts';
+// The demo's "production host": the cached demo-host image booted through the shared boot helper
+// (adapters/qemu/demo-host-vm.ts) on a fresh overlay in the demo dir, so every demo starts from
+// hello-service 1.0. Root's key stays in the image cache; the target is ssh://root@127.0.0.1:PORT.
+import { mkdir, rm } from 'node:fs/promises';
+import { bootDemoHost as bootQemuDemoHost } from '../../adapters/qemu/demo-host-vm.ts';
 import type { VmHandle } from '../../core/ports/hypervisor.port.ts';
-
-const run = promisify(execFile);
 
 export interface DemoHost {
   vm: VmHandle;
@@ -23,30 +15,16 @@ export interface DemoHost {
 }
 
 export async function bootDemoHost(dir: string, signal?: AbortSignal, log?: (l: string) => void): Promise<DemoHost> {
-  const image = await demoHostImage({ build: true });
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const overlay = join(dir, 'host.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image.rootImg, overlay]);
   log?.('booting the demo host (hello-service 1.0) ...');
-  const vm = await new QemuHypervisor().start({
-    name: 'demo-host', disks: [{ path: overlay, format: 'qcow2' }], kernel: image.kernel, initrd: image.initrd,
-    cmdline: image.cmdline, memoryMiB: 1024, cpus: 2, forwardSsh: true, serialLog: join(dir, 'serial.log'),
-  }, signal);
-  try {
-    const shell = await waitForSsh(vm.sshPort, await readFile(image.privateKeyPath), 6 * 60_000, signal);
-    await shell.close();
-  } catch (e) {
-    const tail = await vm.serialTail(40).catch(() => '');
-    await vm.dispose();
-    throw new UnderstudyError('timeout', `the demo host did not answer SSH: ${(e as Error).message}\n${tail}`);
-  }
-  log?.(`demo host up: ssh://root@127.0.0.1:${vm.sshPort} (${vm.accel})`);
+  const d = await bootQemuDemoHost({ name: 'demo-host', workDir: dir, sshTimeoutMs: 6 * 60_000, signal });
+  log?.(`demo host up: ${d.target} (${d.vm.accel})`);
   return {
-    vm, target: `ssh://root@127.0.0.1:${vm.sshPort}`, identity: image.privateKeyPath, dir,
+    vm: d.vm, target: d.target, identity: d.image.privateKeyPath, dir,
     async close() {
-      await vm.shutdown(20_000).catch(() => false);
-      await vm.dispose();
+      await d.vm.shutdown(20_000).catch(() => false);
+      await d.dispose();
     },
   };
 }
