@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { finished } from 'node:stream';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,9 @@ function startServer(): Promise<ssh2.Server> {
         p.stdout.pipe(ch, { end: false });
         p.stderr.pipe(ch.stderr, { end: false });
         ch.on('close', () => p.kill('SIGKILL'));
-        p.on('close', (code) => { ch.exit(code ?? 255); ch.end(); });
+        // stderr shares the channel window with stdout: under back-pressure its data may still be queued
+        // when the process exits, so send exit status and EOF only once stderr has drained (as sshd does).
+        p.on('close', (code) => { ch.stderr.end(); finished(ch.stderr, () => { ch.exit(code ?? 255); ch.end(); }); });
       });
     }));
   });
