@@ -46,45 +46,56 @@ async function tryMerge(host: SwapHost, store: string, path: string, base: Entry
   return merged === null ? null : Buffer.from(merged, 'utf8');
 }
 
-export async function swap(req: SwapRequest): Promise<SwapResult> {
-  const { host, store } = req;
-  const m1 = indexByPath(req.map1.manifest), m2 = indexByPath(req.map2.manifest);
-  const delta = computeDelta(req.map1.manifest, req.map2.manifest);
+/** What a swap would do to the host as it is now: the delta re-checked path by path (re-stat; re-hash
+ *  where stat differs), clean /etc merges made, conflicts listed. Only reads the host. */
+export interface SwapPlan {
+  changes: Change[];
+  conflicts: Conflict[];
+  merged: string[];
+  keptHost: string[];
+  /** Directories the transaction renames inside but does not change: they keep their own time. */
+  parents: Map<string, { now: Entry; wantMtimeNs: string } | null>;
+}
+
+export async function planSwap(host: SwapHost, store: string, map1: Manifest, map2: Manifest, prefer?: Prefer): Promise<SwapPlan> {
+  const m1 = indexByPath(map1), m2 = indexByPath(map2);
+  const delta = computeDelta(map1, map2);
   const paths = new Set(delta.items.map((i) => i.path));
   for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) paths.add(p); }
   const removedDirs = new Set(delta.items.filter((i) => !i.next && i.base?.type === 'dir').map((i) => i.path));
   const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
 
-  const decisions = classify(delta.items, now, m1, m2, req.prefer);
-  const changes: Change[] = [];
-  const conflicts: Conflict[] = [];
-  const merged: string[] = [], keptHost: string[] = [];
-  for (const d of decisions) {
-    if (d.kind === 'apply') changes.push({ path: d.path, from: d.from, to: d.to });
-    else if (d.kind === 'keep-host') keptHost.push(d.path);
-    else if (d.kind === 'conflict') conflicts.push(d.conflict);
+  const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map() };
+  for (const d of classify(delta.items, now, m1, m2, prefer)) {
+    if (d.kind === 'apply') plan.changes.push({ path: d.path, from: d.from, to: d.to });
+    else if (d.kind === 'keep-host') plan.keptHost.push(d.path);
+    else if (d.kind === 'conflict') plan.conflicts.push(d.conflict);
     else if (d.kind === 'merge') {
       const bytes = await tryMerge(host, store, d.path, d.base, d.to);
-      if (!bytes) { conflicts.push({ ...d.conflict, sandbox: `${d.conflict.sandbox} (no clean 3-way merge)` }); continue; }
+      if (!bytes) { plan.conflicts.push({ ...d.conflict, sandbox: `${d.conflict.sandbox} (no clean 3-way merge)` }); continue; }
       const attrs = d.to.mode === d.base.mode && d.to.uid === d.base.uid && d.to.gid === d.base.gid ? d.from : d.to;
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const to: Entry = { ...attrs, path: d.path, type: 'file', size: bytes.length, sha256, mtimeNs: d.to.mtimeNs };
       delete (to as { nlink?: number }).nlink;
-      changes.push({ path: d.path, from: d.from, to, source: { kind: 'bytes', data: bytes } });
-      merged.push(d.path);
+      plan.changes.push({ path: d.path, from: d.from, to, source: { kind: 'bytes', data: bytes } });
+      plan.merged.push(d.path);
     }
   }
+  const changing = new Set(plan.changes.map((c) => c.path));
+  for (const p of paths) {
+    const e = now.get(p);
+    if (e && e.type === 'dir' && !changing.has(p)) plan.parents.set(p, { now: e, wantMtimeNs: e.mtimeNs });
+  }
+  return plan;
+}
+
+export async function swap(req: SwapRequest): Promise<SwapResult> {
+  const { host, store } = req;
+  const { changes, conflicts, merged, keptHost, parents } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
   if (conflicts.length) {
     throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `
       + conflicts.slice(0, 10).map((c) => `${c.path} (host: ${c.host}; sandbox: ${c.sandbox})`).join('; ')
       + ' — choose per path with --prefer host|sandbox PATH', { conflicts });
-  }
-  // directories the transaction renames inside keep their own time (those it changes get map2's)
-  const changing = new Set(changes.map((c) => c.path));
-  const parents = new Map<string, { now: Entry; wantMtimeNs: string } | null>();
-  for (const p of paths) {
-    const e = now.get(p);
-    if (e && e.type === 'dir' && !changing.has(p)) parents.set(p, { now: e, wantMtimeNs: e.mtimeNs });
   }
   const txid = newTxid('swap');
   req.onTx?.(txid);

@@ -158,7 +158,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
       const host = await openTargetHost(target, store, sshChoice);
       try {
         const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
-        return { conflicts: (await previewConflicts(host, a.manifest, b.manifest)).filter((c) => !preferred[c.path]) };
+        return { conflicts: (await previewConflicts(host, store, a.manifest, b.manifest)).filter((c) => !preferred[c.path]) };
       } finally { await host.close(); }
     },
 
