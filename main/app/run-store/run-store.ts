@@ -53,13 +53,13 @@ export class RunStore {
     } catch (err) {
       throw new UnderstudyError('io', `cannot open the run store in ${storeDir}: ${(err as Error).message}`);
     }
+    this.db.pragma('busy_timeout = 5000'); // before migrating: another process may hold the write lock
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       migrate(this.db);
     }
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
   }
 
   createRun(r: { id: string; verb: string; target: string; input: unknown; state?: string }): RunRecord {

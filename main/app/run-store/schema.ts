@@ -34,12 +34,46 @@ CREATE TABLE events (
 );
 `;
 
+// V2: fleet batches, so a batch whose orchestrator died can be resumed as one. `request` holds what the
+// batch was started with (hosts, options, kind); batch_hosts the scheduler's state per host, the run it
+// started (id chosen before the run exists) and the host's final report.
+const V2 = `
+CREATE TABLE batches (
+  id          TEXT PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  finished_at TEXT,
+  owner_pid   INTEGER,
+  request     TEXT NOT NULL,
+  stopped     TEXT,
+  ok          INTEGER
+);
+CREATE INDEX batches_created ON batches(created_at);
+CREATE TABLE batch_hosts (
+  batch_id    TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL,
+  target      TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  outcome     TEXT,
+  run_id      TEXT,
+  report      TEXT,
+  PRIMARY KEY (batch_id, position),
+  UNIQUE (batch_id, target)
+);
+`;
+
+const MIGRATIONS = [V1, V2];
+
+/** Brings the schema to the newest version, one transaction per step (a v1 store gains the batch tables). */
 export function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === 0) {
-    db.exec('BEGIN');
-    db.exec(V1);
-    db.pragma('user_version = 1');
-    db.exec('COMMIT');
-  }
+  // the version is read inside the write lock: two processes opening an old store migrate it once
+  const step = db.transaction(() => {
+    const v = db.pragma('user_version', { simple: true }) as number;
+    if (v >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  while (step.immediate()) { /* next version */ }
 }

@@ -1,37 +1,100 @@
 // Runs a fleet: the pure batch plan decides who starts and when to stop; each host is an ordinary run
 // (recorded in the run store). Hosts with the same plan (command, checks) share one StageServices whose
 // rehearsal stages are shared per identical map1.
+//
+// The batch itself is recorded too (run-store/batch-store.ts), as it goes: its request, the scheduler
+// state, each host's run id (chosen and saved before the run exists) and each finished host's report.
+// resumeBatch continues a batch whose orchestrator died: finished hosts are not redone, hosts that were
+// running continue through the per-run resume, the rest start under the saved canary/parallel/max-fail.
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { StageServices } from '../../core/workflow/stage-services.ts';
 import type { RunInput, RunKind } from '../../core/workflow/run-types.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
-import { batchSummary, hostFinished, newBatch, startNext, type BatchOptions, type BatchState } from '../../core/workflow/batch-plan.ts';
+import {
+  batchDone, batchSummary, hostFinished, hostInterrupted, newBatch, startNext, type BatchOptions, type BatchState,
+} from '../../core/workflow/batch-plan.ts';
 import { sharedRehearsal } from '../../core/workflow/shared-rehearsal.ts';
 import { RunService } from './run-service.ts';
 import type { RunStore } from '../run-store/run-store.ts';
+import { BatchStore } from '../run-store/batch-store.ts';
 import type { FleetHost } from './fleet-file.ts';
-import type { RunListener } from './runner.ts';
+import type { RunHandle, RunListener } from './runner.ts';
+import { newRunId } from './run-id.ts';
+import { abandonRun, continuation, resumableBatch, savedState } from './batch-resume.ts';
 
-export interface BatchRequest {
+interface Common {
   store: RunStore;
-  hosts: FleetHost[];
-  options: BatchOptions;
-  kind: RunKind;
-  /** Approve every host's review (required for kind 'upgrade': nobody is asked per host). */
-  yes: boolean;
-  adapterOptions?: Record<string, unknown>;
   services(input: RunInput): StageServices;
   listener?: RunListener;
   onProgress?(state: BatchState): void;
   signal?: AbortSignal;
 }
 
+export interface BatchRequest extends Common {
+  hosts: FleetHost[];
+  options: BatchOptions;
+  kind: RunKind;
+  /** Approve every host's review (required for kind 'upgrade': nobody is asked per host). */
+  yes: boolean;
+  adapterOptions?: Record<string, unknown>;
+  /** The batch's id (default: a new one). */
+  batchId?: string;
+  /** Where the fleet file was read from (recorded for the operator). */
+  fleet?: string;
+  /** Told the batch's id once it is recorded, before any host starts. */
+  onStart?(batchId: string): void;
+}
+
+export interface ResumeBatchRequest extends Common { batchId: string; onStart?(batchId: string): void }
+
+/** What a batch was started with, as saved in the run store. */
+export interface SavedBatchRequest {
+  hosts: FleetHost[]; options: BatchOptions; kind: RunKind; yes: boolean; adapterOptions: Record<string, unknown>; fleet?: string;
+}
+
 export interface HostReport { target: string; run?: string; outcome: string; exitCode: number; result?: RunResult; error?: string }
 
-export async function runBatch(req: BatchRequest) {
+export interface BatchResult extends Omit<ReturnType<typeof batchSummary>, 'hosts'> {
+  batch: string;
+  /** The batch was interrupted (Ctrl-C) before every host finished: resume it later. */
+  interrupted?: boolean;
+  /** Hosts whose interrupted run this process resumed (resumeBatch only). */
+  resumed: string[];
+  /** Rehearsals this process ran (shared ones count once). */
+  rehearsals: number;
+  hosts: HostReport[];
+}
+
+export async function runBatch(req: BatchRequest): Promise<BatchResult> {
   if (req.kind === 'upgrade' && !req.yes) {
     throw new UnderstudyError('usage', 'a batch upgrade needs --yes (nobody is asked per host); rehearse the fleet first with --rehearse');
   }
+  const st = newBatch(req.hosts.map((h) => h.target), req.options);
+  const id = req.batchId ?? newRunId();
+  const saved: SavedBatchRequest = {
+    hosts: req.hosts, options: req.options, kind: req.kind, yes: req.yes, adapterOptions: req.adapterOptions ?? {}, ...(req.fleet ? { fleet: req.fleet } : {}),
+  };
+  const batches = new BatchStore(req.store);
+  batches.create(id, req.kind, saved, st);
+  req.onStart?.(id);
+  return drive(req, { id, saved, batches }, st, new Map(), new Map());
+}
+
+export async function resumeBatch(req: ResumeBatchRequest): Promise<BatchResult> {
+  const batches = new BatchStore(req.store);
+  const rec = resumableBatch(req.store, batches, req.batchId);
+  batches.claim(rec.id);
+  req.onStart?.(rec.id);
+  const reports = new Map(rec.hosts.filter((h) => h.report).map((h) => [h.target, h.report as unknown as HostReport]));
+  const carried = new Map(rec.hosts.filter((h) => h.status === 'running').map((h) => [h.target, h.runId]));
+  return drive(req, { id: rec.id, saved: rec.request, batches }, savedState(rec), reports, carried);
+}
+
+interface Batch { id: string; saved: SavedBatchRequest; batches: BatchStore }
+type Finished = Promise<{ target: string; report: HostReport }>;
+
+async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<string, HostReport>,
+  carried: Map<string, string | undefined>): Promise<BatchResult> {
   const groups = new Map<string, ReturnType<typeof sharedRehearsal>>();
   const servicesFor = (input: RunInput) => {
     const key = JSON.stringify([input.command, input.checks]);
@@ -41,53 +104,85 @@ export async function runBatch(req: BatchRequest) {
   };
   const svc = new RunService({ store: req.store, services: servicesFor });
   const unsubscribe = req.listener ? svc.subscribe(req.listener) : () => {};
-  const byTarget = new Map(req.hosts.map((h) => [h.target, h]));
-  const reports = new Map<string, HostReport>();
-  const running = new Map<string, Promise<{ target: string; report: HostReport }>>();
+  const byTarget = new Map(b.saved.hosts.map((h) => [h.target, h]));
+  const running = new Map<string, Finished>();
   const runIds = new Map<string, string>();
+  const resumed: string[] = [];
+  const usedIds = new Set<string>();
+  const freshId = () => { let id; do id = newRunId(); while (usedIds.has(id) || req.store.get(id)); usedIds.add(id); return id; };
   const onAbort = () => { for (const id of runIds.values()) { try { svc.cancel(id, 'batch interrupted'); } catch { /* finished */ } } };
   req.signal?.addEventListener('abort', onAbort, { once: true });
 
-  let st = newBatch(req.hosts.map((h) => h.target), req.options);
+  let st = initial;
   try {
+    for (const [target, runId] of carried) running.set(target, carry(target, runId));
     for (;;) {
       if (!req.signal?.aborted) {
         const next = startNext(st);
         st = next.state;
-        for (const target of next.start) running.set(target, launch(target));
+        if (next.start.length) {
+          const ids = next.start.map((target) => ({ target, runId: freshId() }));
+          b.batches.saveState(b.id, st, ids); // the run id is on record before the run exists
+          for (const { target, runId } of ids) running.set(target, launch(target, runId));
+        }
       }
       req.onProgress?.(st);
       if (running.size === 0) break;
       const { target, report } = await Promise.race(running.values());
       running.delete(target);
+      runIds.delete(target);
+      if (req.signal?.aborted && report.outcome === 'cancelled') {
+        st = hostInterrupted(st, target);
+        b.batches.saveState(b.id, st);
+        continue;
+      }
       reports.set(target, report);
       st = hostFinished(st, target, report.exitCode === 0, report.outcome);
+      b.batches.saveState(b.id, st, [{ target, report }]);
     }
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
     unsubscribe();
     await svc.close();
   }
-  const summary = batchSummary(st);
+  const { hosts: _h, ...summary } = batchSummary(st);
+  const interrupted = !batchDone(st);
+  if (!interrupted) b.batches.finish(b.id, summary.ok);
   return {
-    ...summary,
+    batch: b.id, ...summary, ...(interrupted ? { ok: false, interrupted } : {}), resumed,
     rehearsals: [...groups.values()].reduce((n, g) => n + g.rehearsals(), 0),
     hosts: st.hosts.map((h) => reports.get(h.target) ?? { target: h.target, outcome: h.status, exitCode: 1 }),
   };
 
-  function launch(target: string): Promise<{ target: string; report: HostReport }> {
+  /** A host that was running when the previous orchestrator died. */
+  function carry(target: string, runId: string | undefined): Finished {
+    const c = runId ? continuation(req.store, target, runId) : { kind: 'start' as const };
+    if (c.kind === 'finished') return Promise.resolve({ target, report: c.report });
+    if (c.kind === 'resume') return follow(target, runId!, () => { const h = svc.resume(runId!); resumed.push(target); return h; });
+    let id = runId ?? freshId();
+    if (c.kind === 'restart') {
+      abandonRun(req.store, id, c.why);
+      id = freshId();
+      b.batches.saveState(b.id, st, [{ target, runId: id }]);
+    }
+    return launch(target, id);
+  }
+
+  function launch(target: string, runId: string): Finished {
     const h = byTarget.get(target)!;
+    return follow(target, runId, () => svc.startRun(b.saved.kind, {
+      target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: b.saved.yes, options: b.saved.adapterOptions,
+    }, runId));
+  }
+
+  function follow(target: string, runId: string, begin: () => RunHandle): Finished {
+    const failed = (err: unknown) => ({ target, report: { target, run: runId, outcome: 'failed', exitCode: 1, error: err instanceof Error ? err.message : String(err) } });
     try {
-      const handle = svc.startRun(req.kind, {
-        target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: req.yes, options: req.adapterOptions ?? {},
-      });
-      runIds.set(target, handle.runId);
-      return handle.finished.then(
-        (f) => ({ target, report: { target, run: handle.runId, outcome: f.outcome, exitCode: f.exitCode, result: f.result } }),
-        (err: unknown) => ({ target, report: { target, run: handle.runId, outcome: 'failed', exitCode: 1, error: err instanceof Error ? err.message : String(err) } }),
-      );
+      const handle = begin();
+      runIds.set(target, runId);
+      return handle.finished.then((f) => ({ target, report: { target, run: runId, outcome: f.outcome, exitCode: f.exitCode, result: f.result } }), failed);
     } catch (err) {
-      return Promise.resolve({ target, report: { target, outcome: 'failed', exitCode: 1, error: err instanceof Error ? err.message : String(err) } });
+      return Promise.resolve(failed(err));
     }
   }
 }

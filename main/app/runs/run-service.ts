@@ -35,8 +35,9 @@ export class RunService {
     this.store = typeof opts.store === 'string' ? new RunStore(opts.store) : opts.store;
   }
 
-  startRun(kind: RunKind, input: StartInput): RunHandle {
-    const full: RunInput = { ...input, kind, runId: newRunId() };
+  /** Starts a run; a batch passes the id it recorded for the host before the run exists. */
+  startRun(kind: RunKind, input: StartInput, runId: string = newRunId()): RunHandle {
+    const full: RunInput = { ...input, kind, runId };
     return this.track(startRun(this.deps(full), full));
   }
 

@@ -1,13 +1,17 @@
 // `understudy batch FLEET.yaml`: canary hosts first, then --parallel at a time, stop past --max-fail;
 // identical map1s share a rehearsal. Writes one JSON report per host under STORE/batches/<id>/.
+// The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
+// one whose orchestrator died or was interrupted.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Verb } from '../verb.ts';
+import type { Verb, VerbRuntime } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
-import { runBatch } from '../../app/runs/batch-runner.ts';
+import { BatchStore } from '../../app/run-store/batch-store.ts';
+import { resumeBatch, runBatch, type BatchResult } from '../../app/runs/batch-runner.ts';
+import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { readFleet } from '../../app/runs/fleet-file.ts';
-import { newRunId } from '../../app/runs/run-id.ts';
+import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { parseMaxFail } from '../../core/workflow/batch-plan.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
@@ -19,46 +23,108 @@ const count = (name: string, v: unknown, min: number) => {
   return n;
 };
 
+/** Options fixed when the batch started; a resumed batch keeps them. */
+const PLAN_OPTIONS = ['canary', 'parallel', 'maxFail', 'rehearse', 'hypervisor', 'libvirtUri', 'identity', 'new'] as const;
+const flag = (o: string) => '--' + o.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
 export const batchVerb: Verb = {
   name: 'batch',
-  summary: 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%] [--yes | --rehearse]',
-  configure: (c) => c.argument('<fleet>', 'fleet file (YAML)')
-    .option('--canary <n>', 'hosts that go first; all must pass', '1')
-    .option('--parallel <n>', 'hosts at a time after the canary', '1')
-    .option('--max-fail <n|p%>', 'stop starting hosts once failures exceed this', '0')
+  summary: 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%] [--yes | --rehearse]; '
+    + 'continue an interrupted one: batch --resume BATCH (same as resume BATCH)',
+  configure: (c) => c.argument('[fleet]', 'fleet file (YAML); optional with --resume')
+    .option('--canary <n>', 'hosts that go first; all must pass (default 1)')
+    .option('--parallel <n>', 'hosts at a time after the canary (default 1)')
+    .option('--max-fail <n|p%>', 'stop starting hosts once failures exceed this (default 0)')
     .option('--yes', 'approve every host\'s review (required to upgrade)')
     .option('--rehearse', 'rehearse every host only; no host is changed')
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
     .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host')
-    .option('--identity <file>', 'SSH private key for ssh:// hosts'),
+    .option('--identity <file>', 'SSH private key for ssh:// hosts')
+    .option('--resume <batch>', 'continue an interrupted batch: finished hosts are not redone, interrupted runs resume, '
+      + 'the rest start under its saved options')
+    .option('--new', 'start a new batch even though one over the same fleet is unfinished'),
   async run(rt, args, opts) {
-    const options = { canary: count('canary', opts.canary, 0), parallel: count('parallel', opts.parallel, 1), maxFail: parseMaxFail(String(opts.maxFail)) };
-    const hosts = await readFleet(args[0]!);
+    if (opts.resume) {
+      const given = PLAN_OPTIONS.filter((o) => opts[o] !== undefined);
+      if (given.length) throw new UnderstudyError('usage', `a resumed batch keeps the options it started with; drop ${given.map(flag).join(', ')}`);
+      return resumeBatchFromCli(rt, String(opts.resume), args[0]);
+    }
+    if (!args[0]) throw new UnderstudyError('usage', 'batch needs a fleet file (or --resume BATCH)');
+    const options = {
+      canary: count('canary', opts.canary ?? 1, 0), parallel: count('parallel', opts.parallel ?? 1, 1), maxFail: parseMaxFail(String(opts.maxFail ?? 0)),
+    };
+    const hosts = await readFleet(args[0]);
     const kind = opts.rehearse ? 'rehearse' : 'upgrade';
-    const batchId = newRunId();
     const store = new RunStore(rt.store);
-    const lines = plainRunLines((l) => rt.out.info(l));
     try {
+      const open = opts.new ? undefined : unfinishedBatchFor(new BatchStore(store), hosts, kind);
+      if (open) {
+        const done = open.hosts.filter((h) => h.report).length;
+        throw new UnderstudyError('usage', `batch ${open.id} over this fleet did not finish (${done} of ${open.hosts.length} hosts done): `
+          + `continue it with 'understudy resume ${open.id}', or pass --new to start over (hosts it finished would run again)`);
+      }
       const r = await runBatch({
-        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal,
+        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: args[0],
         adapterOptions: Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
           .filter(([, v]) => v !== undefined)),
         services: (input) => stageServicesFor(input, rt.store),
-        listener: (e) => { if (rt.out.json) { if (e.type !== 'result') rt.out.event({ ...e }); } else if (e.type === 'stage' || e.type === 'log') lines(e); },
+        listener: batchListener(rt),
+        onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
-      const dir = join(rt.store, 'batches', batchId);
-      await mkdir(dir, { recursive: true });
-      for (const h of r.hosts) await writeFile(join(dir, `${h.target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`), JSON.stringify(h, null, 2) + '\n');
-      const result = { batch: batchId, reports: dir, ...r, hosts: r.hosts.map(({ result: _r, ...h }) => h) };
-      const code = r.ok ? 0 : Math.max(1, ...r.hosts.map((h) => h.exitCode));
-      if (code === 0) {
-        printResult(rt.out, result, () => r.hosts.map((h) => `${h.target}  ${h.outcome}${h.run ? `  (run ${h.run})` : ''}`).join('\n'));
-      } else if (rt.out.json) {
-        process.stdout.write(JSON.stringify({ type: 'result', ...result, error: { code: 'batch-failed', message: r.stopped ?? `${r.failed} hosts failed` } }) + '\n');
-      } else {
-        process.stderr.write(r.hosts.map((h) => `${h.target}  ${h.outcome}`).join('\n') + `\nbatch ${batchId}: ${r.stopped ?? `${r.failed} hosts failed`}\n`);
-      }
-      return code;
+      return await reportBatch(rt, r);
     } finally { store.close(); }
   },
 };
+
+/** `batch --resume BATCH` and `resume BATCH`. A fleet file, if given, must still list the batch's hosts and plan. */
+export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet?: string): Promise<number> {
+  const store = new RunStore(rt.store);
+  try {
+    if (fleet) {
+      const hosts = await readFleet(fleet);
+      const ids = new BatchStore(store).match(batchId);
+      const rec = ids.length === 1 ? new BatchStore(store).get<{ hosts: unknown }>(ids[0]!) : undefined;
+      if (rec && JSON.stringify(rec.request.hosts) !== JSON.stringify(hosts)) {
+        throw new UnderstudyError('usage', `${fleet} no longer lists the hosts and plan batch ${rec.id} started with; resume it without the fleet file`);
+      }
+    }
+    const r = await resumeBatch({
+      store, batchId, signal: rt.signal, listener: batchListener(rt),
+      services: (input) => stageServicesFor(input, rt.store),
+      onStart: (id) => {
+        const rec = new BatchStore(store).get(id)!;
+        const n = (s: string) => rec.hosts.filter((h) => h.status === s).length;
+        announce(rt, id, `resuming batch ${id}: ${n('passed') + n('failed')} hosts finished, ${n('running')} interrupted, ${n('pending')} not started`);
+      },
+    });
+    return await reportBatch(rt, r);
+  } finally { store.close(); }
+}
+
+function announce(rt: VerbRuntime, batch: string, text: string): void {
+  if (rt.out.json) rt.out.event({ type: 'log', batch, stream: 'info', source: 'batch', text, at: new Date().toISOString() });
+  else rt.out.info(text);
+}
+
+function batchListener(rt: VerbRuntime): RunListener {
+  const lines = plainRunLines((l) => rt.out.info(l));
+  return (e) => { if (rt.out.json) { if (e.type !== 'result') rt.out.event({ ...e }); } else if (e.type === 'stage' || e.type === 'log') lines(e); };
+}
+
+/** Writes a JSON report per host to STORE/batches/<id>/, prints the result, returns the exit code. */
+async function reportBatch(rt: VerbRuntime, r: BatchResult): Promise<number> {
+  const dir = join(rt.store, 'batches', r.batch);
+  await mkdir(dir, { recursive: true });
+  for (const h of r.hosts) await writeFile(join(dir, `${h.target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`), JSON.stringify(h, null, 2) + '\n');
+  const result = { ...r, reports: dir, hosts: r.hosts.map(({ result: _r, ...h }) => h) };
+  const code = r.ok ? 0 : r.interrupted ? 1 : Math.max(1, ...r.hosts.map((h) => h.exitCode));
+  const why = r.interrupted ? `interrupted; continue it with: understudy resume ${r.batch}` : r.stopped ?? `${r.failed} hosts failed`;
+  if (code === 0) {
+    printResult(rt.out, result, () => r.hosts.map((h) => `${h.target}  ${h.outcome}${h.run ? `  (run ${h.run})` : ''}`).join('\n'));
+  } else if (rt.out.json) {
+    process.stdout.write(JSON.stringify({ type: 'result', ...result, error: { code: r.interrupted ? 'cancelled' : 'batch-failed', message: why } }) + '\n');
+  } else {
+    process.stderr.write(r.hosts.map((h) => `${h.target}  ${h.outcome}`).join('\n') + `\nbatch ${r.batch}: ${why}\n`);
+  }
+  return code;
+}

@@ -1,4 +1,6 @@
 // `understudy resume RUN`: continue a run whose orchestrator died, re-entering the interrupted stage.
+// `understudy resume BATCH`: continue a whole batch (see batch.ts); batch and run ids look alike, so an id
+// (or prefix) that names both is refused as ambiguous.
 import type { Verb } from '../verb.ts';
 import { RunService } from '../../app/runs/run-service.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
@@ -6,13 +8,31 @@ import { RunStore } from '../../app/run-store/run-store.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunInput } from '../../core/workflow/run-types.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
+import { BatchStore } from '../../app/run-store/batch-store.ts';
+import { resumeBatchFromCli } from './batch.ts';
+
+function isBatch(storeDir: string, id: string): boolean {
+  const store = new RunStore(storeDir);
+  try {
+    const batches = new BatchStore(store).match(id);
+    if (batches.length === 0) return false;
+    const exact = batches.includes(id);
+    let runMatches = true;
+    try { store.resolveId(id); } catch { runMatches = false; }
+    if (runMatches && !exact && store.get(id) === undefined) {
+      throw new UnderstudyError('usage', `'${id}' matches a batch and a run; give more of the id`);
+    }
+    return exact || !runMatches;
+  } finally { store.close(); }
+}
 
 export const resumeVerb: Verb = {
   name: 'resume',
-  summary: 'continue an interrupted run: resume RUN [--yes]',
-  configure: (c) => c.argument('<run>', 'run id or a unique prefix of one')
+  summary: 'continue an interrupted run or batch: resume RUN|BATCH [--yes]',
+  configure: (c) => c.argument('<run>', 'run or batch id, or a unique prefix of one')
     .option('--yes', 'approve the review without asking (conflicts still stop the run)'),
   async run(rt, args, opts) {
+    if (isBatch(rt.store, args[0]!)) return resumeBatchFromCli(rt, args[0]!);
     const store = new RunStore(rt.store);
     const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });
     try {

@@ -90,3 +90,11 @@ export function batchSummary(s: BatchState) {
     hosts: s.hosts,
   };
 }
+
+/**
+ * A running host whose run was cancelled because the batch itself was interrupted (Ctrl-C): it goes back
+ * to pending, not failed, so resuming the batch starts it again and max-fail counts only real failures.
+ */
+export function hostInterrupted(s: BatchState, target: string): BatchState {
+  return { ...s, hosts: s.hosts.map((h) => h.target === target && h.status === 'running' ? { target: h.target, status: 'pending' as const } : h) };
+}

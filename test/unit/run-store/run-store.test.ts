@@ -15,7 +15,7 @@ describe('run store', () => {
 
   it('uses WAL and a versioned schema', () => {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('user_version', { simple: true }), 1);
+    assert.equal(store.db.pragma('user_version', { simple: true }), 2);
   });
 
   it('records a run, its transitions, timings and final result', () => {

@@ -1,0 +1,121 @@
+// Fleet batches in the run store (STORE/runs.db, schema v2): what a batch was started with, the scheduler's
+// state per host, the run each host got and each finished host's report. Written as the batch goes, so a
+// batch whose orchestrator died can be resumed as one (app/runs/batch-runner.ts).
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { BatchState, HostStatus } from '../../core/workflow/batch-plan.ts';
+import type { RunStore } from './run-store.ts';
+
+export interface BatchHostRecord {
+  position: number;
+  target: string;
+  status: HostStatus;
+  outcome?: string;
+  runId?: string;
+  report?: Record<string, unknown>;
+}
+
+export interface BatchRecord<R = Record<string, unknown>> {
+  id: string;
+  kind: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  ownerPid?: number;
+  request: R;
+  stopped?: string;
+  ok?: boolean;
+  hosts: BatchHostRecord[];
+}
+
+interface BatchRow {
+  id: string; kind: string; created_at: string; updated_at: string; finished_at: string | null; owner_pid: number | null;
+  request: string; stopped: string | null; ok: number | null;
+}
+interface HostRow { position: number; target: string; status: string; outcome: string | null; run_id: string | null; report: string | null }
+
+/** What changes together with the scheduler state: a host's run id (before the run starts) or its report. */
+export interface HostChange { target: string; runId?: string; report?: unknown }
+
+export class BatchStore {
+  constructor(private readonly runs: RunStore) {}
+
+  private get db() { return this.runs.db; }
+
+  /** False on a store opened read-only that predates batches (schema v1). */
+  available(): boolean {
+    return Boolean(this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batches'").get());
+  }
+
+  create(id: string, kind: string, request: unknown, state: BatchState): void {
+    const now = new Date().toISOString();
+    const addHost = this.db.prepare('INSERT INTO batch_hosts (batch_id, position, target, status) VALUES (?, ?, ?, ?)');
+    try {
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT INTO batches (id, kind, created_at, updated_at, owner_pid, request) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(id, kind, now, now, process.pid, JSON.stringify(request));
+        state.hosts.forEach((h, i) => addHost.run(id, i, h.target, h.status));
+      })();
+    } catch (err) {
+      throw new UnderstudyError('io', `cannot record batch ${id}: ${(err as Error).message}`);
+    }
+  }
+
+  /** One transaction: every host's status and outcome, why the batch stopped, and the host changes given. */
+  saveState(id: string, state: BatchState, changes: HostChange[] = []): void {
+    const setHost = this.db.prepare('UPDATE batch_hosts SET status = ?, outcome = ? WHERE batch_id = ? AND target = ?');
+    const setRun = this.db.prepare('UPDATE batch_hosts SET run_id = ? WHERE batch_id = ? AND target = ?');
+    const setReport = this.db.prepare('UPDATE batch_hosts SET report = ? WHERE batch_id = ? AND target = ?');
+    this.db.transaction(() => {
+      for (const h of state.hosts) setHost.run(h.status, h.outcome ?? null, id, h.target);
+      for (const c of changes) {
+        if (c.runId) setRun.run(c.runId, id, c.target);
+        if (c.report !== undefined) setReport.run(JSON.stringify(c.report), id, c.target);
+      }
+      this.db.prepare('UPDATE batches SET stopped = ?, updated_at = ? WHERE id = ?').run(state.stopped ?? null, new Date().toISOString(), id);
+    })();
+  }
+
+  finish(id: string, ok: boolean): void {
+    const now = new Date().toISOString();
+    this.db.prepare('UPDATE batches SET finished_at = ?, updated_at = ?, ok = ? WHERE id = ?').run(now, now, ok ? 1 : 0, id);
+  }
+
+  /** The batch changes hands (resume). */
+  claim(id: string): void {
+    this.db.prepare('UPDATE batches SET owner_pid = ?, updated_at = ? WHERE id = ?').run(process.pid, new Date().toISOString(), id);
+  }
+
+  get<R = Record<string, unknown>>(id: string): BatchRecord<R> | undefined {
+    if (!this.available()) return undefined;
+    const row = this.db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as BatchRow | undefined;
+    if (!row) return undefined;
+    const hosts = (this.db.prepare('SELECT * FROM batch_hosts WHERE batch_id = ? ORDER BY position').all(id) as HostRow[]).map((h) => ({
+      position: h.position, target: h.target, status: h.status as HostStatus,
+      ...(h.outcome ? { outcome: h.outcome } : {}),
+      ...(h.run_id ? { runId: h.run_id } : {}),
+      ...(h.report ? { report: JSON.parse(h.report) as Record<string, unknown> } : {}),
+    }));
+    return {
+      id: row.id, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at, request: JSON.parse(row.request) as R, hosts,
+      ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+      ...(row.owner_pid !== null ? { ownerPid: row.owner_pid } : {}),
+      ...(row.stopped ? { stopped: row.stopped } : {}),
+      ...(row.ok !== null ? { ok: row.ok === 1 } : {}),
+    };
+  }
+
+  /** Batch ids matching an exact id or a prefix (like git's short ids), at most two. */
+  match(idOrPrefix: string): string[] {
+    if (!this.available()) return [];
+    if (this.db.prepare('SELECT 1 FROM batches WHERE id = ?').get(idOrPrefix)) return [idOrPrefix];
+    return (this.db.prepare("SELECT id FROM batches WHERE id LIKE ? ESCAPE '\\' LIMIT 2")
+      .all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Unfinished batches, newest first. */
+  unfinished(): string[] {
+    if (!this.available()) return [];
+    return (this.db.prepare('SELECT id FROM batches WHERE finished_at IS NULL ORDER BY created_at DESC, id DESC').all() as Array<{ id: string }>)
+      .map((r) => r.id);
+  }
+}
