@@ -8,7 +8,7 @@ import type { StageIo, StageServices } from '../../core/workflow/stage-services.
 import { capture } from '../../adapters/capture/capture.ts';
 import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
-import { baseImageFor } from '../../adapters/sandbox/disk-build.ts';
+import { baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
@@ -58,6 +58,27 @@ export function realStageServices(input: RunInput, store: string): StageServices
   let dpkgBefore: Map<string, string> | undefined;
   // --prefer host|sandbox PATH given up front; choices made at review (resolutions) win over them
   const preferred = (o.prefer ?? {}) as Record<string, 'host' | 'sandbox'>;
+  let built: { map1: string; base: BaseImage } | undefined;
+
+  /** Boots the sandbox from the base image (the one buildImage made in this process, else looked up again
+   *  when the run was resumed at this stage). */
+  async function boot(map1: string, io: StageIo, signal: AbortSignal) {
+    await releaseSandboxById(input.runId, 0); // a re-entered boot starts clean
+    const base = built?.map1 === map1 ? built.base
+      : await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, signal);
+    const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
+    await mkdir(runDir, { recursive: true });
+    // the console file is (re)created by the hypervisor; follow it for the whole boot
+    const bootStartedAt = Date.now() / 1000 - 2; // the guest clock comes from the RTC, in whole seconds
+    const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
+    const sb = await startSandbox({
+      hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
+      log: (l) => io.log('info', 'sandbox', l),
+    }).finally(() => serial.stop());
+    registerSandbox(input.runId, sb);
+    const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort, bootStartedAt };
+    return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
+  }
 
   return {
     async preflight({ input: i }, io) {
@@ -79,26 +100,16 @@ export function realStageServices(input: RunInput, store: string): StageServices
     async buildImage({ map1 }, io) {
       return timed('building the sandbox disk', STAGE_TIMEOUTS_MS.build, io, async (signal) => {
         const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, signal);
+        built = { map1, base };
         io.log('info', 'build', `sandbox disk ${base.cached ? 'reused' : 'built'} in ${base.seconds.toFixed(1)} s`);
         return { image: base.dir };
       });
     },
 
     async bootSandbox({ map1 }, io) {
-      await releaseSandboxById(input.runId, 0); // a re-entered boot starts clean
-      const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, io.signal);
-      const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
-      await mkdir(runDir, { recursive: true });
-      // the console file is (re)created by the hypervisor; follow it for the whole boot
-      const bootStartedAt = Date.now() / 1000 - 2; // the guest clock comes from the RTC, in whole seconds
-      const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
-      const sb = await startSandbox({
-        hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal: io.signal,
-        log: (l) => io.log('info', 'sandbox', l),
-      }).finally(() => serial.stop());
-      registerSandbox(input.runId, sb);
-      const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort, bootStartedAt };
-      return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
+      // the sandbox waits for SSH up to the boot timeout (and then shows the console); the stage's own limit
+      // is a little longer, for the disks and a stuck hypervisor call
+      return timed('booting the sandbox', STAGE_TIMEOUTS_MS.boot + 120_000, io, (signal) => boot(map1, io, signal));
     },
 
     async runUpgrade({ sandbox, command }, io) {
