@@ -9,12 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DomainState, Hypervisor as LibvirtConnection, type Domain } from '@unraid/libvirt';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Accel, Hypervisor, VmHandle, VmSpec } from '../../core/ports/hypervisor.port.ts';
 import { freeLoopbackPort } from '../qemu/free-port.ts';
+import { exitedWithin, serialTailOf } from '../qemu/vm-console.ts';
 import { resolveAccel } from '../qemu/kvm-probe.ts';
 import { buildDomainXml } from './domain-xml.ts';
 
@@ -114,22 +114,14 @@ export class LibvirtVm implements VmHandle {
     live.delete(this.id);
   }
 
-  async serialTail(lines: number): Promise<string> {
-    let text = '';
-    try { text = await readFile(this.serialLog, 'utf8'); } catch { return ''; }
-    return text.split('\n').slice(-lines).join('\n');
+  serialTail(lines: number): Promise<string> {
+    return serialTailOf(this.serialLog, lines);
   }
 
   async shutdown(timeoutMs: number): Promise<boolean> {
     if (!this.running) return true;
     try { await this.domain.shutdown(); } catch { /* already stopping or gone */ }
-    let timer: NodeJS.Timeout | undefined;
-    const stopped = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
-    ]);
-    clearTimeout(timer);
-    return stopped;
+    return exitedWithin(this.exited, timeoutMs);
   }
 
   async kill(): Promise<void> {

@@ -8,12 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Accel, Hypervisor, VmHandle, VmSpec } from '../../core/ports/hypervisor.port.ts';
 import { freeLoopbackPort } from './free-port.ts';
+import { exitedWithin, serialTailOf } from './vm-console.ts';
 import { resolveAccel } from './kvm-probe.ts';
 import { QmpClient } from './qmp-client.ts';
 import { buildQemuArgs, checkSpec } from './qemu-args.ts';
@@ -101,22 +102,14 @@ export class QemuVm implements VmHandle {
     this.qmp = await Promise.race([qmp, died]);
   }
 
-  async serialTail(lines: number): Promise<string> {
-    let text = '';
-    try { text = await readFile(this.serialLog, 'utf8'); } catch { return ''; }
-    return text.split('\n').slice(-lines).join('\n');
+  serialTail(lines: number): Promise<string> {
+    return serialTailOf(this.serialLog, lines);
   }
 
   async shutdown(timeoutMs: number): Promise<boolean> {
     if (!this.running) return true;
     try { await this.qmp?.execute('system_powerdown'); } catch { /* exited meanwhile */ }
-    let timer: NodeJS.Timeout | undefined;
-    const stopped = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
-    ]);
-    clearTimeout(timer);
-    return stopped;
+    return exitedWithin(this.exited, timeoutMs);
   }
 
   async kill(): Promise<void> {
