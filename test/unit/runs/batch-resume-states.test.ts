@@ -1,0 +1,90 @@
+// resumeBatch on batch records as an orchestrator can leave them when it dies between two writes, built
+// directly in a real SQLite store: a host whose run finished but whose report was not recorded, a follower
+// of a shared rehearsal that died with the process, a run id recorded before its run was created; and the
+// refusals (finished batch, batch or run owned by a live process, unknown id).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore } from '../../../main/app/run-store/run-store.ts';
+import { BatchStore } from '../../../main/app/run-store/batch-store.ts';
+import { resumeBatch, type SavedBatchRequest } from '../../../main/app/runs/batch-runner.ts';
+import { parseFleet } from '../../../main/app/runs/fleet-file.ts';
+import { fakeStageServices } from '../../../main/adapters/fake/fake-stage-services.ts';
+import { newBatch, startNext } from '../../../main/core/workflow/batch-plan.ts';
+import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+
+const hosts = parseFleet('plan:\n  run: apt-get install -y hello-service=2.0\nhosts:\n' + ['h1', 'h2', 'h3', 'h4'].map((h) => `  - target: dir:/srv/${h}\n`).join(''));
+const request: SavedBatchRequest = { hosts, options: { canary: 0, parallel: 3, maxFail: { count: 0 } }, kind: 'upgrade', yes: true, adapterOptions: {} };
+const input = (runId: string, target: string) => ({ runId, kind: 'upgrade', target, command: hosts[0]!.command, checks: [], health: [], yes: true, reboot: 'auto', options: {} });
+const usage = (re: RegExp) => (e: unknown) => isUnderstudyError(e) && e.code === 'usage' && re.test(e.message);
+
+describe('resumeBatch from saved states', () => {
+  let dir: string;
+  let store: RunStore;
+  let batches: BatchStore;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'understudy-batch-states-')); store = new RunStore(dir); batches = new BatchStore(store); });
+  after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  /** A batch with h1..h3 running (run ids r-<id>-h1..3) and h4 pending, as a killed orchestrator leaves it. */
+  function killedBatch(id: string) {
+    const st = startNext(newBatch(hosts.map((h) => h.target), request.options)).state;
+    batches.create(id, 'upgrade', request, newBatch(hosts.map((h) => h.target), request.options));
+    batches.saveState(id, st, ['h1', 'h2', 'h3'].map((h) => ({ target: `dir:/srv/${h}`, runId: `r-${id}-${h}` })));
+  }
+
+  it('finished-but-unrecorded runs are reported, not redone; a lost shared-rehearsal follower is rehearsed again; a never-created run starts', async () => {
+    killedBatch('b1');
+    store.createRun({ id: 'r-b1-h1', verb: 'upgrade', target: 'dir:/srv/h1', input: input('r-b1-h1', 'dir:/srv/h1') });
+    store.saveTransition('r-b1-h1', { state: 'done', snapshot: null, timings: {}, outcome: 'upgraded', result: { run: 'r-b1-h1', outcome: 'upgraded', map2: 'e'.repeat(64) } });
+    store.createRun({ id: 'r-b1-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b1-h2', 'dir:/srv/h2') });
+    store.saveTransition('r-b1-h2', { state: 'upgrading', snapshot: { value: 'upgrading', context: { image: 'shared-rehearsal:' + 'a'.repeat(64) } }, timings: {} });
+    // r-b1-h3 was recorded in the batch but the process died before creating the run
+
+    const services = fakeStageServices();
+    const r = await resumeBatch({ store, batchId: 'b1', services: () => services });
+    assert.deepEqual(r.hosts.map((h) => h.outcome), ['upgraded', 'upgraded', 'upgraded', 'upgraded']);
+    assert.equal(r.ok, true);
+    assert.equal(services.count('preflight'), 3, 'h1 was not run again');
+    assert.deepEqual([r.hosts[0]!.run, r.hosts[0]!.result?.map2], ['r-b1-h1', 'e'.repeat(64)]);
+    assert.notEqual(r.hosts[1]!.run, 'r-b1-h2', 'h2 got a fresh run');
+    assert.equal(store.get('r-b1-h2')?.outcome, 'cancelled');
+    assert.ok(store.events('r-b1-h2').some((e) => e.event.type === 'log' && /following a shared rehearsal/.test(e.event.text)));
+    assert.equal(r.hosts[2]!.run, 'r-b1-h3', 'h3 started under the id recorded for it');
+    assert.equal(store.get('r-b1-h3')?.outcome, 'upgraded');
+    assert.deepEqual(r.resumed, []);
+    const rec = batches.get('b1')!;
+    assert.equal(rec.hosts[1]!.runId, r.hosts[1]!.run);
+    assert.equal(rec.ok, true);
+    await assert.rejects(resumeBatch({ store, batchId: 'b1', services: () => services }), usage(/already finished \(ok\)/));
+  });
+
+  it('refuses a batch or a host run that a live process owns, and unknown or ambiguous ids', async () => {
+    killedBatch('b2-x');
+    const live = process.ppid; // the test runner: alive, and not this process
+    store.db.prepare('UPDATE batches SET owner_pid = ? WHERE id = ?').run(live, 'b2-x');
+    await assert.rejects(resumeBatch({ store, batchId: 'b2-x', services: () => fakeStageServices() }), usage(new RegExp(`still running in process ${live}`)));
+    store.db.prepare('UPDATE batches SET owner_pid = ? WHERE id = ?').run(process.pid, 'b2-x');
+    store.createRun({ id: 'r-b2-x-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b2-x-h2', 'dir:/srv/h2') });
+    store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(live, 'r-b2-x-h2');
+    await assert.rejects(resumeBatch({ store, batchId: 'b2', services: () => fakeStageServices() }), usage(/run r-b2-x-h2 \(host dir:\/srv\/h2\) of batch b2-x is running in process/));
+    killedBatch('b2-y');
+    await assert.rejects(resumeBatch({ store, batchId: 'b2', services: () => fakeStageServices() }), usage(/matches more than one batch/));
+    await assert.rejects(resumeBatch({ store, batchId: 'nope', services: () => fakeStageServices() }), usage(/no batch 'nope'/));
+  });
+
+  it('a store from before batches (schema v1) gains the batch tables when opened', () => {
+    const old = join(dir, 'v1');
+    const s1 = new RunStore(old);
+    s1.db.exec('DROP TABLE batch_hosts; DROP TABLE batches; PRAGMA user_version = 1;');
+    s1.close();
+    const s2 = new RunStore(old);
+    try {
+      assert.equal(s2.db.pragma('user_version', { simple: true }), 2);
+      assert.equal(new BatchStore(s2).available(), true);
+    } finally { s2.close(); }
+    const ro = new RunStore(old, { readonly: true });
+    try { assert.deepEqual(new BatchStore(ro).unfinished(), []); } finally { ro.close(); }
+  });
+});
