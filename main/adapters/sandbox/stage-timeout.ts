@@ -14,7 +14,8 @@ export async function withStageTimeout<T>(name: string, ms: number, outer: Abort
     onAbort = () => resolve(new UnderstudyError('cancelled', `${name}: cancelled`));
     if (outer?.aborted) return onAbort();
     outer?.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => resolve(new UnderstudyError('timeout', `${name} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(() => resolve(new UnderstudyError('timeout', `${name} did not finish within ${Math.round(ms / 1000)} s`,
+      { pending: pendingWork() })), ms);
   });
   const work = fn(ac.signal);
   try {
@@ -29,4 +30,12 @@ export async function withStageTimeout<T>(name: string, ms: number, outer: Abort
     clearTimeout(timer);
     if (onAbort) outer?.removeEventListener('abort', onAbort);
   }
+}
+
+/** What the process was still waiting for when a stage timed out (e.g. {"FSReqPromise":1,"TCPSocketWrap":2}):
+ *  kept in the error's details so a stuck stage can be diagnosed from the run's record. */
+function pendingWork(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
 }
