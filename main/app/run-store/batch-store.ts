@@ -112,6 +112,19 @@ export class BatchStore {
       .all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as Array<{ id: string }>).map((r) => r.id);
   }
 
+  /** Batches, newest first. */
+  list(limit = 50): BatchRecord[] {
+    if (!this.available()) return [];
+    return (this.db.prepare('SELECT id FROM batches ORDER BY created_at DESC, id DESC LIMIT ?').all(limit) as Array<{ id: string }>)
+      .map((r) => this.get(r.id)!);
+  }
+
+  /** The batch a run was started for, if any. */
+  batchOfRun(runId: string): string | undefined {
+    if (!this.available()) return undefined;
+    return (this.db.prepare('SELECT batch_id FROM batch_hosts WHERE run_id = ?').get(runId) as { batch_id: string } | undefined)?.batch_id;
+  }
+
   /** Unfinished batches, newest first. */
   unfinished(): string[] {
     if (!this.available()) return [];

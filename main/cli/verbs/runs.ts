@@ -1,4 +1,5 @@
-// `understudy runs`: run history from the run store, newest first.
+// `understudy runs`: run history from the run store, newest first; `runs --batches`: fleet batches, with the
+// id to resume an interrupted one by.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Verb } from '../verb.ts';
@@ -7,16 +8,19 @@ import { RunStore } from '../../app/run-store/run-store.ts';
 import { processAlive } from '../../app/runs/process-alive.ts';
 import { runRow, runsTable } from '../render/run-listing.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
+import { BatchStore, type BatchRecord } from '../../app/run-store/batch-store.ts';
+import { formatTable } from '../../app/runs/batch-listing.ts';
 
 const OUTCOMES = ['upgraded', 'rehearsed', 'check-failed', 'conflict', 'rolled-back', 'needs-recovery', 'failed', 'cancelled', 'aborted'];
 
 export const runsVerb: Verb = {
   name: 'runs',
-  summary: 'run history: runs [--host H] [--outcome O] [--limit N]',
+  summary: 'run history: runs [--host H] [--outcome O] [--limit N] | runs --batches',
   configure: (c) => c
     .option('--host <target>', 'only runs whose target contains this')
     .option('--outcome <outcome>', 'only runs with this outcome (upgraded, rehearsed, check-failed, conflict, rolled-back, ...)')
-    .option('--limit <n>', 'at most this many runs', '50'),
+    .option('--limit <n>', 'at most this many runs', '50')
+    .option('--batches', 'list fleet batches instead: state, hosts done, the fleet file'),
   async run(rt, _args, opts) {
     const limit = Number(opts.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UnderstudyError('usage', `--limit must be a positive whole number, not '${opts.limit}'`);
@@ -29,6 +33,11 @@ export const runsVerb: Verb = {
     }
     const store = new RunStore(rt.store);
     try {
+      if (opts.batches) {
+        const rows = new BatchStore(store).list(limit).map(batchRow);
+        printResult(rt.out, { batches: rows }, () => batchesTable(rows));
+        return 0;
+      }
       const rows = store.list({ host: opts.host, outcome: opts.outcome, limit })
         .map((r) => runRow(r, processAlive));
       printResult(rt.out, { runs: rows }, () => runsTable(rows));
@@ -36,3 +45,20 @@ export const runsVerb: Verb = {
     return 0;
   },
 };
+
+/** running (its process is alive), interrupted (resume it), or how it ended. */
+function batchRow(b: BatchRecord) {
+  const state = b.finishedAt ? (b.ok ? 'ok' : b.stopped ? `stopped: ${b.stopped}` : 'finished with failures')
+    : b.ownerPid && processAlive(b.ownerPid) ? 'running' : 'interrupted';
+  const request = b.request as { fleet?: string };
+  return {
+    batch: b.id, kind: b.kind, state, started: b.createdAt, hosts: b.hosts.length,
+    done: b.hosts.filter((h) => h.report).length, failed: b.hosts.filter((h) => h.status === 'failed').length, fleet: request.fleet ?? null,
+  };
+}
+
+function batchesTable(rows: Array<ReturnType<typeof batchRow>>): string {
+  if (rows.length === 0) return 'no batches';
+  return formatTable(['BATCH', 'KIND', 'STATE', 'HOSTS DONE', 'STARTED', 'FLEET'],
+    rows.map((r) => [r.batch, r.kind, r.state, `${r.done}/${r.hosts}`, r.started.replace('T', ' ').slice(0, 19), r.fleet ?? '']));
+}

@@ -88,6 +88,10 @@ describe('batch resume after kill -9', () => {
       assert.equal(await again.exited, 2);
       assert.match(result(again).error.message, new RegExp(`batch ${id} over this fleet did not finish \\(1 of 5 hosts done\\).*understudy resume ${id}`));
 
+      const listed = t.run(['runs', '--batches']);
+      assert.equal(await listed.exited, 0);
+      assert.deepEqual(result(listed).batches.map((b: Record<string, unknown>) => [b.batch, b.state, b.done, b.hosts, b.fleet]), [[id, 'interrupted', 1, 5, t.fleet]]);
+
       const second = t.run(['resume', id]);
       assert.equal(await second.exited, 4, 'h4 failed its check in the sandbox (exit 4); the rest upgraded');
       const res = result(second);

@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '../../../main/app/run-store/run-store.ts';
@@ -58,6 +59,17 @@ describe('resumeBatch from saved states', () => {
     assert.equal(rec.hosts[1]!.runId, r.hosts[1]!.run);
     assert.equal(rec.ok, true);
     await assert.rejects(resumeBatch({ store, batchId: 'b1', services: () => services }), usage(/already finished \(ok\)/));
+  });
+
+  it('resume RUN of a lost shared-rehearsal follower is refused, naming the batch to resume instead', () => {
+    killedBatch('b3');
+    store.createRun({ id: 'r-b3-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b3-h2', 'dir:/srv/h2') });
+    store.saveTransition('r-b3-h2', { state: 'checking', snapshot: { value: 'checking', context: { sandbox: { id: 'shared-rehearsal:' + 'a'.repeat(64) } } }, timings: {} });
+    const child = join(import.meta.dirname, 'fixtures', 'batch-cli-child.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, join(dir, 'b3.calls'), 'resume', 'r-b3-h2', '--store', dir, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(JSON.parse(r.stdout.trim().split('\n').pop()!).error.message, /following a batch's shared rehearsal.*understudy resume b3\)/);
+    assert.equal(store.get('r-b3-h2')?.state, 'checking', 'the run is left as it was');
   });
 
   it('refuses a batch or a host run that a live process owns, and unknown or ambiguous ids', async () => {
