@@ -1,24 +1,30 @@
 // The sandbox's disks, built from map1:
-//   base image (cached per map id in the image cache): restore the map into a temp tree (H2's restore:
-//   exact content, owners, modes, xattrs), apply the sandbox-only edits, copy the chosen kernel/initrd
-//   out, then `mkfs.ext4 -q -d TREE -E root_owner=0:0 root.img SIZE` (root; the fast path, seconds), or
-//   libguestfs' virt-make-fs when not root (slow under TCG; a clear error when it is missing);
+//   base image (cached per map entries in the image cache):
+//   - root (the fast path): check the map out into a temp tree of hardlinks into the store (copies only
+//     where an inode must not be shared: image-tree.ts), copy the chosen kernel/initrd out, apply the
+//     sandbox-only edits, `mkfs.ext4 -q -d TREE -E root_owner=0:0 root.img SIZE`, then stamp every
+//     path's map metadata (mode, owner, ns mtime) into the image's inodes (ext4-stamp.ts);
+//   - not root: restore the map into a temp tree (exact content, owners, modes, xattrs as far as an
+//     unprivileged user can), the same edits, then libguestfs' virt-make-fs (slow under TCG; a clear
+//     error when it is missing);
 //   per run: a qcow2 overlay on the base (the base is never written) and a tiny seed disk holding the
 //   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts).
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { loadMap } from '../store/map-store.ts';
-import { restoreMap } from '../restore/restore-map.ts';
+import { restoreMap, writeEntryContent } from '../restore/restore-map.ts';
 import { applySandboxEdits } from './sandbox-edits.ts';
-import { checkMapBootable, selectKernel } from './kernel-select.ts';
+import { checkoutImageTree } from './image-tree.ts';
+import { stampMapMetadata } from './ext4-stamp.ts';
+import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts';
 
 const run = promisify(execFile);
 
@@ -35,8 +41,10 @@ export function diskSizeMiB(m: Manifest): number {
   return Math.max(1024, Math.ceil((bytes * 1.3) / (1 << 20)) + 768);
 }
 
+const isRoot = (): boolean => process.getuid?.() === 0;
+
 async function makeFs(tree: string, img: string, sizeMiB: number): Promise<void> {
-  if (process.getuid?.() === 0) {
+  if (isRoot()) {
     await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`], { maxBuffer: 16 << 20 });
     return;
   }
@@ -48,6 +56,42 @@ async function makeFs(tree: string, img: string, sizeMiB: number): Promise<void>
   }
   await run('virt-make-fs', ['--format=raw', '--type=ext4', `--size=${sizeMiB}M`, tree, img],
     { env: { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, maxBuffer: 16 << 20 });
+}
+
+/** `rm -rf`: a tree of thousands of entries goes several times faster than with fs.rm. */
+async function removeTree(path: string): Promise<void> {
+  await run('rm', ['-rf', '--one-file-system', '--', path]).catch(() => rm(path, { recursive: true, force: true }));
+}
+
+/** root.img (and the map's kernel/initrd unless overridden) into `out`; `stage` is scratch space. */
+async function buildImage(store: string, id: string, manifest: Manifest, stage: string, out: string, withKernel: boolean,
+  signal?: AbortSignal): Promise<void> {
+  const tree = join(stage, 'tree');
+  const cancelled = () => { if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled'); };
+  // The kernel and initrd come straight from the store, alongside the checkout.
+  const boot = withKernel ? bootEntries(manifest, id) : undefined;
+  const kernelCopy = boot ? Promise.all([writeEntryContent(store, boot.kernel, join(out, 'vmlinuz')),
+    writeEntryContent(store, boot.initrd, join(out, 'initrd.img'))]) : Promise.resolve();
+  kernelCopy.catch(() => undefined); // awaited below
+  try {
+    if (isRoot()) await checkoutImageTree(store, manifest, tree, stage);
+    else await restoreMap(store, id, tree);
+  } finally {
+    await kernelCopy.catch(() => undefined);
+  }
+  await kernelCopy;
+  cancelled();
+  const edited = await applySandboxEdits(tree);
+  await makeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
+  cancelled();
+  if (!isRoot()) return;
+  // The tree goes (a child process) while this thread stamps the map's metadata into the image.
+  const removing = removeTree(tree);
+  try {
+    stampMapMetadata(join(out, 'root.img'), manifest.entries, edited);
+  } finally {
+    await removing;
+  }
 }
 
 /** The cached base image for a map, built on first use. `override` = --kernel/--initrd. */
@@ -68,28 +112,20 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
     if (override?.kernel) await selectKernel('', id, override);
     return done(true);
   }
-  if (!override?.kernel) checkMapBootable(manifest, id);
+  if (override?.kernel || override?.initrd) await selectKernel('', id, override); // checks the files
+  else checkMapBootable(manifest, id);
   await mkdir(imageCacheRoot(), { recursive: true });
   // Built next to its final place and renamed in whole: a crash never leaves a half image in the cache.
   const stage = await mkdtemp(join(imageCacheRoot(), `.sandbox-${id.slice(0, 12)}-`));
   try {
-    const tree = join(stage, 'tree');
-    await restoreMap(store, id, tree);
-    if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
-    const boot = await selectKernel(tree, id, override);
     const out = join(stage, 'image');
     await mkdir(out);
-    if (!override?.kernel) {
-      await copyFile(boot.kernel, join(out, 'vmlinuz'));
-      if (boot.initrd) await copyFile(boot.initrd, join(out, 'initrd.img'));
-    }
-    await applySandboxEdits(tree);
-    await makeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
+    await buildImage(store, id, manifest, stage, out, !override?.kernel, signal);
     await writeFile(join(out, 'map'), id + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(out, dir);
   } finally {
-    await rm(stage, { recursive: true, force: true });
+    await removeTree(stage);
   }
   return done(false);
 }

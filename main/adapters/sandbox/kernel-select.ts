@@ -2,7 +2,7 @@
 // /boot/vmlinuz-VERSION of the map that has a matching /boot/initrd.img-VERSION.
 import { existsSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import type { Manifest } from '../../core/domain/manifest.ts';
+import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { compareVersions } from './tiny-guest.ts';
@@ -30,6 +30,13 @@ export async function selectKernel(tree: string, mapId: string, override?: { ker
 /** The map's own check, before anything is restored: fails early with 'no-kernel'. */
 export function checkMapBootable(m: Manifest, mapId: string): string {
   return pickKernel(m.entries.filter((e) => e.type === 'file' && /^boot\/[^/]+$/.test(e.path)).map((e) => e.path.slice(5)), mapId);
+}
+
+/** The map's own entries of the kernel and initrd the sandbox boots (regular files, never symlinks). */
+export function bootEntries(m: Manifest, mapId: string): { kernel: Entry; initrd: Entry; version: string } {
+  const v = checkMapBootable(m, mapId);
+  const find = (key: string) => m.entries.find((e) => e.path === key && e.type === 'file')!;
+  return { kernel: find(`boot/vmlinuz-${v}`), initrd: find(`boot/initrd.img-${v}`), version: v };
 }
 
 /** Newest VERSION with both vmlinuz-VERSION and initrd.img-VERSION among /boot's names. */

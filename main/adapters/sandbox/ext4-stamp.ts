@@ -1,0 +1,80 @@
+// Gives every path of a freshly built image its map metadata: mode (setuid & co), owner, mtime to the
+// nanosecond (atime = mtime, as restore does). The image's tree was checked out with hardlinks into the
+// store, so mkfs.ext4 -d copied the store objects' own metadata; this pass replaces it in the inode
+// tables, which is what lets the checkout skip a copy of every file.
+import type { Entry } from '../../core/domain/manifest.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { bytesFromKey, displayKey } from '../../core/domain/path-key.ts';
+import { Ext4Image } from './ext4-image.ts';
+
+const S_IFMT: Record<Entry['type'], number> = {
+  file: 0x8000, hardlink: 0x8000, dir: 0x4000, symlink: 0xa000, fifo: 0x1000, chardev: 0x2000, blockdev: 0x6000,
+};
+
+/** Path (bytes as latin1) -> inode number, for everything below the root. */
+function inodesByPath(img: Ext4Image): Map<string, number> {
+  const out = new Map<string, number>();
+  const stack: Array<[string, number]> = [['', 2]];
+  for (let d = stack.pop(); d; d = stack.pop()) {
+    for (const c of img.listDir(d[1])) {
+      const key = d[0] === '' ? c.name.toString('latin1') : `${d[0]}/${c.name.toString('latin1')}`;
+      out.set(key, c.ino);
+      if (c.isDir) stack.push([key, c.ino]);
+    }
+  }
+  return out;
+}
+
+/** ext4's time encoding: low 32 bits of the seconds; extra = nanoseconds << 2 | epoch bits. */
+function writeTime(inode: Buffer, at: number, extraAt: number, ns: bigint): void {
+  let sec = ns / 1_000_000_000n, nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) { sec -= 1n; nsec += 1_000_000_000n; }
+  inode.writeUInt32LE(Number(BigInt.asUintN(32, sec)), at);
+  const epoch = ((sec - BigInt.asIntN(32, sec)) >> 32n) & 3n;
+  inode.writeUInt32LE(Number((nsec << 2n) | epoch), extraAt);
+}
+
+function stamp(inode: Buffer, e: Entry, path: string): void {
+  const mode = inode.readUInt16LE(0);
+  if ((mode & 0xf000) !== S_IFMT[e.type]) {
+    throw new UnderstudyError('usage', `disk image: /${displayKey(path)} is not a ${e.type} in the built image`);
+  }
+  if (inode.readUInt16LE(0x80) < 0x10) throw new UnderstudyError('usage', 'disk image: inodes too small for nanosecond times');
+  if (e.type !== 'symlink') inode.writeUInt16LE((mode & 0xf000) | e.mode, 0);
+  inode.writeUInt16LE(e.uid & 0xffff, 0x02);
+  inode.writeUInt16LE(e.uid >>> 16, 0x78);
+  inode.writeUInt16LE(e.gid & 0xffff, 0x18);
+  inode.writeUInt16LE(e.gid >>> 16, 0x7a);
+  const ns = BigInt(e.mtimeNs);
+  writeTime(inode, 0x10, 0x88, ns); // mtime
+  writeTime(inode, 0x08, 0x8c, ns); // atime
+}
+
+/**
+ * Stamps the map's metadata on the image at `img` (a hardlink takes its group's, i.e. its head
+ * file's). Paths in `skip` (written or removed by the sandbox edits) keep what mkfs gave them; any
+ * other map path missing from the image is an error. Returns how many inodes were stamped.
+ */
+export function stampMapMetadata(img: string, entries: readonly Entry[], skip: ReadonlySet<string>): number {
+  const image = new Ext4Image(img);
+  try {
+    const inodes = inodesByPath(image);
+    const byPath = new Map(entries.map((e) => [e.path, e]));
+    let stamped = 0;
+    for (const e of entries) {
+      if (skip.has(e.path)) continue;
+      const ino = e.path === '' ? 2 : inodes.get(Buffer.from(bytesFromKey(e.path)).toString('latin1'));
+      if (ino === undefined) {
+        throw new UnderstudyError('usage', `disk image: /${displayKey(e.path)} of the map is missing from the built image`);
+      }
+      const meta = e.type === 'hardlink' ? { ...byPath.get(e.linkTo!)!, type: 'hardlink' as const } : e;
+      stamp(image.inode(ino), meta, e.path);
+      image.markDirty(ino);
+      stamped++;
+    }
+    image.flush();
+    return stamped;
+  } finally {
+    image.close();
+  }
+}
