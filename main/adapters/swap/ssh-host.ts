@@ -1,7 +1,8 @@
-// SwapHost for ssh:// targets: the whole seam over ONE ssh2 connection. Hosts have no Node, so content
-// streams through `cat >` (tmp name, owner, mode, then mv), the probe is remote-probe.sh, and the agent is
-// agent.sh uploaded to WORK (only when its hash differs). A non-root user works through passwordless
-// `sudo -n` (the CLI contract's requirement); root needs nothing more.
+// SwapHost over any RemoteShell: ssh:// targets (one ssh2 connection) and `local` (LocalShell, /bin/sh on
+// this machine) build the same seam from their shell. Hosts have no Node, so content streams through
+// `cat >` (tmp name, owner, mode, then mv), the probe is remote-probe.sh, and the agent is agent.sh
+// uploaded to WORK (only when its hash differs). A non-root ssh user works through passwordless `sudo -n`
+// (the CLI contract's requirement); root needs nothing more.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -36,8 +37,15 @@ async function collect(shell: RemoteShell, command: string, opts: { stdin?: Buff
 export async function openSshHost(target: string, connect: SshConnect): Promise<SwapHost> {
   const t = parseTarget(target);
   if (t.kind !== 'ssh') throw new UnderstudyError('bad-target', `${target} is not an ssh:// target`);
-  const shell = await connect(t) as Streaming;
-  const su = t.user === 'root' ? '' : 'sudo -n ';
+  const shell = await connect(t);
+  return openShellHost(targetString(t), 'ssh', shell, t.user === 'root' ? '' : 'sudo -n ');
+}
+
+/**
+ * The seam over an open shell; `su` is the prefix that makes a command run as root ('' when the shell
+ * already is root). Takes ownership of the shell: it is closed when opening fails or with the host.
+ */
+export async function openShellHost(target: string, kind: 'ssh' | 'local', shell: RemoteShell, su: string): Promise<SwapHost> {
   const sh = (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => collect(shell, cmd, opts);
   const must = async (what: string, cmd: string, stdin?: Buffer | string) => {
     const r = await sh(cmd, { stdin });
@@ -51,14 +59,14 @@ export async function openSshHost(target: string, connect: SshConnect): Promise<
       throw new UnderstudyError('bad-target', `${target}: cannot prepare ${HOST_WORK} as root${su ? ' (passwordless sudo is required for a non-root user)' : ''}: ${probe.stderr.trim().slice(-300)}`);
     }
     const [rootDev, workDev] = probe.stdout.toString().trim().split('\n');
-    return sshSwapHost(targetString(t), shell, su, rootDev === workDev, must, sh);
+    return shellSwapHost(target, kind, shell as Streaming, su, rootDev === workDev, must, sh);
   } catch (e) {
     await shell.close();
     throw e;
   }
 }
 
-function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: boolean,
+function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming, su: string, workOnRoot: boolean,
   must: (what: string, cmd: string, stdin?: Buffer | string) => Promise<Buffer>,
   sh: (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => ReturnType<typeof collect>): SwapHost {
   const root = '/';
@@ -89,7 +97,7 @@ function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: b
 
   return {
     target,
-    kind: 'ssh',
+    kind,
     root,
     work: HOST_WORK,
     // rename is atomic only within one filesystem: the root fs stages in WORK when WORK is on it, every
@@ -131,7 +139,7 @@ function sshSwapHost(target: string, shell: Streaming, su: string, workOnRoot: b
       } catch (e) {
         // the connection died under the agent (host crash, network): the journal on the host decides; the
         // caller reports 'needs-recovery' from a result without an outcome
-        return { code: 255, stdout: '', stderr: `ssh: ${(e as Error).message}` };
+        return { code: 255, stdout: '', stderr: `${kind}: ${(e as Error).message}` };
       }
     },
     async health(cmds, signal): Promise<HealthResult[]> {

@@ -1,5 +1,5 @@
 // Opens the swap seam (SwapHost) for any target: dir: locally, ssh:// over the ssh adapter with the
-// run's key and host-key policy.
+// run's key and host-key policy, local over a LocalShell (root required).
 import type { SwapHost } from '../../adapters/swap/swap-host.ts';
 import { openSwapHost } from '../../adapters/swap/open-host.ts';
 import { sshConnector, type SshChoice } from './ssh-connector.ts';

@@ -1,13 +1,16 @@
 // After the swap: nothing runs on a dir: host (contract). On a real host: daemon-reload, then either a
 // reboot (kernel, initrd, libc or systemd changed, under --reboot auto; or --reboot always) followed by
 // waiting for SSH to come back, or a try-restart of the units whose unit files changed and of the running
-// services whose executables changed.
+// services whose executables changed. `local` decides the same way through a LocalShell, but never
+// reboots the machine understudy itself runs on (it could not wait for itself to come back, nor report):
+// it restarts the services and tells the operator to reboot. Without systemd (a container) it does nothing.
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
-import { planRestart, type RebootChoice } from '../../core/domain/restart-plan.ts';
+import { planRestart, type RebootChoice, type RestartPlan } from '../../core/domain/restart-plan.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import type { DeltaSummary, RestartResult } from '../../core/workflow/run-types.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
+import { LocalShell } from '../../adapters/local/local-shell.ts';
 
 export type Connect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
 
@@ -46,6 +49,39 @@ async function waitForReboot(connect: Connect, t: { user: string; host: string; 
   }
 }
 
+/** try-restart of the units whose unit files changed and of the running services using changed binaries. */
+async function restartServices(shell: RemoteShell, plan: RestartPlan, io: StageIo): Promise<string[]> {
+  const units = [...new Set([...plan.units, ...await servicesRunning(shell, plan.binaries, io.signal)])];
+  for (const u of units) {
+    const r = await shell.run(`systemctl try-restart ${sq(u)}`, { signal: io.signal, timeoutMs: 120_000 });
+    io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `try-restart ${u}: ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
+  }
+  return units;
+}
+
+async function restartLocal(plan: RestartPlan, io: StageIo): Promise<RestartResult> {
+  const shell = new LocalShell();
+  try {
+    const rebootAdvice = () => {
+      if (!plan.reboot) return;
+      io.log('stderr', 'restart', `this machine needs a reboot to run what the swap changed (${plan.rebootBecause.slice(0, 5).join(', ') || '--reboot always'}): `
+        + 'understudy does not reboot the machine it runs on. Reboot it yourself when ready (the swap is committed; '
+        + '`understudy rollback local` takes it back).');
+    };
+    if ((await shell.run('[ -d /run/systemd/system ]', { signal: io.signal, timeoutMs: 10_000 })).exitCode !== 0) {
+      io.log('info', 'restart', 'local: systemd is not running on this machine: no daemon-reload, no service restarts');
+      rebootAdvice();
+      return { restarted: [], rebooted: false };
+    }
+    await shell.run('systemctl daemon-reload', { signal: io.signal, timeoutMs: 120_000 });
+    const restarted = await restartServices(shell, plan, io);
+    rebootAdvice();
+    return { restarted, rebooted: false };
+  } finally {
+    await shell.close();
+  }
+}
+
 export async function restartAfterSwap(target: string, reboot: RebootChoice, delta: DeltaSummary | undefined, io: StageIo,
   connect?: Connect): Promise<RestartResult> {
   const t = parseTarget(target);
@@ -53,8 +89,9 @@ export async function restartAfterSwap(target: string, reboot: RebootChoice, del
     io.log('info', 'restart', 'dir: target: no service restarts, no reboot');
     return { restarted: [], rebooted: false };
   }
-  if (t.kind !== 'ssh' || !connect) throw new UnderstudyError('not-implemented', `restarting services on ${t.kind} targets is not built yet`);
   const plan = planRestart([...(delta?.added ?? []), ...(delta?.changed ?? [])], reboot);
+  if (t.kind === 'local') return restartLocal(plan, io);
+  if (!connect) throw new UnderstudyError('not-implemented', `${target}: restarting services over ssh is not wired to this caller`);
   const shell = await connect(t);
   try {
     await shell.run('systemctl daemon-reload', { signal: io.signal, timeoutMs: 120_000 });
@@ -62,12 +99,7 @@ export async function restartAfterSwap(target: string, reboot: RebootChoice, del
       io.log('info', 'restart', `rebooting: ${plan.rebootBecause.slice(0, 5).join(', ') || '--reboot always'}`);
       await shell.exec('(sleep 1; systemctl reboot) >/dev/null 2>&1 &', { signal: io.signal, timeoutMs: 30_000 }).catch(() => undefined);
     } else {
-      const units = [...new Set([...plan.units, ...await servicesRunning(shell, plan.binaries, io.signal)])];
-      for (const u of units) {
-        const r = await shell.run(`systemctl try-restart ${sq(u)}`, { signal: io.signal, timeoutMs: 120_000 });
-        io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `try-restart ${u}: ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
-      }
-      return { restarted: units, rebooted: false };
+      return { restarted: await restartServices(shell, plan, io), rebooted: false };
     }
   } finally {
     await shell.close().catch(() => undefined);
