@@ -20,11 +20,12 @@ set -u
 K=0
 step() { # fault injection for tests: UNDERSTUDY_AGENT_KILL_AT=N kills the agent at its Nth mutation;
   # UNDERSTUDY_AGENT_PAUSE_AT=N (or 'window': the first mutation after the plan is journaled) leaves a
-  # marker and waits there (a test then cuts the host's power)
+  # marker and waits there (a test then cuts the host's power). At step N nothing is synced first, so
+  # the cut loses whatever the guest had not written back yet, as a real one would
   K=$((K + 1))
   if [ "${UNDERSTUDY_AGENT_KILL_AT:-0}" = "$K" ]; then kill -9 $$; fi
   case ${UNDERSTUDY_AGENT_PAUSE_AT:-0} in
-    "$K") : > "$WORK/.paused"; sync; sleep 900 ;;
+    "$K") : > "$WORK/.paused"; sleep 900 ;;
     window) if [ -f "$J" ] && grep -q '^planned' "$J"; then : > "$WORK/.paused"; sync; sleep 900; fi ;;
   esac
 }
