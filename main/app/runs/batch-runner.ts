@@ -116,6 +116,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   let st = initial;
   try {
     for (const [target, runId] of carried) running.set(target, carry(target, runId));
+    if (req.signal?.aborted) onAbort(); // interrupted before the listener could hear it
     for (;;) {
       if (!req.signal?.aborted) {
         const next = startNext(st);

@@ -11,6 +11,7 @@ import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch, type BatchResult } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { readFleet } from '../../app/runs/fleet-file.ts';
+import { processAlive } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { parseMaxFail } from '../../core/workflow/batch-plan.ts';
@@ -29,8 +30,7 @@ const flag = (o: string) => '--' + o.replace(/[A-Z]/g, (c) => '-' + c.toLowerCas
 
 export const batchVerb: Verb = {
   name: 'batch',
-  summary: 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%] [--yes | --rehearse]; '
-    + 'continue an interrupted one: batch --resume BATCH (same as resume BATCH)',
+  summary: 'upgrade a fleet: batch FLEET.yaml [--canary N] [--parallel N] [--max-fail N|P%] [--yes | --rehearse] | batch --resume BATCH',
   configure: (c) => c.argument('[fleet]', 'fleet file (YAML); optional with --resume')
     .option('--canary <n>', 'hosts that go first; all must pass (default 1)')
     .option('--parallel <n>', 'hosts at a time after the canary (default 1)')
@@ -42,7 +42,13 @@ export const batchVerb: Verb = {
     .option('--identity <file>', 'SSH private key for ssh:// hosts')
     .option('--resume <batch>', 'continue an interrupted batch: finished hosts are not redone, interrupted runs resume, '
       + 'the rest start under its saved options')
-    .option('--new', 'start a new batch even though one over the same fleet is unfinished'),
+    .option('--new', 'start a new batch even though one over the same fleet is unfinished')
+    .addHelpText('after', `
+The canary hosts (the first N of the fleet file) run first and must all pass; then the rest, N at a time.
+Once failures exceed --max-fail no new host starts (running ones finish; the rest are skipped). Hosts with
+the same plan and identical map1 share one rehearsal. A JSON report per host goes to STORE/batches/BATCH/.
+The batch is recorded in the run store as it goes: if its process dies or is interrupted, continue it with
+'understudy resume BATCH' (or 'batch --resume BATCH'); 'runs --batches' lists batches and their ids.`),
   async run(rt, args, opts) {
     if (opts.resume) {
       const given = PLAN_OPTIONS.filter((o) => opts[o] !== undefined);
@@ -58,6 +64,9 @@ export const batchVerb: Verb = {
     const store = new RunStore(rt.store);
     try {
       const open = opts.new ? undefined : unfinishedBatchFor(new BatchStore(store), hosts, kind);
+      if (open?.ownerPid && open.ownerPid !== process.pid && processAlive(open.ownerPid)) {
+        throw new UnderstudyError('usage', `batch ${open.id} over this fleet is running in process ${open.ownerPid}; pass --new to start another anyway`);
+      }
       if (open) {
         const done = open.hosts.filter((h) => h.report).length;
         throw new UnderstudyError('usage', `batch ${open.id} over this fleet did not finish (${done} of ${open.hosts.length} hosts done): `
