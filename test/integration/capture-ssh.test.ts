@@ -3,15 +3,14 @@
 // locally and compared again. One boot for the file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
-import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
-import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
+import type { QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
+import { bootDemoHost, type DemoHostVm } from '../../main/adapters/qemu/demo-host-vm.ts';
 import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
 import type { Manifest } from '../../main/core/domain/manifest.ts';
 import { bytesFromKey, keyFromBytes } from '../../main/core/domain/path-key.ts';
@@ -23,27 +22,18 @@ import { connectSsh } from '../../main/adapters/ssh/ssh-shell.ts';
 describe('ssh:// capture of the demo host', { timeout: 15 * 60_000 }, () => {
   let work: string, store: string, keyPath: string;
   let vm: QemuVm;
+  let host: DemoHostVm | undefined;
   let sh: SshShell;
   let manifest: Manifest;
   let result: any;
 
   before(async () => {
-    const host = await demoHostImage({ build: true });
     work = mkdtempSync(join(tmpdir(), 'understudy-capture-ssh-test-'));
     store = join(work, 'store');
-    keyPath = host.privateKeyPath;
-    const overlay = join(work, 'root.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', host.rootImg, overlay]);
-    vm = await new QemuHypervisor().start({
-      name: 'capture-ssh-test', disks: [{ path: overlay, format: 'qcow2' }],
-      kernel: host.kernel, initrd: host.initrd, cmdline: host.cmdline, memoryMiB: 1024, cpus: 2,
-      forwardSsh: true, serialLog: join(work, 'serial.log'),
-    }) as QemuVm;
-    try {
-      sh = await waitForSsh(vm.sshPort, readFileSync(keyPath), 5 * 60_000);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\nserial console:\n${await vm.serialTail(40)}`);
-    }
+    host = await bootDemoHost({ name: 'capture-ssh-test', workDir: work });
+    keyPath = host.image.privateKeyPath;
+    sh = host.sh;
+    vm = host.vm;
     // a few hostile cases on a real host: newline and invalid UTF-8 names, setuid, a 1 TB sparse file
     const prep = await sh.run(`set -e; mkdir -p /srv/odd; printf x > "/srv/odd/new
 line"; printf y > /srv/odd/$(printf 'bad\\377name'); printf z > /srv/odd/suid; chmod 4755 /srv/odd/suid;
@@ -53,8 +43,7 @@ line"; printf y > /srv/odd/$(printf 'bad\\377name'); printf z > /srv/odd/suid; c
   });
 
   after(async () => {
-    await sh?.close();
-    await vm?.dispose();
+    await host?.dispose();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
