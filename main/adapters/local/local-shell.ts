@@ -1,7 +1,7 @@
 // RemoteShell on this machine (the `local` target): every command runs through /bin/sh -c, with the
 // semantics of the ssh adapter's SshShell, so the shell-based swap seam works unchanged:
 //   exec/run: streamed stdout/stderr, stdin then EOF (EOF at once without stdin), exit code or signal
-//   (named as SSH names them: 'KILL', not 'SIGKILL'); timeoutMs -> 'timeout', AbortSignal -> 'cancelled';
+//   ('SIGKILL', as the ssh adapter reports it); timeoutMs -> 'timeout', AbortSignal -> 'cancelled';
 //   execStream: stdout with back-pressure, stderr always drained (its tail comes back in `done`).
 // Each command leads its own process group (and session), so a timeout or cancel kills everything it
 // started, and the operator's Ctrl-C reaches understudy, not a host agent in the middle of its renames.
@@ -107,7 +107,7 @@ export class LocalShell implements RemoteShell {
         if (settled) return;
         settle();
         const r: ExecResult & { stderrTail: string } = { exitCode: code, stderrTail: tail };
-        if (signal) r.signal = signal.replace(/^SIG/, '');
+        if (signal) r.signal = signal;
         resolve(r);
       });
     });

@@ -1,0 +1,192 @@
+// The RemoteShell contract (main/core/ports/remote-shell.port.ts), held by every implementation with the
+// same assertions: the ssh adapter against a real SSH server (ssh2's, in-process, running /bin/sh -c and
+// reporting exits as sshd does) and LocalShell (the `local` target). There is no fake RemoteShell.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
+import { connectSsh, type ExecStream } from '../../../main/adapters/ssh/ssh-shell.ts';
+import { LocalShell } from '../../../main/adapters/local/local-shell.ts';
+import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import type { RemoteShell } from '../../../main/core/ports/remote-shell.port.ts';
+
+type Shell = RemoteShell & { execStream(cmd: string, o?: { stdin?: 'pipe'; signal?: AbortSignal; timeoutMs?: number }): Promise<ExecStream> };
+
+const { Server, utils } = ssh2;
+const hostKey = utils.generateKeyPairSync('ed25519');
+const userKey = utils.generateKeyPairSync('ed25519');
+const userPub = utils.parseKey(userKey.public) as ssh2.ParsedKey;
+
+/** An SSH server that runs each exec with /bin/sh -c and, like sshd, sends the exit status (or the
+ *  signal that ended the command) only once stdout and stderr are drained; a closed channel kills the
+ *  command's process group (so no orphan keeps the server's pipes open after the test). */
+function startServer(): Promise<ssh2.Server> {
+  const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+    client.on('error', () => {});
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey' || !ctx.key.data.equals(userPub.getPublicSSH())) return ctx.reject(['publickey']);
+      if (!ctx.signature) return ctx.accept();
+      return userPub.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject();
+    });
+    client.on('ready', () => client.on('session', (acceptSession) => {
+      acceptSession().on('exec', (accept, _reject, info) => {
+        const ch = accept();
+        const p = spawn('/bin/sh', ['-c', info.command], { stdio: 'pipe', detached: true });
+        ch.pipe(p.stdin).on('error', () => {});
+        p.stdin.on('error', () => {});
+        p.stdout.pipe(ch, { end: false });
+        p.stderr.pipe(ch.stderr, { end: false });
+        ch.on('close', () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } });
+        p.on('close', (code, signal) => {
+          ch.stderr.end();
+          finished(ch.stderr, () => { if (signal) ch.exit(signal, false, ''); else ch.exit(code ?? 255); ch.end(); });
+        });
+      });
+    }));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Running, not a zombie (an orphan waits for PID 1 to reap it, which takes its time in containers). */
+const alive = (pid: number) => {
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+};
+/** Waits (bounded) until a process is gone: a kill is delivered asynchronously. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+  return !alive(pid);
+}
+const code = (c: string) => (e: unknown) => isUnderstudyError(e) && e.code === c;
+
+let server: ssh2.Server;
+let port: number;
+let dir: string;
+before(async () => {
+  server = await startServer();
+  port = (server.address() as AddressInfo).port;
+  dir = mkdtempSync(join(tmpdir(), 'understudy-shell-contract-'));
+});
+after(async () => {
+  await new Promise((r) => server.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const implementations: Array<[string, () => Promise<Shell>]> = [
+  ['ssh adapter (SshShell)', () => connectSsh({ host: '127.0.0.1', port, username: 'root', privateKey: userKey.private, hostKeyPolicy: { kind: 'accept-any' }, readyTimeoutMs: 5000 })],
+  ['LocalShell', async () => new LocalShell()],
+];
+
+for (const [name, open] of implementations) {
+  describe(`RemoteShell contract: ${name}`, () => {
+    let sh: Shell;
+    let n = 0;
+    const scratch = () => join(dir, `${name.replace(/\W+/g, '-')}-${n++}`);
+    before(async () => { sh = await open(); });
+    after(async () => { await sh.close(); });
+
+    it('separates stdout and stderr, reports the exit code and never throws on a non-zero exit', async () => {
+      assert.deepEqual(await sh.run('echo out; echo err >&2; exit 3'), { exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+      assert.deepEqual(await sh.run('true'), { exitCode: 0, stdout: '', stderr: '' });
+    });
+
+    it('feeds stdin then EOF; without stdin the command reads EOF at once', async () => {
+      assert.equal((await sh.run('tr a-z A-Z', { stdin: 'hello\n' })).stdout, 'HELLO\n');
+      assert.deepEqual(await sh.run('cat; echo "eof $?"'), { exitCode: 0, stdout: 'eof 0\n', stderr: '' });
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const out: Buffer[] = [];
+      const r = await sh.exec('cat', { stdin: bytes, onStdout: (c) => out.push(Buffer.from(c)) });
+      assert.equal(r.exitCode, 0);
+      assert.deepEqual(Buffer.concat(out), bytes, 'binary-safe both ways');
+    });
+
+    it('streams output while the command runs', async () => {
+      // the command waits for a file the test creates only once it has seen the first line: without
+      // streaming it would wait until the timeout
+      const flag = scratch();
+      const seen: string[] = [];
+      const r = await sh.exec(`echo first; while [ ! -e ${flag} ]; do sleep 0.02; done; echo second >&2`, {
+        timeoutMs: 20_000,
+        onStdout: (c) => { seen.push(`out:${Buffer.from(c).toString()}`); writeFileSync(flag, ''); },
+        onStderr: (c) => { seen.push(`err:${Buffer.from(c).toString()}`); },
+      });
+      assert.equal(r.exitCode, 0);
+      assert.deepEqual(seen, ['out:first\n', 'err:second\n']);
+    });
+
+    it('reports a command killed by a signal', async () => {
+      assert.deepEqual(await sh.exec('kill -9 $$'), { exitCode: null, signal: 'SIGKILL' });
+    });
+
+    it('stops a command at its timeout (UnderstudyError timeout) and stays usable', async () => {
+      const pidFile = scratch();
+      await assert.rejects(sh.run(`echo $$ > ${pidFile}; sleep 30`, { timeoutMs: 300 }), code('timeout'));
+      assert.ok(await gone(Number(readFileSync(pidFile, 'utf8'))), 'the command no longer runs');
+      assert.equal((await sh.run('echo still usable')).stdout, 'still usable\n');
+    });
+
+    it('cancels through an AbortSignal (UnderstudyError cancelled); an aborted signal runs nothing', async () => {
+      const pidFile = scratch();
+      const ac = new AbortController();
+      const p = sh.exec(`echo $$ > ${pidFile}; echo started; sleep 30`, { signal: ac.signal, onStdout: () => ac.abort() });
+      await assert.rejects(p, code('cancelled'));
+      assert.ok(await gone(Number(readFileSync(pidFile, 'utf8'))), 'the command no longer runs');
+      const marker = scratch();
+      await assert.rejects(sh.run(`touch ${marker}`, { signal: AbortSignal.abort() }), code('cancelled'));
+      assert.equal(existsSync(marker), false, 'nothing ran');
+    });
+
+    it('execStream: stdout with back-pressure, stdin as a pipe, stderr drained even when nobody reads it', async () => {
+      const data = randomBytes(6_000_000);
+      const want = createHash('sha256').update(data).digest('hex');
+      // in: the pipe takes more than any buffer holds, so pipeline() has to wait on the consumer
+      const up = await sh.execStream('sha256sum', { stdin: 'pipe' });
+      let printed = '';
+      up.stdout.on('data', (c: Buffer) => { printed += c.toString(); });
+      await pipeline(Readable.from([data.subarray(0, 3_000_000), data.subarray(3_000_000)]), up.stdin!);
+      assert.equal((await up.done).exitCode, 0);
+      assert.equal(printed.slice(0, 64), want);
+      // out: read slowly, chunk by chunk
+      const file = scratch();
+      await sh.exec(`cat > ${file}`, { stdin: data });
+      const down = await sh.execStream(`cat ${file}; head -c 100000 /dev/zero | tr '\\0' e >&2; echo tail-of-stderr >&2`);
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const c of down.stdout) { hash.update(c as Buffer); size += (c as Buffer).length; await new Promise(setImmediate); }
+      const done = await down.done;
+      assert.equal(done.exitCode, 0);
+      assert.equal(size, data.length);
+      assert.equal(hash.digest('hex'), want);
+      assert.ok(done.stderrTail.endsWith('eeeetail-of-stderr\n') && done.stderrTail.length <= 16 * 1024, 'stderr tail, bounded');
+    });
+  });
+}
+
+describe('LocalShell only', () => {
+  it('kills the whole process group on timeout, cancel and close, and refuses commands once closed', async () => {
+    const sh = new LocalShell();
+    const pidFile = join(dir, 'group-pids');
+    const bg = async (start: (cmd: string) => Promise<unknown>) => {
+      rmSync(pidFile, { force: true });
+      await assert.rejects(start(`sleep 60 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`));
+      return Number(readFileSync(pidFile, 'utf8'));
+    };
+    assert.ok(await gone(await bg((c) => sh.run(c, { timeoutMs: 300 }))), 'timeout: background child killed');
+    const ac = new AbortController();
+    const cancelled = bg((c) => sh.run(c, { signal: ac.signal }));
+    while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    assert.ok(await gone(await cancelled), 'cancel: background child killed');
+    const closed = bg((c) => sh.run(c));
+    while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 10));
+    await sh.close();
+    assert.ok(await gone(await closed), 'close: background child killed');
+    await assert.rejects(sh.run('true'), code('remote-command'));
+  });
+});
