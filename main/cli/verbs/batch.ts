@@ -3,7 +3,7 @@
 // The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
 // one whose orchestrator died or was interrupted.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Verb, VerbRuntime } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
@@ -73,11 +73,11 @@ The batch is recorded in the run store as it goes: if its process dies or is int
           + `continue it with 'understudy resume ${open.id}', or pass --new to start over (hosts it finished would run again)`);
       }
       const r = await runBatch({
-        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: args[0],
+        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]),
         adapterOptions: Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
           .filter(([, v]) => v !== undefined)),
         services: (input) => stageServicesFor(input, rt.store),
-        listener: batchListener(rt),
+        listener: batchListener(rt, store),
         onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
       return await reportBatch(rt, r);
@@ -98,7 +98,7 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
       }
     }
     const r = await resumeBatch({
-      store, batchId, signal: rt.signal, listener: batchListener(rt),
+      store, batchId, signal: rt.signal, listener: batchListener(rt, store),
       services: (input) => stageServicesFor(input, rt.store),
       onStart: (id) => {
         const rec = new BatchStore(store).get(id)!;
@@ -115,9 +115,20 @@ function announce(rt: VerbRuntime, batch: string, text: string): void {
   else rt.out.info(text);
 }
 
-function batchListener(rt: VerbRuntime): RunListener {
-  const lines = plainRunLines((l) => rt.out.info(l));
-  return (e) => { if (rt.out.json) { if (e.type !== 'result') rt.out.event({ ...e }); } else if (e.type === 'stage' || e.type === 'log') lines(e); };
+/** NDJSON events as they come; for people, each run's lines prefixed with its host (hosts run side by side). */
+function batchListener(rt: VerbRuntime, store: RunStore): RunListener {
+  const perRun = new Map<string, RunListener>();
+  return (e) => {
+    if (rt.out.json) { if (e.type !== 'result') rt.out.event({ ...e }); return; }
+    if (e.type !== 'stage' && e.type !== 'log') return;
+    let lines = perRun.get(e.run);
+    if (!lines) {
+      const host = store.get(e.run)?.target ?? e.run;
+      lines = plainRunLines((l) => rt.out.info(`${host}  ${l}`));
+      perRun.set(e.run, lines);
+    }
+    lines(e);
+  };
 }
 
 /** Writes a JSON report per host to STORE/batches/<id>/, prints the result, returns the exit code. */
@@ -127,7 +138,7 @@ async function reportBatch(rt: VerbRuntime, r: BatchResult): Promise<number> {
   for (const h of r.hosts) await writeFile(join(dir, `${h.target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`), JSON.stringify(h, null, 2) + '\n');
   const result = { ...r, reports: dir, hosts: r.hosts.map(({ result: _r, ...h }) => h) };
   const code = r.ok ? 0 : r.interrupted ? 1 : Math.max(1, ...r.hosts.map((h) => h.exitCode));
-  const why = r.interrupted ? `interrupted; continue it with: understudy resume ${r.batch}` : r.stopped ?? `${r.failed} hosts failed`;
+  const why = r.interrupted ? `interrupted; continue it with: understudy resume ${r.batch}` : r.stopped ?? `${r.failed} host${r.failed === 1 ? '' : 's'} failed`;
   if (code === 0) {
     printResult(rt.out, result, () => r.hosts.map((h) => `${h.target}  ${h.outcome}${h.run ? `  (run ${h.run})` : ''}`).join('\n'));
   } else if (rt.out.json) {
