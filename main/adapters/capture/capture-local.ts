@@ -12,11 +12,12 @@ import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
 import { absPath, walkTree, type Found, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
-import { newReadBuffer, readFileInto, type StatLike } from './content-reader.ts';
+import { readContent, type ContentJob } from './content-workers.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
-const READERS = 6;
+/** What incremental capture compares: (size, mtime, ctime, inode); the path is the index key. */
+const statKey = (st: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
 
 async function buildScope(root: string, whole: boolean, store: string, excludes: string[]): Promise<WalkScope & { all: Mount[] }> {
   const all = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''));
@@ -41,28 +42,40 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const unstable: string[] = [];
   const scope = await buildScope(root, opts.whole, opts.store, opts.excludes ?? []);
   const xattrs = startXattrBatch(root);
-  const found: Found[] = [];
-  opts.onStage?.('walk');
-  await walkTree(scope, (f) => { found.push(f); xattrs.add(f.rel); }, excluded, opts.signal);
-  const xattrMap = await xattrs.done();
-
+  const prevEntries = new Map(prev?.manifest.entries.map((x) => [x.path, x]));
+  const index: Record<string, string> = {};
   const entries: Entry[] = [];
+  const files: Array<{ f: Found; e: Entry }> = [];
+  const askXattrs: Array<{ rel: Buffer; e: Entry }> = [];
+  opts.onStage?.('walk');
+  await walkTree(scope, (f) => {
+    const e = entryFromStat(f.rel, f.st, f.link);
+    if (!e) return;
+    entries.push(e);
+    // Unchanged (path, size, mtime, ctime, inode): the xattrs are too (setting one moves ctime), so
+    // only new or changed entries are asked for theirs.
+    const old = prevEntries.get(e.path);
+    if (old && prev!.index[e.path] === statKey(f.st)) { if (old.xattrs) e.xattrs = old.xattrs; } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
+    if (e.type === 'file') files.push({ f, e });
+    else index[e.path] = statKey(f.st);
+  }, excluded, opts.signal);
+  const xattrMap = await xattrs.done();
+  for (const { rel, e } of askXattrs) {
+    const x = xattrMap.get(rel.length ? './' + rel.toString('latin1') : '.');
+    if (x && Object.keys(x).length) e.xattrs = x;
+  }
+
   const groups = new Map<string, Entry[]>();
   const foundOf = new Map<Entry, Found>();
   const toRead: Array<{ f: Found; e: Entry }> = [];
   const sparse: Array<{ f: Found; e: Entry }> = [];
-  const statKey = (st: StatLike) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
-  const index: Record<string, string> = {};
-  for (const f of found) {
-    const e = entryFromStat(f.rel, f.st, f.link, xattrMap.get(f.rel.length ? './' + f.rel.toString('latin1') : '.'));
-    if (!e) continue;
-    entries.push(e);
-    if (e.type !== 'file') continue;
-    if (f.st.nlink > 1n) {
-      const id = `${f.st.dev}:${f.st.ino}`;
-      groups.set(id, [...(groups.get(id) ?? []), e]);
-      foundOf.set(e, f);
-    } else toRead.push({ f, e });
+  for (const item of files) {
+    if (item.f.st.nlink > 1n) {
+      const id = `${item.f.st.dev}:${item.f.st.ino}`;
+      const g = groups.get(id);
+      if (g) g.push(item.e); else groups.set(id, [item.e]);
+      foundOf.set(item.e, item.f);
+    } else toRead.push(item);
   }
   // A link group's content is read once, for its first path in key order (its 'file' entry).
   for (const g of groups.values()) {
@@ -70,11 +83,10 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
     toRead.push({ f: foundOf.get(g[0]!)!, e: g[0]! });
   }
   // Incremental: reuse the previous map's hash when (path, size, mtime, ctime, inode) all match.
-  const prevEntries = new Map(prev?.manifest.entries.filter((x) => x.type === 'file').map((x) => [x.path, x]));
   const pending: Array<{ f: Found; e: Entry }> = [];
   for (const item of toRead) {
     const old = prevEntries.get(item.e.path);
-    if (old && prev!.index[item.e.path] === statKey(item.f.st) && old.sha256 && await writer.has(old.sha256)) {
+    if (old && old.type === 'file' && prev!.index[item.e.path] === statKey(item.f.st) && old.sha256 && await writer.has(old.sha256)) {
       item.e.sha256 = old.sha256;
       item.e.size = old.size;
       if (old.sparse) item.e.sparse = old.sparse;
@@ -82,27 +94,25 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
     } else if (item.f.st.size > 0n && item.f.st.blocks * 512n < item.f.st.size) sparse.push(item);
     else pending.push(item);
   }
+  prevEntries.clear();
   const meter = makeMeter(opts, pending.reduce((n, x) => n + Number(x.f.st.size), 0) + sparse.length);
   const failed = new Set<Entry>();
   opts.onStage?.('content');
-  const worker = async () => {
-    const buf = newReadBuffer();
-    for (let item = pending.shift(); item; item = pending.shift()) {
-      opts.signal?.throwIfAborted();
-      try {
-        const r = await readFileInto(writer, absPath(root, item.f.rel), item.f.st, buf, meter.add);
-        Object.assign(item.e, { sha256: r.sha256, size: r.size, mtimeNs: r.st.mtimeNs.toString() });
-        meter.stored(r.stored);
-        if (r.unstable) unstable.push(item.e.path);
-        else index[item.e.path] = statKey(r.st);
-      } catch (err) {
-        failed.add(item.e);
-        excluded.push({ path: item.e.path, reason: 'unreadable', detail: (err as Error).message });
-      }
-    }
-  };
+  const jobs: ContentJob[] = pending.map(({ f }, id) => ({ id, path: absPath(root, f.rel), size: f.st.size, mtimeNs: f.st.mtimeNs, ctimeNs: f.st.ctimeNs, ino: f.st.ino }));
   try {
-    await Promise.all(Array.from({ length: READERS }, worker));
+    await readContent(writer, jobs, (r, stored) => {
+      const e = pending[r.id]!.e;
+      if (r.error !== undefined) {
+        failed.add(e);
+        excluded.push({ path: e.path, reason: 'unreadable', detail: r.error });
+        return;
+      }
+      Object.assign(e, { sha256: r.sha256, size: r.size, mtimeNs: r.st.mtimeNs.toString() });
+      meter.add(r.bytesRead);
+      meter.stored(stored ? r.size : 0);
+      if (r.unstable) unstable.push(e.path);
+      else index[e.path] = statKey(r.st);
+    }, opts.signal);
     const got = await readSparseFiles(writer, root, sparse.map((s) => s.f.rel), meter.add);
     for (const { f, e } of sparse) {
       const r = got.get(f.rel.toString('latin1'));

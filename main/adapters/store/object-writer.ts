@@ -3,7 +3,8 @@
 // batch instead of one fsync per object: OSTree measured 401 s vs 10.6 s) and only then renamed into
 // objects/. A crash leaves at worst temp files, never a partial object under its hash.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { access, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -36,8 +37,13 @@ export class ObjectWriter {
   private preloaded = false;
   /** Bytes of new objects written to the store. */
   storedBytes = 0;
+  /** Name prefix of this writer's temp objects (content workers write under it too). */
+  readonly tmpPrefix: string;
 
-  constructor(readonly store: string) {}
+  constructor(readonly store: string) {
+    this.tmpPrefix = join(tmpDir(store), `obj-${process.pid}-${randomBytes(6).toString('hex')}-`);
+  }
+
 
   /**
    * Whether the store holds the object. After preloadKnown() the answer comes from memory; an object
@@ -56,7 +62,7 @@ export class ObjectWriter {
     let fh: FileHandle | undefined;
     let tmp: string | undefined;
     const openTmp = async () => {
-      tmp = join(tmpDir(this.store), `obj-${process.pid}-${randomBytes(8).toString('hex')}`);
+      tmp = `${this.tmpPrefix}s${randomBytes(8).toString('hex')}`;
       fh = await open(tmp, 'wx', 0o444);
     };
     const discard = async () => {
@@ -76,15 +82,24 @@ export class ObjectWriter {
         if (await this.has(sha256)) { await discard(); return { sha256, size, stored: false }; }
         if (!fh) { await openTmp(); for (const b of small) await fh!.write(b); small = []; }
         await fh!.close();
-        this.known.add(sha256);
-        this.pending.push({ tmp: tmp!, sha256 });
-        this.pendingBytes += size;
-        this.storedBytes += size;
-        if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) await this.flush();
-        return { sha256, size, stored: true };
+        return { sha256, size, stored: this.adopt(tmp!, sha256, size) };
       },
       abort: discard,
     };
+  }
+
+  /**
+   * Takes a finished temp object (written under tmpPrefix, e.g. by a content worker) into the next batch;
+   * drops it when the store already has (or will have) that object. Returns whether it was new.
+   */
+  adopt(tmp: string, sha256: string, size: number): boolean {
+    if (this.known.has(sha256)) { rmSync(tmp, { force: true }); return false; }
+    this.known.add(sha256);
+    this.pending.push({ tmp, sha256 });
+    this.pendingBytes += size;
+    this.storedBytes += size;
+    if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) void this.flush();
+    return true;
   }
 
   /**
@@ -98,11 +113,12 @@ export class ObjectWriter {
     this.pendingBytes = 0;
     this.flushing = this.flushing.then(async () => {
       await syncFs(tmpDir(this.store));
+      // synchronous: a rename is a short metadata call, a thread-pool hop for each costs more than it
       for (const { tmp, sha256 } of batch) {
         const dest = objectPath(this.store, sha256);
         const dir = dest.slice(0, dest.lastIndexOf('/'));
-        if (!this.dirsMade.has(dir)) { await mkdir(dir, { recursive: true }); this.dirsMade.add(dir); }
-        await rename(tmp, dest);
+        if (!this.dirsMade.has(dir)) { mkdirSync(dir, { recursive: true }); this.dirsMade.add(dir); }
+        renameSync(tmp, dest);
       }
     });
     // keep a rejection observed until finish() reports it
@@ -132,5 +148,8 @@ export class ObjectWriter {
     await this.flushing.catch(() => undefined);
     for (const { tmp } of this.pending) await rm(tmp, { force: true });
     this.pending = [];
+    // temp objects a content worker wrote but the capture never adopted
+    const dir = tmpDir(this.store), prefix = this.tmpPrefix.slice(dir.length + 1);
+    for (const f of await readdir(dir).catch(() => [] as string[])) if (f.startsWith(prefix)) await rm(join(dir, f), { force: true });
   }
 }
