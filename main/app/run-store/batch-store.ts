@@ -80,9 +80,13 @@ export class BatchStore {
     this.db.prepare('UPDATE batches SET finished_at = ?, updated_at = ?, ok = ? WHERE id = ?').run(now, now, ok ? 1 : 0, id);
   }
 
-  /** The batch changes hands (resume). */
-  claim(id: string): void {
-    this.db.prepare('UPDATE batches SET owner_pid = ?, updated_at = ? WHERE id = ?').run(process.pid, new Date().toISOString(), id);
+  /**
+   * The batch changes hands (resume), only if it is still owned by `from` (the dead process seen when it was
+   * checked): of two processes resuming it at once, one wins.
+   */
+  claim(id: string, from: number | undefined): boolean {
+    return this.db.prepare('UPDATE batches SET owner_pid = ?, updated_at = ? WHERE id = ? AND owner_pid IS ?')
+      .run(process.pid, new Date().toISOString(), id, from ?? null).changes === 1;
   }
 
   get<R = Record<string, unknown>>(id: string): BatchRecord<R> | undefined {

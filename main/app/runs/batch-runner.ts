@@ -83,7 +83,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
 export async function resumeBatch(req: ResumeBatchRequest): Promise<BatchResult> {
   const batches = new BatchStore(req.store);
   const rec = resumableBatch(req.store, batches, req.batchId);
-  batches.claim(rec.id);
+  if (!batches.claim(rec.id, rec.ownerPid)) throw new UnderstudyError('usage', `batch ${rec.id} was just resumed by another process`);
   req.onStart?.(rec.id);
   const reports = new Map(rec.hosts.filter((h) => h.report).map((h) => [h.target, h.report as unknown as HostReport]));
   const carried = new Map(rec.hosts.filter((h) => h.status === 'running').map((h) => [h.target, h.runId]));

@@ -86,6 +86,38 @@ describe('resumeBatch from saved states', () => {
     await assert.rejects(resumeBatch({ store, batchId: 'nope', services: () => fakeStageServices() }), usage(/no batch 'nope'/));
   });
 
+  it('of two processes resuming a batch at once, one claims it', () => {
+    killedBatch('b5');
+    const dead = batches.get('b5')!.ownerPid;
+    assert.equal(batches.claim('b5', dead), true);
+    assert.equal(batches.claim('b5', dead! + 1), false, 'the owner changed since it was checked');
+  });
+
+  it('resume BATCH through the real CLI and engine: the recorded host is not redone, the pending one runs for real', () => {
+    const real = join(dir, 'real');
+    const s = new RunStore(real);
+    const b = new BatchStore(s);
+    const fleet = parseFleet('plan:\n  run: "true"\nhosts:\n  - target: dir:/nonexistent/understudy/h1\n  - target: dir:/nonexistent/understudy/h2\n');
+    const st = newBatch(fleet.map((h) => h.target), { canary: 0, parallel: 1, maxFail: { count: 0 } });
+    b.create('b6', 'upgrade', { ...request, hosts: fleet, options: st.options }, st);
+    const done = { ...st, hosts: [{ target: fleet[0]!.target, status: 'passed' as const, outcome: 'upgraded' }, st.hosts[1]!] };
+    b.saveState('b6', done, [{ target: fleet[0]!.target, runId: 'r-h1', report: { target: fleet[0]!.target, run: 'r-h1', outcome: 'upgraded', exitCode: 0 } }]);
+    s.db.prepare('UPDATE batches SET owner_pid = NULL').run();
+    s.close();
+    const r = spawnSync(process.execPath, ['bin/understudy.mjs', 'resume', 'b6', '--store', real, '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 1, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.deepEqual(res.hosts.map((h: { outcome: string }) => h.outcome), ['upgraded', 'failed']);
+    assert.equal(res.hosts[0].run, 'r-h1');
+    const s2 = new RunStore(real);
+    try {
+      const run2 = s2.get(res.hosts[1].run)!;
+      assert.deepEqual([run2.target, run2.outcome], [fleet[1]!.target, 'failed'], 'h2 ran through the real preflight (its directory does not exist)');
+      assert.equal(s2.list().length, 1, 'no run for h1');
+      assert.equal(new BatchStore(s2).get('b6')!.finishedAt !== undefined, true);
+    } finally { s2.close(); }
+  });
+
   it('a store from before batches (schema v1) gains the batch tables when opened', () => {
     const old = join(dir, 'v1');
     const s1 = new RunStore(old);
