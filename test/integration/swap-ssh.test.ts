@@ -5,10 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
 import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
 import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
@@ -24,29 +23,12 @@ import { recover } from '../../main/adapters/swap/recover.ts';
 import { objectFile } from '../../main/adapters/swap/transaction.ts';
 import type { Entry, Manifest } from '../../main/core/domain/manifest.ts';
 import { compareKeys } from '../../main/core/domain/path-key.ts';
-import { sameEntry } from '../../main/core/domain/swap-entry.ts';
 import { isUnderstudyError } from '../../main/core/domain/errors.ts';
+import { differences } from '../faults/vm/vm-world.ts';
+import { putObject } from '../faults/vm/fault-map2.ts';
 
 type Map_ = { id: string; manifest: Manifest };
 const HANDLER = 'usr/lib/hello-service/handler';
-// what a live host changes by itself between two captures (mount points' and temp dirs' times, logs, the
-// daily dpkg-db-backup timer's var/backups), and
-// the swap's own work area (/var/lib/understudy, whose creation also touches var/lib's mtime)
-const LIVE = /^(var\/lib\/understudy(\/|$)|var\/log\/|var\/lib\/systemd\/|var\/cache\/|var\/tmp\/|var\/backups(\/|$)|root\/\.|etc\/\.?ld\.so\.cache$|(dev|proc|run|sys|tmp|var\/tmp|var\/lib)$)|(^|\/)\.understudy-stage(\/|$)/;
-
-/** Paths whose entries differ between two maps (content, owner, mode, xattrs, mtime), noise left out. */
-function differences(a: Manifest, b: Manifest): string[] {
-  const A = new Map(a.entries.map((e) => [e.path, e])), B = new Map(b.entries.map((e) => [e.path, e]));
-  const out: string[] = [];
-  for (const p of new Set([...A.keys(), ...B.keys()])) {
-    const x = A.get(p), y = B.get(p);
-    if (!x || !y || !sameEntry(x, y)) out.push(p);
-  }
-  // agent.sh's boot-time recovery unit lives in etc/systemd/system only for the swap: nothing of it,
-  // not even those directories' times, may be left afterwards, so they are compared like any path
-  return out.filter((p) => !LIVE.test(p)).sort(compareKeys);
-}
-
 describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000 }, () => {
   let work: string, store: string, keyPath: string, target: string;
   let vm: QemuVm;
@@ -99,12 +81,7 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000
 
   /** map1 + the changes an upgrade would make, content written into the store like a capture would. */
   async function buildMap2(m1: Map_): Promise<Map_> {
-    const put = (bytes: Buffer) => {
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      mkdirSync(dirname(objectFile(store, sha)), { recursive: true });
-      writeFileSync(objectFile(store, sha), bytes);
-      return sha;
-    };
+    const put = (bytes: Buffer) => putObject(store, bytes);
     const byPath = new Map(m1.manifest.entries.map((e) => [e.path, { ...e }]));
     const h = byPath.get(HANDLER);
     assert.ok(h?.sha256, 'map1 holds the handler');

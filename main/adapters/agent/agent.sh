@@ -21,8 +21,12 @@ K=0
 step() { # fault injection for tests: UNDERSTUDY_AGENT_KILL_AT=N kills the agent at its Nth mutation;
   # UNDERSTUDY_AGENT_PAUSE_AT=N (or 'window': the first mutation after the plan is journaled) leaves a
   # marker and waits there (a test then cuts the host's power). At step N nothing is synced first, so
-  # the cut loses whatever the guest had not written back yet, as a real one would
+  # the cut loses whatever the guest had not written back yet, as a real one would.
+  # UNDERSTUDY_AGENT_TRACE=FILE appends 'N prep|window' per step (where a test's fault can land)
   K=$((K + 1))
+  if [ -n "${UNDERSTUDY_AGENT_TRACE:-}" ]; then
+    if [ -f "$J" ] && grep -q '^planned' "$J"; then echo "$K window"; else echo "$K prep"; fi >> "$UNDERSTUDY_AGENT_TRACE"
+  fi
   if [ "${UNDERSTUDY_AGENT_KILL_AT:-0}" = "$K" ]; then kill -9 $$; fi
   case ${UNDERSTUDY_AGENT_PAUSE_AT:-0} in
     "$K") : > "$WORK/.paused"; sleep 900 ;;

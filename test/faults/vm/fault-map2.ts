@@ -18,13 +18,16 @@ const UNIT = 'usr/lib/systemd/system/hello-service@.service';
 const GROWN_BINARY = 'usr/bin/tac';
 const REMOVED_DIR = 'usr/share/doc/sed/examples';
 
+/** Writes content into the store as a capture would; returns its sha256. */
+export function putObject(store: string, bytes: Buffer): string {
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  mkdirSync(dirname(objectFile(store, sha)), { recursive: true });
+  writeFileSync(objectFile(store, sha), bytes);
+  return sha;
+}
+
 export async function buildFaultMap2(store: string, m1: MapRef): Promise<MapRef> {
-  const put = (bytes: Buffer) => {
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    mkdirSync(dirname(objectFile(store, sha)), { recursive: true });
-    writeFileSync(objectFile(store, sha), bytes);
-    return sha;
-  };
+  const put = (bytes: Buffer) => putObject(store, bytes);
   const byPath = new Map(m1.manifest.entries.map((e) => [e.path, { ...e }]));
   const get = (p: string) => { const e = byPath.get(p); assert.ok(e, `map1 holds ${p}`); return e; };
   const content = (p: string) => readFileSync(objectFile(store, get(p).sha256!));

@@ -38,7 +38,7 @@ export function vmFaultSuite(defaults: VmFaultOptions): void {
       c = newCampaign(w, seeded(seed));
       const t0 = performance.now();
       await calibrate(c);
-      log(`calibration (a clean swap and rollback): ${((performance.now() - t0) / 1000).toFixed(1)} s; agent steps ${JSON.stringify(c.steps)}; `
+      log(`calibration (a clean swap and rollback): ${((performance.now() - t0) / 1000).toFixed(1)} s; agent steps ${JSON.stringify(c.steps)} (before the window ${JSON.stringify(c.prepSteps)}); `
         + `ms ${JSON.stringify(c.childMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; ${c.paths.length} paths compared`);
     });
 
