@@ -10,8 +10,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import type { ExecStream } from '../ssh/ssh-shell.ts';
+import { runCollected } from './run-collected.ts';
 
-const RUN_LIMIT = 64 * 1024 * 1024;
 const STDERR_TAIL = 16 * 1024;
 const WHERE = 'local';
 
@@ -35,22 +35,8 @@ export class LocalShell implements RemoteShell {
     return signal ? { exitCode, signal } : { exitCode };
   }
 
-  async run(command: string, opts: Omit<ExecOptions, 'onStdout' | 'onStderr'> = {}) {
-    const out: Buffer[] = []; const err: Buffer[] = [];
-    let size = 0;
-    const ac = new AbortController();
-    const keep = (into: Buffer[]) => (c: Uint8Array) => {
-      size += c.length;
-      if (size > RUN_LIMIT) ac.abort(); else into.push(Buffer.from(c));
-    };
-    const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
-    try {
-      const r = await this.exec(command, { ...opts, signal, onStdout: keep(out), onStderr: keep(err) });
-      return { ...r, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-    } catch (e) {
-      if (ac.signal.aborted) throw new UnderstudyError('remote-command', `${WHERE}: output of '${command}' exceeds ${RUN_LIMIT} bytes; stream it with exec()`);
-      throw e;
-    }
+  run(command: string, opts: Omit<ExecOptions, 'onStdout' | 'onStderr'> = {}) {
+    return runCollected(this, WHERE, command, opts);
   }
 
   /** Starts the command; resolves once it runs. Without stdin: 'pipe' its stdin gets EOF at once. */

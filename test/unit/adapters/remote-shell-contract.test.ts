@@ -106,6 +106,11 @@ for (const [name, open] of implementations) {
       assert.deepEqual(Buffer.concat(out), bytes, 'binary-safe both ways');
     });
 
+    it('run() collects small outputs only: past 64 MiB it stops the command with a remote-command error', async () => {
+      await assert.rejects(sh.run('head -c 67108865 /dev/zero; echo never >&2'), (e) => code('remote-command')(e) && /exceeds/.test((e as Error).message));
+      assert.equal((await sh.run('echo fine')).stdout, 'fine\n');
+    });
+
     it('streams output while the command runs', async () => {
       // the command waits for a file the test creates only once it has seen the first line: without
       // streaming it would wait until the timeout
