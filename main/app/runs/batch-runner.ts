@@ -27,6 +27,8 @@ interface Common {
   services(input: RunInput): StageServices;
   listener?: RunListener;
   onProgress?(state: BatchState): void;
+  /** A host finished (after its report is recorded). */
+  onHostDone?(batchId: string, report: HostReport): void;
   signal?: AbortSignal;
 }
 
@@ -140,6 +142,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
       reports.set(target, report);
       st = hostFinished(st, target, report.exitCode === 0, report.outcome);
       b.batches.saveState(b.id, st, [{ target, report }]);
+      try { req.onHostDone?.(b.id, report); } catch { /* a reporting failure must not stop the fleet */ }
     }
   } finally {
     req.signal?.removeEventListener('abort', onAbort);

@@ -2,13 +2,14 @@
 // identical map1s share a rehearsal. Writes one JSON report per host under STORE/batches/<id>/.
 // The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
 // one whose orchestrator died or was interrupted.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Verb, VerbRuntime } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
-import { resumeBatch, runBatch, type BatchResult } from '../../app/runs/batch-runner.ts';
+import { resumeBatch, runBatch, type BatchResult, type HostReport } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { readFleet } from '../../app/runs/fleet-file.ts';
 import { processAlive } from '../../app/runs/process-alive.ts';
@@ -77,7 +78,7 @@ The batch is recorded in the run store as it goes: if its process dies or is int
         adapterOptions: Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
           .filter(([, v]) => v !== undefined)),
         services: (input) => stageServicesFor(input, rt.store),
-        listener: batchListener(rt, store),
+        listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
         onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
       return await reportBatch(rt, r);
@@ -98,7 +99,7 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
       }
     }
     const r = await resumeBatch({
-      store, batchId, signal: rt.signal, listener: batchListener(rt, store),
+      store, batchId, signal: rt.signal, listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
       services: (input) => stageServicesFor(input, rt.store),
       onStart: (id) => {
         const rec = new BatchStore(store).get(id)!;
@@ -131,11 +132,20 @@ function batchListener(rt: VerbRuntime, store: RunStore): RunListener {
   };
 }
 
-/** Writes a JSON report per host to STORE/batches/<id>/, prints the result, returns the exit code. */
+const reportFile = (store: string, batch: string, target: string) => join(store, 'batches', batch, `${target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+
+/** A host's report is on disk as soon as it finished, not only when the whole fleet is done. */
+function hostDone(rt: VerbRuntime, batch: string, h: HostReport): void {
+  mkdirSync(join(rt.store, 'batches', batch), { recursive: true });
+  writeFileSync(reportFile(rt.store, batch, h.target), JSON.stringify(h, null, 2) + '\n');
+  rt.out.info(`${h.target}  finished: ${h.outcome}${h.run ? ` (run ${h.run})` : ''}`);
+}
+
+/** Writes a JSON report per host to STORE/batches/<id>/ (skipped ones too), prints the result, returns the exit code. */
 async function reportBatch(rt: VerbRuntime, r: BatchResult): Promise<number> {
   const dir = join(rt.store, 'batches', r.batch);
   await mkdir(dir, { recursive: true });
-  for (const h of r.hosts) await writeFile(join(dir, `${h.target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`), JSON.stringify(h, null, 2) + '\n');
+  for (const h of r.hosts) await writeFile(reportFile(rt.store, r.batch, h.target), JSON.stringify(h, null, 2) + '\n');
   const result = { ...r, reports: dir, hosts: r.hosts.map(({ result: _r, ...h }) => h) };
   const code = r.ok ? 0 : r.interrupted ? 1 : Math.max(1, ...r.hosts.map((h) => h.exitCode));
   const why = r.interrupted ? `interrupted; continue it with: understudy resume ${r.batch}` : r.stopped ?? `${r.failed} host${r.failed === 1 ? '' : 's'} failed`;

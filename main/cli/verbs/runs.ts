@@ -52,13 +52,14 @@ function batchRow(b: BatchRecord) {
     : b.ownerPid && processAlive(b.ownerPid) ? 'running' : 'interrupted';
   const request = b.request as { fleet?: string };
   return {
-    batch: b.id, kind: b.kind, state, started: b.createdAt, hosts: b.hosts.length,
-    done: b.hosts.filter((h) => h.report).length, failed: b.hosts.filter((h) => h.status === 'failed').length, fleet: request.fleet ?? null,
+    batch: b.id, kind: b.kind, state, started: b.createdAt, fleet: request.fleet ?? null,
+    done: b.hosts.filter((h) => h.report).length, failed: b.hosts.filter((h) => h.status === 'failed').length,
+    hosts: b.hosts.map((h) => ({ target: h.target, status: h.status, outcome: h.outcome ?? null, run: h.runId ?? null })),
   };
 }
 
 function batchesTable(rows: Array<ReturnType<typeof batchRow>>): string {
   if (rows.length === 0) return 'no batches';
   return formatTable(['BATCH', 'KIND', 'STATE', 'HOSTS DONE', 'STARTED', 'FLEET'],
-    rows.map((r) => [r.batch, r.kind, r.state, `${r.done}/${r.hosts}`, r.started.replace('T', ' ').slice(0, 19), r.fleet ?? '']));
+    rows.map((r) => [r.batch, r.kind, r.state, `${r.done}/${r.hosts.length}`, r.started.replace('T', ' ').slice(0, 19), r.fleet ?? '']));
 }

@@ -90,7 +90,13 @@ describe('batch resume after kill -9', () => {
 
       const listed = t.run(['runs', '--batches']);
       assert.equal(await listed.exited, 0);
-      assert.deepEqual(result(listed).batches.map((b: Record<string, unknown>) => [b.batch, b.state, b.done, b.hosts, b.fleet]), [[id, 'interrupted', 1, 5, t.fleet]]);
+      const [listedBatch] = result(listed).batches;
+      assert.deepEqual([listedBatch.batch, listedBatch.state, listedBatch.done, listedBatch.fleet], [id, 'interrupted', 1, t.fleet]);
+      assert.deepEqual(listedBatch.hosts.map((h: { status: string; run: string | null }) => [h.status, h.run]),
+        [['passed', runIds.h1], ['running', runIds.h2], ['running', runIds.h3], ['pending', null], ['pending', null]]);
+      // h1's report was written when it finished, before the kill
+      assert.equal(JSON.parse(readFileSync(join(t.store, 'batches', id, 'dir_srv_h1.json'), 'utf8')).outcome, 'upgraded');
+      assert.equal(existsSync(join(t.store, 'batches', id, 'dir_srv_h2.json')), false);
 
       const second = t.run(['resume', id]);
       assert.equal(await second.exited, 4, 'h4 failed its check in the sandbox (exit 4); the rest upgraded');
