@@ -1,28 +1,43 @@
 // Maps on disk: STORE/maps/<id>.json holds the canonical manifest, id = sha256 of those bytes.
 // Ids resolve by unique prefix. Writes are temp + fsync + rename so a map is whole or absent.
 import { createHash } from 'node:crypto';
-import { open, readFile, readdir, rename } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalManifest } from '../../core/domain/map-canonical.ts';
+import { canonicalPieces } from '../../core/domain/map-canonical.ts';
 import type { Manifest, MapInfo } from '../../core/domain/manifest.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { ensureStore, mapPath, statIndexPath, tmpDir } from './store-paths.ts';
 
-async function writeDurably(path: string, data: string, store: string): Promise<void> {
+/** Writes pieces to a temp file, fsyncs, renames to `name(sha256 of the bytes)`, fsyncs the directory. */
+async function writeDurably(store: string, pieces: Iterable<string>, name: (sha256: string) => string): Promise<string> {
   const tmp = join(tmpDir(store), `w-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  const hash = createHash('sha256');
   const fh = await open(tmp, 'wx', 0o644);
-  try { await fh.writeFile(data); await fh.sync(); } finally { await fh.close(); }
+  try {
+    for (const piece of pieces) {
+      const b = Buffer.from(piece, 'utf8');
+      hash.update(b);
+      await fh.write(b);
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  const sha256 = hash.digest('hex');
+  const path = name(sha256);
   await rename(tmp, path);
   const dir = await open(path.slice(0, path.lastIndexOf('/')), 'r');
   try { await dir.sync(); } finally { await dir.close(); }
+  return sha256;
 }
 
+/** Saves the map under the sha256 of its canonical encoding, encoded and hashed piece by piece. */
 export async function saveMap(store: string, m: Manifest): Promise<string> {
   await ensureStore(store);
-  const text = canonicalManifest(m);
-  const id = createHash('sha256').update(text).digest('hex');
-  await writeDurably(mapPath(store, id), text, store);
-  return id;
+  return writeDurably(store, canonicalPieces(m), (id) => mapPath(store, id));
 }
 
 export async function listMapIds(store: string): Promise<string[]> {
@@ -74,8 +89,8 @@ const latestPath = (store: string, target: string) =>
 
 /** Saves the stat index of map `id` and makes it the base of the target's next incremental capture. */
 export async function saveStatIndex(store: string, id: string, target: string, index: StatIndex): Promise<void> {
-  await writeDurably(statIndexPath(store, id), JSON.stringify(index), store);
-  await writeDurably(latestPath(store, target), id, store);
+  await writeDurably(store, [JSON.stringify(index)], () => statIndexPath(store, id));
+  await writeDurably(store, [id], () => latestPath(store, target));
 }
 
 export async function loadStatIndex(store: string, id: string): Promise<StatIndex | undefined> {

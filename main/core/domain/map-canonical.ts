@@ -1,7 +1,9 @@
 // Canonical encoding of a manifest: keys sorted, no whitespace, entries in path-key byte order. The map
 // id is the sha256 of exactly these bytes, so the same tree always yields the same id.
+// The encoding is produced in pieces (canonicalPieces) so a big map (100k+ entries) is hashed and
+// written as it is encoded, never held whole as one string plus its bytes.
 import { bytesFromKey, compareKeys } from './path-key.ts';
-import type { Manifest } from './manifest.ts';
+import type { Entry, Manifest } from './manifest.ts';
 
 function sortValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortValue);
@@ -16,16 +18,54 @@ function sortValue(v: unknown): unknown {
   return v;
 }
 
-function compareBytes(x: Uint8Array, y: Uint8Array): number {
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return x.length - y.length;
+/** The key's bytes as a latin1 string: native string comparison of these is byte order. */
+function byteString(key: string): string {
+  if (!key.startsWith('b64:') && /^[\x00-\x7f]*$/.test(key)) return key;
+  const b = bytesFromKey(key);
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  return s;
+}
+
+const ENTRY_KEYS = new Set(['gid', 'linkTo', 'mode', 'mtimeNs', 'path', 'rdevMajor', 'rdevMinor', 'sha256', 'size', 'sparse', 'target', 'type', 'uid', 'xattrs']);
+
+/** One entry, keys in sorted order: the same bytes as JSON.stringify(sortValue(e)), without the copy. */
+function entryJson(e: Entry): string {
+  for (const k in e) if (!ENTRY_KEYS.has(k)) return JSON.stringify(sortValue(e));
+  const o: Record<string, unknown> = { gid: e.gid };
+  if (e.linkTo !== undefined) o.linkTo = e.linkTo;
+  o.mode = e.mode;
+  o.mtimeNs = e.mtimeNs;
+  o.path = e.path;
+  if (e.rdevMajor !== undefined) o.rdevMajor = e.rdevMajor;
+  if (e.rdevMinor !== undefined) o.rdevMinor = e.rdevMinor;
+  if (e.sha256 !== undefined) o.sha256 = e.sha256;
+  o.size = e.size;
+  if (e.sparse !== undefined) o.sparse = e.sparse;
+  if (e.target !== undefined) o.target = e.target;
+  o.type = e.type;
+  o.uid = e.uid;
+  if (e.xattrs !== undefined) o.xattrs = sortValue(e.xattrs);
+  return JSON.stringify(o);
+}
+
+/** The canonical encoding in pieces of about `pieceChars` characters (joined: canonicalManifest). */
+export function* canonicalPieces(m: Manifest, pieceChars = 1 << 20): Generator<string> {
+  const keyed = m.entries.map((e) => ({ e, k: byteString(e.path) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const excluded = [...m.excluded].sort((a, b) => compareKeys(a.path, b.path) || a.reason.localeCompare(b.reason));
+  const unstable = [...m.unstable].sort(compareKeys);
+  // the top level with an empty entries array, split where the entries go
+  const shell = JSON.stringify(sortValue({ ...m, entries: [], excluded, unstable }));
+  const at = shell.indexOf('"entries":[]') + '"entries":['.length;
+  let piece = shell.slice(0, at);
+  for (let i = 0; i < keyed.length; i++) {
+    piece += (i ? ',' : '') + entryJson(keyed[i]!.e);
+    if (piece.length >= pieceChars) { yield piece; piece = ''; }
+  }
+  yield piece + shell.slice(at);
 }
 
 export function canonicalManifest(m: Manifest): string {
-  // decode each key once: comparing through compareKeys re-encodes both keys on every comparison
-  const entries = m.entries.map((e) => ({ e, k: bytesFromKey(e.path) })).sort((a, b) => compareBytes(a.k, b.k)).map((x) => x.e);
-  const excluded = [...m.excluded].sort((a, b) => compareKeys(a.path, b.path) || a.reason.localeCompare(b.reason));
-  const unstable = [...m.unstable].sort(compareKeys);
-  return JSON.stringify(sortValue({ ...m, entries, excluded, unstable }));
+  return [...canonicalPieces(m)].join('');
 }

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { diffMaps } from '../../../main/core/domain/map-diff.ts';
 import { isSafePathKey, validateManifest } from '../../../main/core/domain/map-validate.ts';
-import { canonicalManifest } from '../../../main/core/domain/map-canonical.ts';
+import { canonicalManifest, canonicalPieces } from '../../../main/core/domain/map-canonical.ts';
 import { classifyFs, mountsUnder, parseMountInfo } from '../../../main/core/domain/map-scope.ts';
 import { parseTarget, targetString } from '../../../main/core/domain/map-target.ts';
-import { keyFromBytes } from '../../../main/core/domain/path-key.ts';
+import { compareKeys, keyFromBytes } from '../../../main/core/domain/path-key.ts';
 
 const SHA = 'a'.repeat(64);
 const dir = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: '1', size: 0 });
@@ -43,6 +43,21 @@ test('canonical encoding ignores input order and is stable', () => {
   const b = map([file('a'), dir(''), file('b')]);
   assert.equal(canonicalManifest(a), canonicalManifest(b));
   assert.ok(canonicalManifest(a).indexOf('"path":"a"') < canonicalManifest(a).indexOf('"path":"b"'));
+});
+
+test('canonical pieces: byte-order entries, sorted keys, same bytes however they are split', () => {
+  const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined).map((k) => [k, sorted((v as any)[k])])) : v;
+  const entries: Entry[] = [dir(''), file('a-c'), file('a/b'), file('\u00e9'), file('\u{1F600}'), file('\uFFFD'), file('b64:/w=='), file('b64:YWI='),
+    file('x', { sha256: 'ab', sparse: [[0, 1]], xattrs: { 'user.b': 'eA==', 'security.a': 'eQ==' } }), { ...file('h'), type: 'hardlink', linkTo: 'x' },
+    { ...file('d'), type: 'chardev', rdevMajor: 1, rdevMinor: 3 }, { ...file('s'), type: 'symlink', target: 'b64:/w==' }];
+  const m = { ...map(entries), host: 'h "entries":[]', excluded: [{ path: 'z', reason: 'operator' as const }], unstable: ['q', 'b'] };
+  // byte order: 'a-c' (0x2d) < 'a/b' (0x2f); U+FFFD (EF BF BD) < U+1F600 (F0 ..) though UTF-16 orders them the other way
+  const order = [...entries].sort((p, q) => compareKeys(p.path, q.path));
+  const expected = JSON.stringify(sorted({ ...m, entries: order, excluded: m.excluded, unstable: ['b', 'q'] }));
+  assert.equal(canonicalManifest(m), expected);
+  assert.equal([...canonicalPieces(m, 10)].join(''), expected);
+  assert.ok(expected.indexOf('"path":"\uFFFD"') < expected.indexOf('"path":"\u{1F600}"'));
 });
 
 test('scope: mountinfo parsing and classification', () => {
