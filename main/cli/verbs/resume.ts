@@ -10,7 +10,6 @@ import type { RunInput } from '../../core/workflow/run-types.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatchFromCli } from './batch.ts';
-import { continuation } from '../../app/runs/batch-resume.ts';
 
 function isBatch(storeDir: string, id: string): boolean {
   const store = new RunStore(storeDir);
@@ -40,11 +39,6 @@ export const resumeVerb: Verb = {
       const id = store.resolveId(args[0]!);
       const rec = store.get(id)!;
       if (rec.outcome) throw new UnderstudyError('usage', `run ${id} already finished (${rec.outcome}); nothing to resume`);
-      if (continuation(store, rec.target, id).kind === 'restart') {
-        const batch = new BatchStore(store).batchOfRun(id);
-        throw new UnderstudyError('usage', `run ${id} was following a batch's shared rehearsal, which ended with its orchestrator; `
-          + `resume the batch instead (understudy resume ${batch ?? 'BATCH'}): it rehearses ${rec.target} again in a new run`);
-      }
       const handle = svc.resume(id);
       return await driveRunFromCli(rt, svc, handle, { yes: Boolean(opts.yes) });
     } finally {

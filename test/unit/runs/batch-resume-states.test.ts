@@ -65,6 +65,7 @@ describe('resumeBatch from saved states', () => {
     killedBatch('b3');
     store.createRun({ id: 'r-b3-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b3-h2', 'dir:/srv/h2') });
     store.saveTransition('r-b3-h2', { state: 'checking', snapshot: { value: 'checking', context: { sandbox: { id: 'shared-rehearsal:' + 'a'.repeat(64) } } }, timings: {} });
+    store.db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ?').run('r-b3-h2'); // its process is gone
     const child = join(import.meta.dirname, 'fixtures', 'batch-cli-child.ts');
     const r = spawnSync(process.execPath, ['--import', 'tsx', child, join(dir, 'b3.calls'), 'resume', 'r-b3-h2', '--store', dir, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
