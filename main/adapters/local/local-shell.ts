@@ -86,6 +86,7 @@ export class LocalShell implements RemoteShell {
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(
         () => stop(new UnderstudyError('timeout', `${WHERE}: '${command}' still running after ${opts.timeoutMs} ms`)),
         opts.timeoutMs);
+      if (opts.signal?.aborted) onAbort(); // aborted while the process was starting
       child.once('exit', () => { if (failure) fail(); });
       // otherwise (as over SSH) the result comes once its output is complete
       child.once('close', (code, signal) => {
