@@ -21,7 +21,8 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { loadMap } from '../store/map-store.ts';
 import { restoreMap, writeEntryContent } from '../restore/restore-map.ts';
-import { applySandboxEdits } from './sandbox-edits.ts';
+import { applyEditsToTree, planSandboxEdits, type EditPlan } from './sandbox-edits.ts';
+import { populateWithDebugfs } from './debugfs-populate.ts';
 import { checkoutImageTree } from './image-tree.ts';
 import { stampMapMetadata } from './ext4-stamp.ts';
 import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts';
@@ -43,15 +44,17 @@ export function diskSizeMiB(m: Manifest): number {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-async function makeFs(tree: string, img: string, sizeMiB: number): Promise<void> {
-  if (isRoot()) {
-    await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`], { maxBuffer: 16 << 20 });
-    return;
-  }
+/** mkfs.ext4 of the image, empty or (with `tree`) filled from a tree; root only. */
+async function mkfs(img: string, sizeMiB: number, tree?: string): Promise<void> {
+  await run('mkfs.ext4', ['-q', '-F', ...(tree ? ['-d', tree] : []), '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`],
+    { maxBuffer: 16 << 20 });
+}
+
+async function virtMakeFs(tree: string, img: string, sizeMiB: number): Promise<void> {
   try {
     await run('virt-make-fs', ['--version']);
   } catch {
-    throw new UnderstudyError('usage', 'building the sandbox disk needs root (mkfs.ext4 -d keeps owners exactly) or ' +
+    throw new UnderstudyError('usage', 'building the sandbox disk needs root (mkfs.ext4 keeps owners exactly) or ' +
       "libguestfs' virt-make-fs (apt-get install libguestfs-tools) when not root");
   }
   await run('virt-make-fs', ['--format=raw', '--type=ext4', `--size=${sizeMiB}M`, tree, img],
@@ -63,35 +66,42 @@ async function removeTree(path: string): Promise<void> {
   await run('rm', ['-rf', '--one-file-system', '--', path]).catch(() => rm(path, { recursive: true, force: true }));
 }
 
+/** Root: the map straight into the image by debugfs, else (a map debugfs cannot be told) via a tree. */
+async function buildAsRoot(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string): Promise<void> {
+  const size = diskSizeMiB(manifest);
+  await mkfs(img, size);
+  if (!await populateWithDebugfs(store, manifest, plan, img, stage)) {
+    const tree = join(stage, 'tree');
+    await checkoutImageTree(store, manifest, tree, stage);
+    await applyEditsToTree(tree, plan);
+    await mkfs(img, size, tree);
+    await removeTree(tree);
+  }
+  stampMapMetadata(img, manifest.entries, plan.touched);
+}
+
 /** root.img (and the map's kernel/initrd unless overridden) into `out`; `stage` is scratch space. */
 async function buildImage(store: string, id: string, manifest: Manifest, stage: string, out: string, withKernel: boolean,
   signal?: AbortSignal): Promise<void> {
-  const tree = join(stage, 'tree');
-  const cancelled = () => { if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled'); };
-  // The kernel and initrd come straight from the store, alongside the checkout.
+  const plan = planSandboxEdits(manifest);
+  // The kernel and initrd come straight from the store, alongside the rest.
   const boot = withKernel ? bootEntries(manifest, id) : undefined;
   const kernelCopy = boot ? Promise.all([writeEntryContent(store, boot.kernel, join(out, 'vmlinuz')),
     writeEntryContent(store, boot.initrd, join(out, 'initrd.img'))]) : Promise.resolve();
   kernelCopy.catch(() => undefined); // awaited below
   try {
-    if (isRoot()) await checkoutImageTree(store, manifest, tree, stage);
-    else await restoreMap(store, id, tree);
+    if (isRoot()) await buildAsRoot(store, manifest, plan, stage, join(out, 'root.img'));
+    else {
+      const tree = join(stage, 'tree');
+      await restoreMap(store, id, tree);
+      if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
+      await applyEditsToTree(tree, plan);
+      await virtMakeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
+    }
   } finally {
     await kernelCopy.catch(() => undefined);
   }
   await kernelCopy;
-  cancelled();
-  const edited = await applySandboxEdits(tree);
-  await makeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
-  cancelled();
-  if (!isRoot()) return;
-  // The tree goes (a child process) while this thread stamps the map's metadata into the image.
-  const removing = removeTree(tree);
-  try {
-    stampMapMetadata(join(out, 'root.img'), manifest.entries, edited);
-  } finally {
-    await removing;
-  }
 }
 
 /** The cached base image for a map, built on first use. `override` = --kernel/--initrd. */
@@ -121,6 +131,7 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
     const out = join(stage, 'image');
     await mkdir(out);
     await buildImage(store, id, manifest, stage, out, !override?.kernel, signal);
+    if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
     await writeFile(join(out, 'map'), id + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(out, dir);

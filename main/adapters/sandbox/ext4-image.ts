@@ -29,7 +29,8 @@ const EXTENTS_FL = 0x80000, INLINE_DATA_FL = 0x10000000;
 /** Inodes per cached slice of an inode table. */
 const SLICE = 256;
 
-export interface DirEntry { name: Buffer; ino: number; isDir: boolean }
+/** A directory entry; `name` is its bytes as a latin1 string. */
+export interface DirEntry { name: string; ino: number; isDir: boolean }
 
 export class Ext4Image {
   private readonly fd: number;
@@ -129,9 +130,8 @@ export class Ext4Image {
       for (let pos = 0; pos + 8 <= data.length;) {
         const child = data.readUInt32LE(pos), recLen = data.readUInt16LE(pos + 4), nameLen = data[pos + 6]!;
         if (recLen < 8 || pos + recLen > data.length) throw new UnderstudyError('usage', `disk image: bad directory entry in inode ${ino}`);
-        const name = data.subarray(pos + 8, pos + 8 + nameLen);
-        const dot = (nameLen === 1 && name[0] === 0x2e) || (nameLen === 2 && name[0] === 0x2e && name[1] === 0x2e);
-        if (child !== 0 && nameLen > 0 && !dot) out.push({ name: Buffer.from(name), ino: child, isDir: data[pos + 7] === 2 });
+        const dot = data[pos + 8] === 0x2e && (nameLen === 1 || (nameLen === 2 && data[pos + 9] === 0x2e));
+        if (child !== 0 && nameLen > 0 && !dot) out.push({ name: data.toString('latin1', pos + 8, pos + 8 + nameLen), ino: child, isDir: data[pos + 7] === 2 });
         pos += recLen;
       }
     }

@@ -4,7 +4,8 @@
 // tables, which is what lets the checkout skip a copy of every file.
 import type { Entry } from '../../core/domain/manifest.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { bytesFromKey, displayKey } from '../../core/domain/path-key.ts';
+import { displayKey } from '../../core/domain/path-key.ts';
+import { latin1 } from './debugfs-populate.ts';
 import { Ext4Image } from './ext4-image.ts';
 
 const S_IFMT: Record<Entry['type'], number> = {
@@ -17,7 +18,7 @@ function inodesByPath(img: Ext4Image): Map<string, number> {
   const stack: Array<[string, number]> = [['', 2]];
   for (let d = stack.pop(); d; d = stack.pop()) {
     for (const c of img.listDir(d[1])) {
-      const key = d[0] === '' ? c.name.toString('latin1') : `${d[0]}/${c.name.toString('latin1')}`;
+      const key = d[0] === '' ? c.name : `${d[0]}/${c.name}`;
       out.set(key, c.ino);
       if (c.isDir) stack.push([key, c.ino]);
     }
@@ -34,42 +35,54 @@ function writeTime(inode: Buffer, at: number, extraAt: number, ns: bigint): void
   inode.writeUInt32LE(Number((nsec << 2n) | epoch), extraAt);
 }
 
-function stamp(inode: Buffer, e: Entry, path: string): void {
+/** Mode, owner and (unless `ownerOnly`) times; `links` = the regular file's link count. */
+function stamp(inode: Buffer, e: Entry, links: number | undefined, ownerOnly: boolean): void {
   const mode = inode.readUInt16LE(0);
-  if ((mode & 0xf000) !== S_IFMT[e.type]) {
-    throw new UnderstudyError('usage', `disk image: /${displayKey(path)} is not a ${e.type} in the built image`);
-  }
   if (inode.readUInt16LE(0x80) < 0x10) throw new UnderstudyError('usage', 'disk image: inodes too small for nanosecond times');
   if (e.type !== 'symlink') inode.writeUInt16LE((mode & 0xf000) | e.mode, 0);
   inode.writeUInt16LE(e.uid & 0xffff, 0x02);
   inode.writeUInt16LE(e.uid >>> 16, 0x78);
   inode.writeUInt16LE(e.gid & 0xffff, 0x18);
   inode.writeUInt16LE(e.gid >>> 16, 0x7a);
+  if (ownerOnly) return;
+  if (links !== undefined) inode.writeUInt16LE(links, 0x1a);
   const ns = BigInt(e.mtimeNs);
   writeTime(inode, 0x10, 0x88, ns); // mtime
   writeTime(inode, 0x08, 0x8c, ns); // atime
 }
 
 /**
- * Stamps the map's metadata on the image at `img` (a hardlink takes its group's, i.e. its head
- * file's). Paths in `skip` (written or removed by the sandbox edits) keep what mkfs gave them; any
- * other map path missing from the image is an error. Returns how many inodes were stamped.
+ * Stamps the map's metadata on the image at `img`: a hardlink takes its group's (its head file's), and
+ * a regular file's link count is its group's size (debugfs' `ln` does not count). Paths in `edited`
+ * (written or removed by the sandbox edits) keep their own times; one the edits replaced by a new
+ * file of the same kind keeps the map's mode and owner. Any other map path missing from the image,
+ * or of another kind there, is an error. Returns how many inodes were stamped.
  */
-export function stampMapMetadata(img: string, entries: readonly Entry[], skip: ReadonlySet<string>): number {
+export function stampMapMetadata(img: string, entries: readonly Entry[], edited: ReadonlySet<string>): number {
   const image = new Ext4Image(img);
   try {
     const inodes = inodesByPath(image);
     const byPath = new Map(entries.map((e) => [e.path, e]));
+    const links = new Map<string, number>();
+    for (const e of entries) {
+      const head = e.type === 'hardlink' ? e.linkTo! : e.path;
+      if ((e.type === 'file' || e.type === 'hardlink') && !edited.has(e.path)) links.set(head, (links.get(head) ?? 0) + 1);
+    }
     let stamped = 0;
     for (const e of entries) {
-      if (skip.has(e.path)) continue;
-      const ino = e.path === '' ? 2 : inodes.get(Buffer.from(bytesFromKey(e.path)).toString('latin1'));
-      if (ino === undefined) {
-        throw new UnderstudyError('usage', `disk image: /${displayKey(e.path)} of the map is missing from the built image`);
-      }
+      const ino = e.path === '' ? 2 : inodes.get(latin1(e.path));
+      const inode = ino === undefined ? undefined : image.inode(ino);
       const meta = e.type === 'hardlink' ? { ...byPath.get(e.linkTo!)!, type: 'hardlink' as const } : e;
-      stamp(image.inode(ino), meta, e.path);
-      image.markDirty(ino);
+      const sameKind = inode !== undefined && (inode.readUInt16LE(0) & 0xf000) === S_IFMT[e.type];
+      if (edited.has(e.path)) {
+        if (sameKind) { stamp(inode, meta, undefined, true); image.markDirty(ino!); }
+        continue;
+      }
+      if (!inode) throw new UnderstudyError('usage', `disk image: /${displayKey(e.path)} of the map is missing from the built image`);
+      if (!sameKind) throw new UnderstudyError('usage', `disk image: /${displayKey(e.path)} is not a ${e.type} in the built image`);
+      const head = e.type === 'hardlink' ? e.linkTo! : e.path;
+      stamp(inode, meta, e.type === 'file' || e.type === 'hardlink' ? links.get(head) : undefined, false);
+      image.markDirty(ino!);
       stamped++;
     }
     image.flush();

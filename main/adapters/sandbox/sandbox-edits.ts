@@ -3,13 +3,14 @@
 // network config, a blank machine-id, the seed unit that installs the key) — and what merely booting
 // a machine rewrites (logs, systemd state, random seeds, temp dirs) — is NEVER part of the delta and so
 // never reaches the host. SANDBOX_ONLY_PATTERNS is that list; isSandboxOnly() applies it to map paths.
-// Edits happen in the disposable tree the base image is built from: the store and the host are untouched.
-// That tree's files may be hardlinks to store objects (image-tree.ts), so a file is never written in
-// place: it is unlinked and created anew (keeping its mode and owner).
-import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, rm, symlink, unlink, writeFile, readdir } from 'node:fs/promises';
+// The edits are planned from the map alone (planSandboxEdits) and then carried out either in the
+// image's debugfs script (debugfs-populate.ts) or in a checked-out tree (applyEditsToTree), never on the
+// store or the host. A tree's files may be hardlinks to store objects (image-tree.ts), so a file is
+// never written in place there: it is unlinked and created anew (keeping its mode and owner).
+import { chmod, chown, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
+import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 
 /** Path keys (no leading '/'); a trailing '/**' covers everything below; '*' matches within one name. */
 export const SANDBOX_ONLY_PATTERNS: readonly string[] = [
@@ -62,74 +63,77 @@ WantedBy=multi-user.target
 
 const NETWORK = '[Match]\nName=e*\n\n[Network]\nDHCP=yes\n';
 
-/** The edits' record: path keys written or removed (the image keeps mkfs' metadata for these). */
-type Touched = Set<string>;
+export type EditOp =
+  | { op: 'write'; key: string; content: string }
+  | { op: 'remove'; key: string }
+  | { op: 'symlink'; key: string; target: string };
 
-/**
- * tree/dirKey as a real directory, created if missing. A symlink on the way (a map's /etc -> /elsewhere)
- * is refused: following it would edit this machine instead of the sandbox copy.
- */
-async function realDir(tree: string, dirKey: string): Promise<string>;
-async function realDir(tree: string, dirKey: string, create: false): Promise<string | undefined>;
-async function realDir(tree: string, dirKey: string, create = true): Promise<string | undefined> {
-  let path = tree;
-  for (const part of dirKey.split('/')) {
-    path = join(path, part);
-    const st = await lstat(path).catch(() => undefined);
-    if (!st && !create) return undefined;
-    if (!st) await mkdir(path, { mode: 0o755 });
-    else if (!st.isDirectory()) throw new UnderstudyError('usage', `sandbox edits: /${dirKey} of the map is not a directory (a symlink?); cannot prepare the sandbox`);
-  }
-  return path;
+export interface EditPlan {
+  ops: EditOp[];
+  /** Directories the ops need that the map lacks, parents first. */
+  mkdirs: string[];
+  /** Every path key written or removed (the image keeps those out of the map's metadata stamping). */
+  touched: Set<string>;
 }
 
-/** Replaces the file at tree/key by a new inode (never writes through a hardlink), same mode and owner. */
-async function replaceFile(tree: string, key: string, content: string, touched: Touched): Promise<void> {
-  const path = join(await realDir(tree, key.slice(0, key.lastIndexOf('/'))), key.slice(key.lastIndexOf('/') + 1));
-  const old = await lstat(path).catch(() => undefined);
-  await rm(path, { force: true });
-  await writeFile(path, content, { flag: 'wx', mode: 0o644 });
-  if (old?.isFile()) {
-    await chown(path, old.uid, old.gid).catch(() => undefined); // not root: the owner is ours anyway
-    await chmod(path, old.mode & 0o7777);
-  }
-  touched.add(key);
-}
+const WANTS = 'etc/systemd/system/multi-user.target.wants';
 
-async function enable(tree: string, unit: string, target: string, touched: Touched): Promise<void> {
-  const wants = 'etc/systemd/system/multi-user.target.wants';
-  const link = join(await realDir(tree, wants), unit);
-  if (!(await lstat(link).catch(() => undefined))) { await symlink(target, link); touched.add(`${wants}/${unit}`); }
-}
-
-function unitPath(tree: string, unit: string): string | undefined {
-  for (const d of ['lib/systemd/system', 'usr/lib/systemd/system']) if (existsSync(join(tree, d, unit))) return `/${d}/${unit}`;
-  return undefined;
-}
-
-/**
- * Applies the sandbox-only edits to a checked-out tree (the disposable copy the base image is made
- * from); returns the path keys it wrote or removed.
- */
-export async function applySandboxEdits(tree: string): Promise<Set<string>> {
-  const touched: Touched = new Set();
+/** The sandbox-only edits for a map. Throws when a directory they need is not a directory in the map. */
+export function planSandboxEdits(m: Manifest): EditPlan {
+  const byPath = new Map<string, Entry>(m.entries.map((e) => [e.path, e]));
+  const has = (key: string) => byPath.has(key);
+  // Debian's merged /usr: /lib -> usr/lib.
+  const libLink = byPath.get('lib')?.type === 'symlink' && /^\/?usr\/lib\/?$/.test(byPath.get('lib')!.target!);
+  const unitPath = (unit: string) => ['lib/systemd/system', 'usr/lib/systemd/system']
+    .find((d) => has(`${d}/${unit}`) || (libLink && d.startsWith('lib/') && has(`usr/${d}/${unit}`)));
+  const ops: EditOp[] = [];
+  const write = (key: string, content: string) => ops.push({ op: 'write', key, content });
+  const enable = (unit: string, target: string) => { if (!has(`${WANTS}/${unit}`)) ops.push({ op: 'symlink', key: `${WANTS}/${unit}`, target }); };
   // One merged root disk: whatever filesystems the host had (/boot apart ...) live in it now.
-  await replaceFile(tree, 'etc/fstab', '# understudy sandbox: one merged root disk\n/dev/vda / ext4 rw,errors=remount-ro 0 1\n', touched);
-  if (await lstat(join(tree, 'etc/crypttab')).catch(() => undefined)) await replaceFile(tree, 'etc/crypttab', '', touched);
-  await replaceFile(tree, 'etc/machine-id', '', touched);
-  const ssh = await realDir(tree, 'etc/ssh', false);
-  if (ssh) for (const n of await readdir(ssh)) {
-    if (n.startsWith('ssh_host_')) { await unlink(join(ssh, n)); touched.add(`etc/ssh/${n}`); }
+  write('etc/fstab', '# understudy sandbox: one merged root disk\n/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
+  if (has('etc/crypttab')) write('etc/crypttab', '');
+  write('etc/machine-id', '');
+  for (const e of m.entries) if (/^etc\/ssh\/ssh_host_[^/]*$/.test(e.path)) ops.push({ op: 'remove', key: e.path });
+  write('etc/systemd/network/99-understudy-sandbox.network', NETWORK);
+  write('etc/systemd/system/understudy-seed.service', SEED_UNIT);
+  enable('understudy-seed.service', '/etc/systemd/system/understudy-seed.service');
+  const networkd = unitPath('systemd-networkd.service');
+  if (networkd) enable('systemd-networkd.service', `/${networkd}/systemd-networkd.service`);
+  const sshd = unitPath('ssh.service');
+  if (sshd) enable('ssh.service', `/${sshd}/ssh.service`);
+  if (has('root/.ssh/authorized_keys')) ops.push({ op: 'remove', key: 'root/.ssh/authorized_keys' });
+
+  const mkdirs: string[] = [];
+  for (const o of ops) {
+    const parts = o.key.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const e = byPath.get(dir);
+      // A symlink on the way (a map's /etc -> /elsewhere) would take the edit somewhere else.
+      if (e && e.type !== 'dir') throw new UnderstudyError('usage', `sandbox edits: /${dir} of the map is not a directory (a ${e.type}); cannot prepare the sandbox`);
+      if (!e && !mkdirs.includes(dir)) mkdirs.push(dir);
+    }
   }
-  await replaceFile(tree, 'etc/systemd/network/99-understudy-sandbox.network', NETWORK, touched);
-  await replaceFile(tree, 'etc/systemd/system/understudy-seed.service', SEED_UNIT, touched);
-  await enable(tree, 'understudy-seed.service', '/etc/systemd/system/understudy-seed.service', touched);
-  const networkd = unitPath(tree, 'systemd-networkd.service');
-  if (networkd) await enable(tree, 'systemd-networkd.service', networkd, touched);
-  const sshd = unitPath(tree, 'ssh.service');
-  if (sshd) await enable(tree, 'ssh.service', sshd, touched);
-  const dotSsh = await realDir(tree, 'root/.ssh', false);
-  const keys = dotSsh && join(dotSsh, 'authorized_keys');
-  if (keys && await lstat(keys).catch(() => undefined)) { await rm(keys, { force: true }); touched.add('root/.ssh/authorized_keys'); }
-  return touched;
+  for (const o of ops) {
+    const e = byPath.get(o.key);
+    if (e?.type === 'dir') throw new UnderstudyError('usage', `sandbox edits: /${o.key} of the map is a directory; cannot prepare the sandbox`);
+  }
+  return { ops, mkdirs, touched: new Set(ops.map((o) => o.key)) };
+}
+
+/** Carries a plan out in a checked-out or restored tree of the same map. */
+export async function applyEditsToTree(tree: string, plan: EditPlan): Promise<void> {
+  for (const d of plan.mkdirs) await mkdir(join(tree, d), { mode: 0o755 });
+  for (const o of plan.ops) {
+    const path = join(tree, o.key);
+    const old = await lstat(path).catch(() => undefined);
+    await rm(path, { force: true });
+    if (o.op === 'symlink') await symlink(o.target, path);
+    if (o.op !== 'write') continue;
+    await writeFile(path, o.content, { flag: 'wx', mode: 0o644 });
+    if (old?.isFile()) { // the same mode and owner as the map's file
+      await chown(path, old.uid, old.gid).catch(() => undefined); // not root: the owner is ours anyway
+      await chmod(path, old.mode & 0o7777);
+    }
+  }
 }
