@@ -1,0 +1,66 @@
+// `understudy rehearse ssh://...` against the demo host VM running, with the libvirt adapter for the
+// sandbox (the dir: rehearsals and the demo story cover qemu): the host is captured over SSH, cloned into a
+// libvirt sandbox, upgraded 1.0 -> 2.0 from the mirror; a failing check ends with exit 4 and the report,
+// and the host is exactly as before — read-only access only, nothing of understudy's left on it — and no
+// domain, QEMU process or temp dir is left here.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootDemoHost, type DemoHostVm } from '../../main/adapters/qemu/demo-host-vm.ts';
+import { mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
+import { DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
+import { libvirtDomainsMentioning, qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
+import { cliJson } from './helpers/cli-json.ts';
+
+const INSTALL_2 = 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0';
+const HEALTH = 'curl -fsS http://127.0.0.1:8080/health';
+const BAD = 'curl -fsS http://127.0.0.1:8080/version | grep -qx 9.9';
+// what an upgrade would change on the host, and understudy's own traces: all must stay as they were
+const HOST_STATE = "sha256sum /var/lib/dpkg/status /usr/bin/hello-service 2>&1; dpkg-query -W hello-service; "
+  + "curl -fsS http://127.0.0.1:8080/version; ls -d /var/lib/understudy /etc/systemd/system/understudy* 2>&1; true";
+
+describe('understudy rehearse of an ssh:// host, sandbox under libvirt', { timeout: 30 * 60_000 }, () => {
+  let work = '';
+  let host: DemoHostVm | undefined;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'understudy-ssh-rehearsal-'));
+    host = await bootDemoHost({ name: 'ssh-rehearsal-host', workDir: work });
+  });
+
+  after(async () => {
+    await host?.dispose();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('captures over SSH, rehearses 1.0 -> 2.0 in a libvirt sandbox, a failing check exits 4; the host is untouched', async () => {
+    const h = host!;
+    const privateTmp = join(work, 'tmp');
+    const store = join(work, 'store');
+    mkdirSync(privateTmp);
+    const before = (await h.sh.run(HOST_STATE)).stdout;
+    assert.match(before, /hello-service\t1\.0/);
+
+    const r = await cliJson(['rehearse', h.target, '--store', store, '--identity', h.image.privateKeyPath, '--accept-new-host-key',
+      '--mirror', (await mirrorImage()).dir, '--run', INSTALL_2, '--check', HEALTH, '--check', BAD,
+      '--hypervisor', 'libvirt', '--libvirt-uri', DEFAULT_LIBVIRT_URI], { TMPDIR: privateTmp });
+
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.result.ok, false);
+    assert.equal(r.result.error.code, 'check-failed');
+    assert.equal(r.result.hypervisor, 'libvirt');
+    assert.deepEqual(r.result.checks, [{ cmd: HEALTH, ok: true, exitCode: 0 }, { cmd: BAD, ok: false, exitCode: 1 }]);
+    assert.deepEqual(r.result.packages.upgraded, [{ name: 'hello-service', from: '1.0', to: '2.0' }]);
+    assert.ok(r.result.delta.changed.includes('var/lib/dpkg/status'), 'the sandbox changed the dpkg database');
+    const all = [...r.result.delta.added, ...r.result.delta.changed, ...r.result.delta.removed] as string[];
+    assert.ok(!all.some((p) => p === 'etc/fstab' || p === 'root/.ssh/authorized_keys' || p.startsWith('etc/ssh/ssh_host_')),
+      `no sandbox-only edit in the delta: ${all.join(' ')}`);
+
+    assert.equal((await h.sh.run(HOST_STATE)).stdout, before, 'the host is exactly as before the rehearsal');
+    assert.deepEqual(qemuProcessesMentioning(privateTmp), [], 'no sandbox QEMU process left');
+    assert.deepEqual(await libvirtDomainsMentioning(DEFAULT_LIBVIRT_URI, privateTmp), [], 'no libvirt domain left');
+    assert.deepEqual(readdirSync(privateTmp).filter((n) => n.startsWith('understudy-')), [], 'no sandbox temp dir or overlay left');
+  });
+});
