@@ -1,7 +1,7 @@
 // The pure fleet scheduler: canary, parallelism, max-fail (count and percent).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchDone, batchSummary, failureBudget, hostFinished, newBatch, parseMaxFail, startNext, type BatchState } from '../../../main/core/workflow/batch-plan.ts';
+import { batchDone, batchSummary, failureBudget, hostFinished, hostInterrupted, newBatch, parseMaxFail, startNext, type BatchState } from '../../../main/core/workflow/batch-plan.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 
 /** Drives a batch to the end; `fails` lists the hosts that fail; returns start waves and the final state. */
@@ -57,6 +57,16 @@ describe('batch plan', () => {
     assert.equal(failureBudget(newBatch(four, { canary: 0, parallel: 1, maxFail: { percent: 49 } })), 1);
     const { state } = simulate(newBatch(four, { canary: 0, parallel: 1, maxFail: { percent: 25 } }), ['h1', 'h2']);
     assert.deepEqual(state.hosts.map((h) => h.status), ['failed', 'failed', 'skipped', 'skipped']);
+  });
+
+  it('an interrupted host goes back to pending (not a failure) and starts again within the parallel limit', () => {
+    let s = startNext(newBatch(['h1', 'h2', 'h3'], { canary: 0, parallel: 2, maxFail: { count: 0 } })).state;
+    assert.deepEqual(s.hosts.map((h) => h.status), ['running', 'running', 'pending']);
+    s = hostInterrupted(s, 'h1');
+    s = hostInterrupted(s, 'h3'); // not running: unchanged
+    assert.deepEqual([s.hosts.map((h) => h.status), s.stopped, batchDone(s)], [['pending', 'running', 'pending'], undefined, false]);
+    const next = startNext(s);
+    assert.deepEqual(next.start, ['h1']);
   });
 
   it('parses --max-fail and rejects bad fleets and options', () => {
