@@ -99,6 +99,14 @@ function tests(): void {
       } finally { process.getuid = real; }
     });
 
+    it('knows the systemd unit it runs in (never try-restarted under its own feet)', async () => {
+      const { unitOfCgroup } = await import('../../main/app/stage-services/restart.ts');
+      assert.equal(unitOfCgroup('0::/system.slice/understudy-serve.service\n'), 'understudy-serve.service');
+      assert.equal(unitOfCgroup('12:pids:/system.slice/a.service\n1:name=systemd:/system.slice/b.service\n'), 'b.service');
+      assert.equal(unitOfCgroup('0::/user.slice/user-0.slice/session-3.scope\n'), undefined);
+      assert.equal(unitOfCgroup('9:name=systemd:/\n8:pids:/\n'), undefined);
+    });
+
     const problem = namespaceProblem();
     describe('in a private mount namespace over an overlay of /', { skip: problem }, () => {
       let base: string;

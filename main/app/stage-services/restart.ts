@@ -3,7 +3,9 @@
 // waiting for SSH to come back, or a try-restart of the units whose unit files changed and of the running
 // services whose executables changed. `local` decides the same way through a LocalShell, but never
 // reboots the machine understudy itself runs on (it could not wait for itself to come back, nor report):
-// it restarts the services and tells the operator to reboot. Without systemd (a container) it does nothing.
+// it restarts the services (but not the one understudy runs in) and tells the operator to reboot. Without
+// systemd (a container) it does nothing.
+import { readFile } from 'node:fs/promises';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { planRestart, type RebootChoice, type RestartPlan } from '../../core/domain/restart-plan.ts';
@@ -49,9 +51,19 @@ async function waitForReboot(connect: Connect, t: { user: string; host: string; 
   }
 }
 
-/** try-restart of the units whose unit files changed and of the running services using changed binaries. */
-async function restartServices(shell: RemoteShell, plan: RestartPlan, io: StageIo): Promise<string[]> {
-  const units = [...new Set([...plan.units, ...await servicesRunning(shell, plan.binaries, io.signal)])];
+/** The systemd service a process runs in, from its /proc/PID/cgroup text (v1 or v2); undefined outside one. */
+export function unitOfCgroup(text: string): string | undefined {
+  return /^[^\n]*:(?:name=systemd)?:\/(?:[^\n]*\/)?([^/\n]+\.service)(?:\/[^\n]*)?$/m.exec(text)?.[1];
+}
+
+/** try-restart of the units whose unit files changed and of the running services using changed binaries;
+ *  never `spare` (the unit understudy itself runs in: restarting it would kill this run half-way). */
+async function restartServices(shell: RemoteShell, plan: RestartPlan, io: StageIo, spare?: string): Promise<string[]> {
+  const wanted = [...new Set([...plan.units, ...await servicesRunning(shell, plan.binaries, io.signal)])];
+  if (spare && wanted.includes(spare)) {
+    io.log('stderr', 'restart', `not restarting ${spare}: understudy runs in it; restart it yourself once this run is over`);
+  }
+  const units = wanted.filter((u) => u !== spare);
   for (const u of units) {
     const r = await shell.run(`systemctl try-restart ${sq(u)}`, { signal: io.signal, timeoutMs: 120_000 });
     io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `try-restart ${u}: ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
@@ -74,7 +86,8 @@ async function restartLocal(plan: RestartPlan, io: StageIo): Promise<RestartResu
       return { restarted: [], rebooted: false };
     }
     await shell.run('systemctl daemon-reload', { signal: io.signal, timeoutMs: 120_000 });
-    const restarted = await restartServices(shell, plan, io);
+    const own = unitOfCgroup(await readFile('/proc/self/cgroup', 'utf8').catch(() => ''));
+    const restarted = await restartServices(shell, plan, io, own);
     rebootAdvice();
     return { restarted, rebooted: false };
   } finally {
