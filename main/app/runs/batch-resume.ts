@@ -45,7 +45,7 @@ export type Continuation =
   | { kind: 'start' }                       // its run was never created: start it under the recorded id
   | { kind: 'finished'; report: HostReport } // its run finished (the batch died before recording it)
   | { kind: 'resume' }                      // re-enter the interrupted stage (per-run resume)
-  | { kind: 'restart'; why: string };       // its run cannot continue: a fresh run for the host
+  | { kind: 'restart'; why: string; abandon: boolean }; // its run cannot continue: a fresh run for the host
 
 // Rehearsal stages a follower of a shared rehearsal skipped (see core/workflow/shared-rehearsal.ts): it has
 // no sandbox of its own, and the owner's result died with the process.
@@ -55,13 +55,17 @@ const FOLLOWER_STAGES = new Set(['booting', 'upgrading', 'checking', 'capturing2
 export function continuation(runs: RunStore, target: string, runId: string): Continuation {
   const rec = runs.get(runId);
   if (!rec) return { kind: 'start' };
+  if (rec.outcome === 'cancelled') {
+    // only the batch cancels its runs (when interrupted); it died before putting the host back to pending
+    return { kind: 'restart', why: `run ${runId} was cancelled when the batch was interrupted`, abandon: false };
+  }
   if (rec.outcome) {
     const outcome = rec.outcome as Outcome;
     return { kind: 'finished', report: { target, run: runId, outcome, exitCode: exitCodeForOutcome(outcome), ...(rec.result ? { result: rec.result as never } : {}) } };
   }
   const ctx = (runs.snapshot(runId) as { context?: RunContext } | undefined)?.context;
   if (FOLLOWER_STAGES.has(rec.state) && (ctx?.image?.startsWith(SHARED_PREFIX) || ctx?.sandbox?.id.startsWith(SHARED_PREFIX))) {
-    return { kind: 'restart', why: `run ${runId} was following a shared rehearsal that ended with the interrupted batch; the host is rehearsed again in a new run (nothing on it was changed)` };
+    return { kind: 'restart', why: `run ${runId} was following a shared rehearsal that ended with the interrupted batch; the host is rehearsed again in a new run (nothing on it was changed)`, abandon: true };
   }
   return { kind: 'resume' };
 }

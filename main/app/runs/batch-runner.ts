@@ -165,7 +165,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
     if (c.kind === 'resume') return follow(target, runId!, () => { const h = svc.resume(runId!); resumed.push(target); return h; });
     let id = runId ?? freshId();
     if (c.kind === 'restart') {
-      abandonRun(req.store, id, c.why);
+      if (c.abandon) abandonRun(req.store, id, c.why);
       id = freshId();
       b.batches.saveState(b.id, st, [{ target, runId: id }]);
     }

@@ -42,12 +42,19 @@ describe('resumeBatch from saved states', () => {
     store.createRun({ id: 'r-b1-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b1-h2', 'dir:/srv/h2') });
     store.saveTransition('r-b1-h2', { state: 'upgrading', snapshot: { value: 'upgrading', context: { image: 'shared-rehearsal:' + 'a'.repeat(64) } }, timings: {} });
     // r-b1-h3 was recorded in the batch but the process died before creating the run
+    batches.saveState('b1', { ...startNext(newBatch(hosts.map((h) => h.target), request.options)).state,
+      hosts: ['running', 'running', 'running', 'running'].map((status, i) => ({ target: hosts[i]!.target, status: status as 'running' })) },
+    [{ target: 'dir:/srv/h4', runId: 'r-b1-h4' }]);
+    store.createRun({ id: 'r-b1-h4', verb: 'upgrade', target: 'dir:/srv/h4', input: input('r-b1-h4', 'dir:/srv/h4') });
+    store.saveTransition('r-b1-h4', { state: 'cancelled', snapshot: null, timings: {}, outcome: 'cancelled' }); // Ctrl-C, then killed
 
     const services = fakeStageServices();
     const r = await resumeBatch({ store, batchId: 'b1', services: () => services });
     assert.deepEqual(r.hosts.map((h) => h.outcome), ['upgraded', 'upgraded', 'upgraded', 'upgraded']);
     assert.equal(r.ok, true);
-    assert.equal(services.count('preflight'), 3, 'h1 was not run again');
+    assert.equal(services.count('preflight'), 3, 'h1 was not run again (h2, h3, h4 ran)');
+    assert.notEqual(r.hosts[3]!.run, 'r-b1-h4', 'h4, cancelled by the interrupted batch, got a fresh run');
+    assert.equal(store.events('r-b1-h4').length, 0, 'the cancelled run is left as it was');
     assert.deepEqual([r.hosts[0]!.run, r.hosts[0]!.result?.map2], ['r-b1-h1', 'e'.repeat(64)]);
     assert.notEqual(r.hosts[1]!.run, 'r-b1-h2', 'h2 got a fresh run');
     assert.equal(store.get('r-b1-h2')?.outcome, 'cancelled');
