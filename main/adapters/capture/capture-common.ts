@@ -10,7 +10,7 @@ export interface CaptureOptions {
   excludes?: string[];
   signal?: AbortSignal;
   /** The target's previous map with its stat index (incremental capture). */
-  previous?: { id: string; manifest: Manifest; index: StatIndex };
+  previous?: { id: string; manifest?: Manifest; index: StatIndex };
   onProgress?(p: Progress): void;
   onStage?(step: string): void;
 }

@@ -13,6 +13,7 @@ import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
 import { absPath, walkTree, type Found, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
 import { readContent, type ContentJob } from './content-workers.ts';
+import { packIndexValue, reusable, type IndexRecord } from './stat-index-value.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
@@ -42,59 +43,62 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const unstable: string[] = [];
   const scope = await buildScope(root, opts.whole, opts.store, opts.excludes ?? []);
   const xattrs = startXattrBatch(root);
-  const prevEntries = new Map(prev?.manifest.entries.map((x) => [x.path, x]));
+  const prevIndex = prev?.index ?? {};
   const index: Record<string, string> = {};
   const entries: Entry[] = [];
-  const files: Array<{ f: Found; e: Entry }> = [];
+  type FileItem = { f: Found; e: Entry; reuse?: IndexRecord };
+  const files: FileItem[] = [];
   const askXattrs: Array<{ rel: Buffer; e: Entry }> = [];
   opts.onStage?.('walk');
   await walkTree(scope, (f) => {
     const e = entryFromStat(f.rel, f.st, f.link);
     if (!e) return;
     entries.push(e);
-    // Unchanged (path, size, mtime, ctime, inode): the xattrs are too (setting one moves ctime), so
-    // only new or changed entries are asked for theirs.
-    const old = prevEntries.get(e.path);
-    if (old && prev!.index[e.path] === statKey(f.st)) { if (old.xattrs) e.xattrs = old.xattrs; } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
-    if (e.type === 'file') files.push({ f, e });
-    else index[e.path] = statKey(f.st);
+    const key = statKey(f.st);
+    // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
+    // content; only new or changed entries are asked for their xattrs.
+    const reuse = reusable(prevIndex[e.path], key);
+    if (reuse) { if (reuse.xattrs) e.xattrs = reuse.xattrs; } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
+    if (e.type === 'file') files.push({ f, e, reuse });
+    else index[e.path] = key;
   }, excluded, opts.signal);
+  if (prev) prev.index = {}; // read once: let it go before the content and the manifest take memory
   const xattrMap = await xattrs.done();
   for (const { rel, e } of askXattrs) {
     const x = xattrMap.get(rel.length ? './' + rel.toString('latin1') : '.');
     if (x && Object.keys(x).length) e.xattrs = x;
   }
+  askXattrs.length = 0;
 
   const groups = new Map<string, Entry[]>();
-  const foundOf = new Map<Entry, Found>();
-  const toRead: Array<{ f: Found; e: Entry }> = [];
-  const sparse: Array<{ f: Found; e: Entry }> = [];
+  const itemOf = new Map<Entry, FileItem>();
+  const toRead: FileItem[] = [];
+  const sparse: FileItem[] = [];
   for (const item of files) {
     if (item.f.st.nlink > 1n) {
       const id = `${item.f.st.dev}:${item.f.st.ino}`;
       const g = groups.get(id);
       if (g) g.push(item.e); else groups.set(id, [item.e]);
-      foundOf.set(item.e, item.f);
+      itemOf.set(item.e, item);
     } else toRead.push(item);
   }
   // A link group's content is read once, for its first path in key order (its 'file' entry).
   for (const g of groups.values()) {
     g.sort((a, b) => compareKeys(a.path, b.path));
-    toRead.push({ f: foundOf.get(g[0]!)!, e: g[0]! });
+    toRead.push(itemOf.get(g[0]!)!);
   }
-  // Incremental: reuse the previous map's hash when (path, size, mtime, ctime, inode) all match.
-  const pending: Array<{ f: Found; e: Entry }> = [];
+  itemOf.clear();
+  // Incremental: reuse the previous hash when (path, size, mtime, ctime, inode) all match.
+  const pending: FileItem[] = [];
   for (const item of toRead) {
-    const old = prevEntries.get(item.e.path);
-    if (old && old.type === 'file' && prev!.index[item.e.path] === statKey(item.f.st) && old.sha256 && await writer.has(old.sha256)) {
-      item.e.sha256 = old.sha256;
-      item.e.size = old.size;
-      if (old.sparse) item.e.sparse = old.sparse;
-      index[item.e.path] = statKey(item.f.st);
+    const sha = item.reuse?.sha256;
+    if (sha && writer.knows(sha)) {
+      item.e.sha256 = sha;
+      if (item.reuse!.sparse) item.e.sparse = item.reuse!.sparse;
+      index[item.e.path] = item.reuse!.key;
     } else if (item.f.st.size > 0n && item.f.st.blocks * 512n < item.f.st.size) sparse.push(item);
     else pending.push(item);
   }
-  prevEntries.clear();
   const meter = makeMeter(opts, pending.reduce((n, x) => n + Number(x.f.st.size), 0) + sparse.length);
   const failed = new Set<Entry>();
   opts.onStage?.('content');
@@ -131,11 +135,14 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   // An unreadable file drops out with its whole link group (they share the content we could not read).
   for (const g of groups.values()) if (g.some((x) => failed.has(x))) g.forEach((x) => failed.add(x));
   applyHardlinkGroups(groups);
+  const kept = entries.filter((e) => !failed.has(e));
+  const packed: Record<string, string> = {};
+  for (const e of kept) { const k = index[e.path]; if (k !== undefined) packed[e.path] = packIndexValue(k, e); }
   const manifest: Manifest = {
     version: 1, target: opts.target, host: opts.whole ? hostname() : root, capturedAt: new Date(started).toISOString(),
-    entries: entries.filter((e) => !failed.has(e)), excluded, unstable,
+    entries: kept, excluded, unstable,
     filesystems: [{ path: '', fstype: mountOf(scope.all, root)?.fstype ?? 'unknown' },
       ...[...scope.mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
   };
-  return finishCapture(opts, manifest, index, meter, started);
+  return finishCapture(opts, manifest, packed, meter, started);
 }

@@ -71,7 +71,7 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   const writer = new ObjectWriter(opts.store);
   const prev = opts.previous;
   await writer.preloadKnown();
-  const prevByPath = new Map(prev?.manifest.entries.map((e) => [e.path, e]));
+  const prevByPath = new Map(prev?.manifest?.entries.map((e) => [e.path, e]));
   const keyOf = new Map(listed.map((l) => [l, keyFromBytes(l.rel)]));
   const reusable = async (l: ListedEntry): Promise<boolean> => {
     const key = keyOf.get(l)!, old = prevByPath.get(key);

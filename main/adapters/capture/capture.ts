@@ -20,7 +20,8 @@ export interface CaptureRequest extends Omit<CaptureOptions, 'target' | 'previou
 export async function capture(req: CaptureRequest): Promise<CaptureResult> {
   const t = parseTarget(req.target);
   const target = targetString(t, t.kind === 'dir' ? resolve(t.path) : undefined);
-  const previous = req.full ? undefined : await previousMap(req.store, target);
+  // a local capture reuses from the stat index alone; ssh:// matches against the previous manifest
+  const previous = req.full ? undefined : await previousMap(req.store, target, t.kind === 'ssh');
   const opts: CaptureOptions = { ...req, target, previous };
   if (t.kind === 'dir') return captureLocal({ ...opts, root: resolve(t.path), whole: false });
   if (t.kind === 'local') {

@@ -81,7 +81,10 @@ export async function listMaps(store: string): Promise<MapInfo[]> {
   return out.sort((a, b) => a.capturedAt.localeCompare(b.capturedAt));
 }
 
-/** Per-entry stat facts (size, mtime, ctime, inode) that make incremental capture safe to skip reads. */
+/**
+ * Path -> stat facts (size, mtime, ctime, inode) that make incremental capture safe to skip reads; a local
+ * capture appends what it reuses for an unchanged entry (capture/stat-index-value.ts).
+ */
 export type StatIndex = Record<string, string>;
 
 const latestPath = (store: string, target: string) =>
@@ -97,11 +100,15 @@ export async function loadStatIndex(store: string, id: string): Promise<StatInde
   try { return JSON.parse(await readFile(statIndexPath(store, id), 'utf8')) as StatIndex; } catch { return undefined; }
 }
 
-/** The target's latest map that has a stat index (the base for an incremental capture). */
-export async function previousMap(store: string, target: string): Promise<{ id: string; manifest: Manifest; index: StatIndex } | undefined> {
+/**
+ * The target's latest map that has a stat index (the base for an incremental capture). A local capture
+ * needs only the index (its values carry what is reused), so the manifest is loaded on request.
+ */
+export async function previousMap(store: string, target: string, withManifest = true): Promise<{ id: string; manifest?: Manifest; index: StatIndex } | undefined> {
   let id: string;
   try { id = (await readFile(latestPath(store, target), 'utf8')).trim(); } catch { return undefined; }
   const index = await loadStatIndex(store, id);
   if (!index) return undefined;
+  if (!withManifest) return { id, index };
   try { return { id, manifest: (await loadMap(store, id)).manifest, index }; } catch { return undefined; }
 }

@@ -55,6 +55,11 @@ export class ObjectWriter {
     try { await access(objectPath(this.store, sha256)); this.known.add(sha256); return true; } catch { return false; }
   }
 
+  /** Whether the store holds the object, from memory (after preloadKnown). */
+  knows(sha256: string): boolean {
+    return this.known.has(sha256);
+  }
+
   sink(): ObjectSink {
     const hash: Hash = createHash('sha256');
     let small: Buffer[] = [];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capture } from '../../../main/adapters/capture/capture.ts';
@@ -12,13 +12,13 @@ import { loadMap } from '../../../main/adapters/store/map-store.ts';
 test('a file written during the capture is listed as unstable', async () => {
   const work = mkdtempSync(join(tmpdir(), 'understudy-live-'));
   const src = join(work, 'src');
-  const writer = spawn('sh', ['-c', `mkdir -p ${src}; : > ${src}/log; while :; do echo line >> ${src}/log; done`]);
+  // 32 MB to start with, so that each read of it takes tens of milliseconds (reads are fast: a small
+  // file could be read between two appends and rightly count as stable), then appended to nonstop
+  mkdirSync(src);
+  writeFileSync(join(src, 'log'), Buffer.alloc(32 << 20, 0x2e));
+  const writer = spawn('sh', ['-c', `while :; do echo line >> ${src}/log; done`]);
   try {
-    // let the log grow so that reading it takes a while
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 50));
-      try { if (statSync(join(src, 'log')).size > 200_000) break; } catch { /* not created yet */ }
-    }
+    while (statSync(join(src, 'log')).size <= 32 << 20) await new Promise((r) => setTimeout(r, 20));
     writeFileSync(join(src, 'steady'), 'steady\n');
     const r = await capture({ store: join(work, 'store'), target: `dir:${src}` });
     const m = (await loadMap(join(work, 'store'), r.map)).manifest;

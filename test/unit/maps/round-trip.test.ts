@@ -18,6 +18,8 @@ import { verifyStore } from '../../../main/adapters/store/verify-store.ts';
 const isRoot = process.getuid?.() === 0;
 let work: string, src: string, store: string;
 
+let dirMap = '';
+
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'understudy-roundtrip-'));
   src = join(work, 'src');
@@ -72,6 +74,23 @@ test('dir: capture of a hostile tree restores byte- and metadata-exact', { skip:
   assert.ok(res.bytesStored < 6 << 20, `store not inflated by the 1 TB file: ${res.bytesStored}`);
   assert.equal((await verifyStore(store, res.map)).ok, true);
   await roundTrip(res.map, 'restored-dir');
+  dirMap = res.map;
+});
+
+test('dir: re-capture reads nothing and keeps every entry (xattrs, sparse, links from the stat index); an xattr change is seen', { skip: !isRoot && 'needs root' }, async () => {
+  const again = await capture({ store, target: `dir:${src}` });
+  assert.equal(again.bytesRead, 0);
+  const m1 = (await loadMap(store, dirMap)).manifest, m2 = (await loadMap(store, again.map)).manifest;
+  assert.deepEqual(m2.entries, m1.entries);
+  assert.equal(m2.entries.find((e) => e.path === 'capable')?.xattrs?.['security.capability'], 'AQAAAgAgAAAAAAAAAAAAAAAAAAA=');
+  await roundTrip(again.map, 'restored-again');
+  // setting an xattr moves the file's ctime: that file alone is asked (and read) again
+  execFileSync('setfattr', ['-n', 'user.changed', '-v', 'yes', join(src, 'empty')]);
+  const third = await capture({ store, target: `dir:${src}` });
+  assert.equal(third.bytesRead, 0, 'the changed file is empty');
+  const m3 = (await loadMap(store, third.map)).manifest;
+  assert.equal(m3.entries.find((e) => e.path === 'empty')?.xattrs?.['user.changed'], Buffer.from('yes').toString('base64'));
+  assert.deepEqual(m3.entries.filter((e) => e.path !== 'empty'), m1.entries.filter((e) => e.path !== 'empty'));
 });
 
 test('tar-stream capture (the ssh:// path, over a local shell) restores exactly', { skip: !isRoot && 'needs root' }, async () => {
