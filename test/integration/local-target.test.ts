@@ -40,7 +40,7 @@ async function driver(a: DriverArgs): Promise<void> {
   try {
     out.host = { kind: host.kind, target: host.target, root: host.root, work: host.work };
     const r = await swap({ host, store: a.store, map1: m1, map2: m2 });
-    out.swap = { outcome: r.outcome, files: r.files, steps: r.agentSteps };
+    out.swap = { outcome: r.outcome, files: r.files, steps: r.agentSteps, seconds: r.seconds, windowSeconds: r.windowSeconds };
     out.afterSwap = tree();
     out.health = (await host.health([`test -f /${SCRATCH}/usr/lib/newpkg/deep/file`, 'echo no >&2; exit 4'])).map((h) => [h.ok, h.exitCode, h.output]);
   } finally { await host.close(); }
@@ -146,9 +146,12 @@ function tests(): void {
       });
       after(() => { if (base) rmSync(base, { recursive: true, force: true }); });
 
-      it('swaps the delta onto / (map2 exactly: content, metadata, links, xattrs) through the agent', () => {
+      it('swaps the delta onto / (map2 exactly: content, metadata, links, xattrs) through the agent', (t) => {
         assert.deepEqual(run.host, { kind: 'local', target: 'local', root: '/', work: '/var/lib/understudy' });
-        const s = run.swap as { outcome: string; files: number };
+        const s = run.swap as { outcome: string; files: number; seconds: number; windowSeconds: number };
+        const rb = (run.rollback as { result: { seconds: number; windowSeconds: number } }).result;
+        t.diagnostic(`local swap: ${s.files} paths in ${s.seconds.toFixed(2)} s (window ${s.windowSeconds.toFixed(3)} s); `
+          + `rollback ${rb.seconds.toFixed(2)} s (window ${rb.windowSeconds.toFixed(3)} s)`);
         assert.equal(s.outcome, 'committed');
         assert.ok(s.files > 10, `${s.files} paths changed`);
         assert.notDeepEqual(t1, t2);
