@@ -3,4 +3,4 @@
 // plus one reboot per power cut. UNDERSTUDY_VM_FAULTS / UNDERSTUDY_FAULT_SEED as in vm/vm-suite.ts.
 import { vmFaultSuite } from './vm/vm-suite.ts';
 
-vmFaultSuite({ agent: 30, orchestrator: 20, power: 8, recapture: true });
+vmFaultSuite({ agent: 16, orchestrator: 12, power: 6, recapture: true });

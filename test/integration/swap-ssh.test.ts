@@ -1,82 +1,42 @@
-// Swap and rollback onto the demo host VM over ssh://: map1 captured from the host, map2 built from it by
-// hand (hello-service's handler says 2.0, a new directory and file, a removal, a mode change), swapped
-// through the ssh SwapHost, checked by re-capturing the host; then a failing health check rolls back
-// by itself. One boot for the file.
+// Swap and rollback onto the demo host VM over ssh://: map1 captured from the host, map2 built from it
+// by hand (hello-service's handler says 2.0, a new directory and file, a removal, a mode change), swapped
+// through the ssh SwapHost, checked by re-capturing the host; then a failing health check rolls back by
+// itself; then the CI-bounded fault campaign (agent and orchestrator kill -9, power cuts) on the same VM.
+// One boot and one capture for the file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
-import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
-import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
-import { connectSsh, type SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
-import { capture } from '../../main/adapters/capture/capture.ts';
-import { loadMap, saveMap } from '../../main/adapters/store/map-store.ts';
-import { openSwapHost } from '../../main/adapters/swap/open-host.ts';
+import { readFileSync } from 'node:fs';
+import { saveMap } from '../../main/adapters/store/map-store.ts';
 import type { SwapHost } from '../../main/adapters/swap/swap-host.ts';
 import { HOST_WORK } from '../../main/adapters/swap/ssh-host.ts';
 import { swap } from '../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../main/adapters/swap/rollback.ts';
-import { recover } from '../../main/adapters/swap/recover.ts';
 import { objectFile } from '../../main/adapters/swap/transaction.ts';
 import type { Entry, Manifest } from '../../main/core/domain/manifest.ts';
 import { compareKeys } from '../../main/core/domain/path-key.ts';
 import { isUnderstudyError } from '../../main/core/domain/errors.ts';
-import { differences } from '../faults/vm/vm-world.ts';
+import { differences, disposeVmWorld, makeVmWorld, recapture as recaptureOf, type VmWorld } from '../faults/vm/vm-world.ts';
 import { putObject } from '../faults/vm/fault-map2.ts';
+import { vmFaultTests } from '../faults/vm/vm-suite.ts';
 
 type Map_ = { id: string; manifest: Manifest };
 const HANDLER = 'usr/lib/hello-service/handler';
-describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000 }, () => {
-  let work: string, store: string, keyPath: string, target: string;
-  let vm: QemuVm;
-  let sh: SshShell;
-  let map1: Map_, map2: Map_;
-  const connect = (t: { user: string; host: string; port: number }) => connectSsh({
-    host: t.host, port: t.port, username: t.user, privateKey: readFileSync(keyPath),
-    hostKeyPolicy: { kind: 'known-hosts', path: join(store, 'known_hosts'), acceptNew: true },
-  });
-  const recapture = async () => loadMap(store, (await capture({ store, target, connect })).map);
-  const withHost = async <T>(f: (h: SwapHost) => Promise<T>): Promise<T> => {
-    const host = await openSwapHost(target, { connect });
-    try { return await f(host); } finally { await host.close(); }
-  };
-  const version = async () => (await sh.run('curl -fsS http://127.0.0.1:8080/version')).stdout.trim();
-
-  let image: Awaited<ReturnType<typeof demoHostImage>>;
+describe('swap and rollback onto the demo host over ssh', { timeout: 60 * 60_000 }, () => {
+  let w: VmWorld;
+  let store: string, map1: Map_, map2: Map_;
+  const recapture = () => recaptureOf(w);
+  const withHost = <T>(f: (h: SwapHost) => Promise<T>): Promise<T> => f(w.host);
+  const version = async () => (await w.sh.run('curl -fsS http://127.0.0.1:8080/version')).stdout.trim();
 
   before(async () => {
-    const host = image = await demoHostImage({ build: true });
-    work = mkdtempSync(join(tmpdir(), 'understudy-swap-ssh-test-'));
-    store = join(work, 'store');
-    keyPath = host.privateKeyPath;
-    const overlay = join(work, 'root.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', host.rootImg, overlay]);
-    const t0 = Date.now();
-    vm = await new QemuHypervisor().start({
-      name: 'swap-ssh-test', disks: [{ path: overlay, format: 'qcow2' }],
-      kernel: host.kernel, initrd: host.initrd, cmdline: host.cmdline, memoryMiB: 1024, cpus: 2,
-      forwardSsh: true, serialLog: join(work, 'serial.log'),
-    }) as QemuVm;
-    try {
-      sh = await waitForSsh(vm.sshPort, readFileSync(keyPath), 5 * 60_000);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\nserial console:\n${await vm.serialTail(40)}`);
-    }
-    console.log(`# boot to ssh: ${((Date.now() - t0) / 1000).toFixed(1)} s (${vm.accel})`);
-    target = `ssh://root@127.0.0.1:${vm.sshPort}`;
-    const t1 = Date.now();
-    map1 = await recapture();
-    console.log(`# capture map1: ${((Date.now() - t1) / 1000).toFixed(1)} s, ${map1.manifest.entries.length} entries`);
+    w = await makeVmWorld((s) => console.log(`# ${s}`));
+    store = w.store;
+    map1 = w.map1;
     map2 = await buildMap2(map1);
   });
 
   after(async () => {
-    await sh?.close();
-    await vm?.dispose();
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (w) await disposeVmWorld(w);
   });
 
   /** map1 + the changes an upgrade would make, content written into the store like a capture would. */
@@ -119,7 +79,7 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000
     const afterSwap = differences((await recapture()).manifest, map2.manifest);
     const servedAfterSwap = await version();
     // the boot-time recovery unit exists only for the duration of the swap
-    const unitLeft = (await sh.run('test -e /etc/systemd/system/understudy-recover.service')).exitCode;
+    const unitLeft = (await w.sh.run('test -e /etc/systemd/system/understudy-recover.service')).exitCode;
 
     // rolled back before asserting, so the next test starts from map1 whatever happened here
     const t1 = Date.now();
@@ -144,42 +104,10 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 20 * 60_000
     assert.equal(details.rollback.outcome, 'committed');
     assert.deepEqual(differences((await recapture()).manifest, map1.manifest), []);
     assert.equal(await version(), '1.0');
-    const left = await sh.run(`ls -A ${HOST_WORK}/tx | wc -l; test -e /etc/systemd/system/understudy-recover.service; echo $?`);
+    const left = await w.sh.run(`ls -A ${HOST_WORK}/tx | wc -l; test -e /etc/systemd/system/understudy-recover.service; echo $?`);
     assert.match(left.stdout, /\n1\n?$/);
   });
 
-  it('the host VM powered off (QMP quit) inside a swap boots again, recovers, and is exactly map1 or map2', async () => {
-    // the agent pauses at its first mutation inside the swap window (plan journaled, renames under way) ...
-    const swapping = withHost((host) => swap({ host, store, map1, map2, agentEnv: { UNDERSTUDY_AGENT_PAUSE_AT: 'window' } }))
-      .then(() => undefined, (e: unknown) => e);
-    const deadline = Date.now() + 5 * 60_000;
-    while ((await sh.run(`ls ${HOST_WORK}/.paused`)).exitCode !== 0) {
-      assert.ok(Date.now() < deadline, 'the agent never reached the swap window');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const journal = (await sh.run(`cat ${HOST_WORK}/tx/*/journal`)).stdout;
-    // ... and the host loses power: QMP quit, nothing flushed beyond what the agent synced itself
-    await vm.kill();
-    const interrupted = await swapping;
-    assert.ok(interrupted, 'the swap call reports the lost host');
-    await sh.close().catch(() => undefined);
-    await vm.dispose();
-
-    vm = await new QemuHypervisor().start({
-      name: 'swap-ssh-test-reboot', disks: [{ path: join(work, 'root.qcow2'), format: 'qcow2' }],
-      kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, memoryMiB: 1024, cpus: 2,
-      forwardSsh: true, serialLog: join(work, 'serial-reboot.log'),
-    }) as QemuVm;
-    sh = await waitForSsh(vm.sshPort, readFileSync(keyPath), 5 * 60_000);
-    target = `ssh://root@127.0.0.1:${vm.sshPort}`;
-    const recovered = await withHost((host) => recover(host));
-    const now = (await recapture()).manifest;
-    const [toOld, toNew] = [differences(now, map1.manifest), differences(now, map2.manifest)];
-    assert.match(journal, /^planned/m, 'the power was cut inside the window');
-    console.log(`# power cut inside the swap window (journal ends: ${journal.trim().split('\n').at(-1)}); after reboot + recover: `
-      + `${toOld.length === 0 ? 'map1' : toNew.length === 0 ? 'map2' : 'neither'} (${JSON.stringify(recovered)})`);
-    assert.ok(toOld.length === 0 || toNew.length === 0, `neither old nor new: old differs in ${toOld.slice(0, 5)}, new in ${toNew.slice(0, 5)}`);
-    assert.equal(await version(), toOld.length === 0 ? '1.0' : '2.0');
-    assert.equal((await sh.run('test -e /etc/systemd/system/understudy-recover.service')).exitCode, 1, 'the recovery unit is gone');
-  });
+  // the CI-bounded fault campaign on this same VM and map1 (the long run: test/faults/faults-vm.test.ts)
+  vmFaultTests({ agent: 4, orchestrator: 3, power: 1, recapture: true }, () => w);
 });

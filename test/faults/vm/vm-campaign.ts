@@ -130,6 +130,12 @@ async function settle(c: Campaign, kind: string, op: Op, t0: number): Promise<St
   return s;
 }
 
+/** After a campaign that ended at map2: a clean rollback. */
+export async function backToMap1(c: Campaign): Promise<void> {
+  if (c.state === 'new') await run(c, 'rollback');
+  assert.equal(await check(c, 'back to map1'), 'old');
+}
+
 /** Agent steps of a clean swap and rollback, and how long each takes (kill moments are drawn below it). */
 export async function calibrate(c: Campaign): Promise<void> {
   await clean(c, 'swap');

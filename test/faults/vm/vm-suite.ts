@@ -3,7 +3,7 @@
 //   UNDERSTUDY_VM_FAULTS=agent=20,orchestrator=12,power=6   UNDERSTUDY_FAULT_SEED=1234 (replays a campaign)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { agentKill, calibrate, newCampaign, nextOp, orchestratorKill, powerCut, seeded, type Campaign, type Op } from './vm-campaign.ts';
+import { agentKill, backToMap1, calibrate, newCampaign, nextOp, orchestratorKill, powerCut, seeded, type Campaign, type Op } from './vm-campaign.ts';
 import { differences, disposeVmWorld, makeVmWorld, recapture, type VmWorld } from './vm-world.ts';
 
 export interface VmFaultCounts { agent: number; orchestrator: number; power: number }
@@ -20,35 +20,36 @@ function counts(defaults: VmFaultOptions): VmFaultOptions {
   return n;
 }
 
-export function vmFaultSuite(defaults: VmFaultOptions): void {
+const log = (s: string) => console.log(`# ${s}`);
+
+/**
+ * The campaign's tests inside the caller's describe, on the world its before() made (world() is read
+ * then). endAtMap1: the last test also takes the host back to map1, for the caller's later tests.
+ */
+export function vmFaultTests(defaults: VmFaultOptions, world: () => VmWorld, o: { endAtMap1?: boolean } = {}): void {
   const n = counts(defaults);
   const seed = Number(process.env.UNDERSTUDY_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const log = (s: string) => console.log(`# ${s}`);
-  describe(`VM fault campaign (seed ${seed}: UNDERSTUDY_FAULT_SEED=${seed} replays it)`, { timeout: 90 * 60_000 }, () => {
-    let w: VmWorld | undefined;
-    let c: Campaign;
-    const started = performance.now();
+  describe(`VM fault campaign (seed ${seed}: UNDERSTUDY_FAULT_SEED=${seed} replays it)`, () => {
+    let c: Campaign | undefined;
+    let started = 0;
     // the host is ready for one op at a time (a swap from map1, a rollback from map2): each fault runs the
     // op its predecessor's random outcome left the host ready for, so no clean swap is paid in between
-    const repeat = async (k: number, f: (c: Campaign, op: Op) => Promise<unknown>) => { for (let i = 0; i < k; i++) await f(c, nextOp(c)); };
+    const repeat = async (k: number, f: (c: Campaign, op: Op) => Promise<unknown>) => { for (let i = 0; i < k; i++) await f(c!, nextOp(c!)); };
 
     before(async () => {
+      started = performance.now();
       log(`seed ${seed}; faults ${JSON.stringify(n)}`);
-      w = await makeVmWorld(log);
-      c = newCampaign(w, seeded(seed));
-      const t0 = performance.now();
+      c = newCampaign(world(), seeded(seed));
       await calibrate(c);
-      log(`calibration (a clean swap and rollback): ${((performance.now() - t0) / 1000).toFixed(1)} s; agent steps ${JSON.stringify(c.steps)} (before the window ${JSON.stringify(c.prepSteps)}); `
+      log(`calibration (a clean swap and rollback): ${((performance.now() - started) / 1000).toFixed(1)} s; agent steps ${JSON.stringify(c.steps)} (before the window ${JSON.stringify(c.prepSteps)}); `
         + `ms ${JSON.stringify(c.childMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; ${c.paths.length} paths compared`);
     });
 
-    after(async () => {
-      if (c) {
-        log(`VM fault tally ${JSON.stringify(c.tally)}`);
-        log(`VM fault seconds ${JSON.stringify(Object.fromEntries(Object.entries(c.seconds).map(([k, v]) => [k, +v.toFixed(1)])))}`);
-      }
-      log(`VM fault campaign total: ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      if (w) await disposeVmWorld(w);
+    after(() => {
+      if (!c) return;
+      log(`VM fault tally ${JSON.stringify(c.tally)}`);
+      log(`VM fault seconds ${JSON.stringify(Object.fromEntries(Object.entries(c.seconds).map(([k, v]) => [k, +v.toFixed(1)])))}`);
+      log(`VM fault campaign (after boot and map1): ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
 
     test(`agent kill -9 at ${n.agent} random steps of swaps and rollbacks -> recover -> exactly map1 or map2`, async () => {
@@ -62,11 +63,26 @@ export function vmFaultSuite(defaults: VmFaultOptions): void {
     });
     test(`every fault counted${n.recapture ? '; a full re-capture of the host afterwards is exactly map1 or map2' : ''}`, async () => {
       if (n.recapture) {
-        const now = (await recapture(c.w)).manifest;
-        assert.deepEqual(differences(now, (c.state === 'old' ? c.w.map1 : c.w.map2).manifest), [], `the host is ${c.state}`);
+        const now = (await recapture(c!.w)).manifest;
+        assert.deepEqual(differences(now, (c!.state === 'old' ? c!.w.map1 : c!.w.map2).manifest), [], `the host is ${c!.state}`);
       }
-      const faults = Object.entries(c.tally).filter(([k]) => k.includes(' -> ')).reduce((a, [, v]) => a + v, 0);
+      const faults = Object.entries(c!.tally).filter(([k]) => k.includes(' -> ')).reduce((a, [, v]) => a + v, 0);
       assert.equal(faults, n.agent + n.orchestrator + n.power, 'every fault was counted');
+      if (o.endAtMap1) await backToMap1(c!);
     });
+  });
+}
+
+/** The campaign on a VM of its own: one boot and one capture for the whole suite. */
+export function vmFaultSuite(defaults: VmFaultOptions): void {
+  describe('the demo host VM under fault injection', { timeout: 120 * 60_000 }, () => {
+    let w: VmWorld | undefined;
+    const started = performance.now();
+    before(async () => { w = await makeVmWorld(log); });
+    after(async () => {
+      if (w) await disposeVmWorld(w);
+      log(`VM fault suite total: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    });
+    vmFaultTests(defaults, () => w!);
   });
 }
