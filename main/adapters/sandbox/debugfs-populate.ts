@@ -36,7 +36,7 @@ function scriptable(m: Manifest): boolean {
 }
 
 /** debugfs reading its script from stdin, so that it runs while the script is still being made. */
-function startDebugfs(img: string): { send(line: string): Promise<void>; finish(): Promise<void> } {
+function startDebugfs(img: string): { send(line: string): Promise<void> | undefined; finish(): Promise<void> } {
   const child = spawn('debugfs', ['-w', '-f', '-', img], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c: Buffer) => { if (err.length < 1 << 16) err += c.toString('latin1'); });
@@ -51,7 +51,7 @@ function startDebugfs(img: string): { send(line: string): Promise<void>; finish(
     if (!ok) await Promise.race([new Promise((r) => child.stdin.once('drain', r)), closed]);
   };
   return {
-    send: async (line) => { chunk.push(line); if (chunk.length >= 512) await flush(); },
+    send: (line) => { chunk.push(line); return chunk.length >= 1024 ? flush() : undefined; },
     finish: async () => {
       await flush();
       child.stdin.end();
@@ -83,8 +83,12 @@ export async function populateWithDebugfs(store: string, m: Manifest, edits: Edi
 }
 
 /** The script's lines, in an order debugfs can follow: parents first, links and xattrs after. */
-async function script(store: string, m: Manifest, edits: EditPlan, scratch: string, send: (line: string) => Promise<void>): Promise<void> {
-  const out = async (...lines: string[]) => { for (const l of lines) await send(l); };
+async function script(store: string, m: Manifest, edits: EditPlan, scratch: string,
+  send: (line: string) => Promise<void> | undefined): Promise<void> {
+  // Only a full chunk waits (for the pipe to drain): no promise per line.
+  let pending: Promise<void> | undefined;
+  const out = (...lines: string[]): void => { for (const l of lines) pending = send(l) ?? pending; };
+  const drained = async () => { if (pending) await pending; pending = undefined; };
   let n = 0;
   const scratchFile = async (data: Buffer | string) => { const f = join(scratch, `f${n++}`); await writeFile(f, data); return local(f); };
   const children = new Map<string, Entry[]>();
@@ -95,41 +99,42 @@ async function script(store: string, m: Manifest, edits: EditPlan, scratch: stri
     if (list) list.push(e); else children.set(parent, [e]);
   }
   const lostFound = m.entries.find((e) => e.path === 'lost+found');
-  if (lostFound && lostFound.type !== 'dir') await out('rmdir "/lost+found"');
+  if (lostFound && lostFound.type !== 'dir') out('rmdir "/lost+found"');
   // Parents before children: in byte order (latin1 strings compare as their bytes) a prefix comes first.
   const dirs = m.entries.filter((e) => e.type === 'dir').map((e) => latin1(e.path)).sort();
   for (const dir of dirs) {
     const kids = children.get(dir);
     if (!kids) continue;
-    await out(`cd ${q('/' + dir)}`);
+    await drained();
+    out(`cd ${q('/' + dir)}`);
     for (const e of kids) {
       const name = base(e.path);
-      if (e.type === 'dir' && e.path !== 'lost+found') await out(`mkdir ${name}`);
+      if (e.type === 'dir' && e.path !== 'lost+found') out(`mkdir ${name}`);
       else if (e.type === 'file' && e.sparse) {
         const f = join(scratch, `f${n++}`);
         await writeEntryContent(store, e, f); // holes stay holes: debugfs copies data extents only
-        await out(`write ${local(f)} ${name}`);
-      } else if (e.type === 'file') await out(`write ${local(objectPath(store, e.sha256!))} ${name}`);
-      else if (e.type === 'symlink') await out(`symlink ${name} ${q(latin1(e.target!))}`);
-      else if (e.type === 'fifo') await out(`mknod ${name} p`);
-      else if (e.type === 'chardev' || e.type === 'blockdev') await out(`mknod ${name} ${e.type === 'chardev' ? 'c' : 'b'} ${e.rdevMajor} ${e.rdevMinor}`);
+        out(`write ${local(f)} ${name}`);
+      } else if (e.type === 'file') out(`write ${local(objectPath(store, e.sha256!))} ${name}`);
+      else if (e.type === 'symlink') out(`symlink ${name} ${q(latin1(e.target!))}`);
+      else if (e.type === 'fifo') out(`mknod ${name} p`);
+      else if (e.type === 'chardev' || e.type === 'blockdev') out(`mknod ${name} ${e.type === 'chardev' ? 'c' : 'b'} ${e.rdevMajor} ${e.rdevMinor}`);
     }
   }
   // Always `cd PARENT` + a bare name: debugfs resolves "/name"'s empty parent to its current directory.
   const into = (key: string) => `cd ${q('/' + parentOf(key))}`;
-  for (const e of m.entries) if (e.type === 'hardlink') await out(into(e.path), `ln ${abs(e.linkTo!)} ${base(e.path)}`);
+  for (const e of m.entries) if (e.type === 'hardlink') out(into(e.path), `ln ${abs(e.linkTo!)} ${base(e.path)}`);
   for (const e of m.entries) {
     if (e.type === 'hardlink' || !e.xattrs) continue;
     for (const [name, value] of Object.entries(e.xattrs)) {
-      await out(`ea_set -f ${await scratchFile(Buffer.from(value, 'base64'))} ${e.path === '' ? '"/"' : abs(e.path)} ${q(name)}`);
+      out(`ea_set -f ${await scratchFile(Buffer.from(value, 'base64'))} ${e.path === '' ? '"/"' : abs(e.path)} ${q(name)}`);
     }
   }
   // The sandbox-only edits, on the image's own paths (planSandboxEdits checked the directories).
   const inMap = new Set(m.entries.map((e) => e.path));
-  for (const d of edits.mkdirs) await out(into(d), `mkdir ${base(d)}`);
+  for (const d of edits.mkdirs) out(into(d), `mkdir ${base(d)}`);
   for (const o of edits.ops) {
-    if (inMap.has(o.key)) await out(`rm ${abs(o.key)}`);
-    if (o.op === 'symlink') await out(into(o.key), `symlink ${base(o.key)} ${q(o.target)}`);
-    if (o.op === 'write') await out(into(o.key), `write ${await scratchFile(o.content)} ${base(o.key)}`);
+    if (inMap.has(o.key)) out(`rm ${abs(o.key)}`);
+    if (o.op === 'symlink') out(into(o.key), `symlink ${base(o.key)} ${q(o.target)}`);
+    if (o.op === 'write') out(into(o.key), `write ${await scratchFile(o.content)} ${base(o.key)}`);
   }
 }

@@ -41,6 +41,8 @@ export class Ext4Image {
   private readonly csumSeed?: number;
   private readonly slices = new Map<number, Buffer>();
   private readonly dirty = new Set<number>();
+  /** Inode number and generation, the start of an inode's checksummed bytes. */
+  private readonly head = Buffer.alloc(8);
 
   constructor(path: string) {
     this.fd = openSync(path, 'r+');
@@ -143,10 +145,9 @@ export class Ext4Image {
     const hasHi = this.inodeSize > 128 && inode.readUInt16LE(0x80) >= 4;
     inode.writeUInt16LE(0, 0x7c);
     if (hasHi) inode.writeUInt16LE(0, 0x82);
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(ino, 0);
-    inode.copy(head, 4, 0x64, 0x68);
-    const crc = crc32cRaw(crc32cRaw(this.csumSeed, head), inode);
+    this.head.writeUInt32LE(ino, 0);
+    inode.copy(this.head, 4, 0x64, 0x68);
+    const crc = crc32cRaw(crc32cRaw(this.csumSeed, this.head), inode);
     inode.writeUInt16LE(crc & 0xffff, 0x7c);
     if (hasHi) inode.writeUInt16LE(crc >>> 16, 0x82);
   }

@@ -27,12 +27,18 @@ function inodesByPath(img: Ext4Image): Map<string, number> {
 }
 
 /** ext4's time encoding: low 32 bits of the seconds; extra = nanoseconds << 2 | epoch bits. */
-function writeTime(inode: Buffer, at: number, extraAt: number, ns: bigint): void {
-  let sec = ns / 1_000_000_000n, nsec = ns % 1_000_000_000n;
+function writeTime(inode: Buffer, at: number, extraAt: number, sec: number, nsec: number): void {
+  inode.writeUInt32LE(sec >>> 0, at);
+  inode.writeUInt32LE(((nsec * 4) + (((sec - (sec | 0)) / 2 ** 32) & 3)) >>> 0, extraAt);
+}
+
+/** A decimal ns timestamp as [seconds, nanoseconds] (floor division), without BigInt on the hot path. */
+function splitNs(ns: string): [number, number] {
+  if (ns.length > 9 && ns[0] !== '-') return [Number(ns.slice(0, -9)), Number(ns.slice(-9))];
+  const n = BigInt(ns);
+  let sec = n / 1_000_000_000n, nsec = n % 1_000_000_000n;
   if (nsec < 0n) { sec -= 1n; nsec += 1_000_000_000n; }
-  inode.writeUInt32LE(Number(BigInt.asUintN(32, sec)), at);
-  const epoch = ((sec - BigInt.asIntN(32, sec)) >> 32n) & 3n;
-  inode.writeUInt32LE(Number((nsec << 2n) | epoch), extraAt);
+  return [Number(sec), Number(nsec)];
 }
 
 /** Mode, owner and (unless `ownerOnly`) times; `links` = the regular file's link count. */
@@ -46,9 +52,9 @@ function stamp(inode: Buffer, e: Entry, links: number | undefined, ownerOnly: bo
   inode.writeUInt16LE(e.gid >>> 16, 0x7a);
   if (ownerOnly) return;
   if (links !== undefined) inode.writeUInt16LE(links, 0x1a);
-  const ns = BigInt(e.mtimeNs);
-  writeTime(inode, 0x10, 0x88, ns); // mtime
-  writeTime(inode, 0x08, 0x8c, ns); // atime
+  const [sec, nsec] = splitNs(e.mtimeNs);
+  writeTime(inode, 0x10, 0x88, sec, nsec); // mtime
+  writeTime(inode, 0x08, 0x8c, sec, nsec); // atime
 }
 
 /**
