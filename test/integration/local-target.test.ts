@@ -84,8 +84,12 @@ function realState() {
 
 function namespaceProblem(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
-  const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt && grep -q " /mnt tmpfs" /proc/self/mounts'], { encoding: 'utf8' });
-  return probe.status === 0 ? undefined : `unshare --mount is not permitted here: ${probe.stderr.trim()}`;
+  const d = mkdtempSync(join(tmpdir(), 'understudy-ns-probe-'));
+  try {
+    const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-ec',
+      'mount -t tmpfs tmpfs "$0"; mkdir "$0/u" "$0/w" "$0/r"; mount -t overlay overlay -o lowerdir=/,upperdir="$0/u",workdir="$0/w" "$0/r"', d], { encoding: 'utf8' });
+    return probe.status === 0 ? undefined : `a private mount namespace with an overlay of / is not permitted here: ${probe.stderr.trim()}`;
+  } finally { rmSync(d, { recursive: true, force: true }); }
 }
 
 function tests(): void {
