@@ -1,12 +1,14 @@
 // The sandbox's disks, built from map1:
 //   base image (cached per map entries in the image cache):
-//   - root (the fast path): check the map out into a temp tree of hardlinks into the store (copies only
-//     where an inode must not be shared: image-tree.ts), copy the chosen kernel/initrd out, apply the
-//     sandbox-only edits, `mkfs.ext4 -q -d TREE -E root_owner=0:0 root.img SIZE`, then stamp every
-//     path's map metadata (mode, owner, ns mtime) into the image's inodes (ext4-stamp.ts);
+//   - root (the fast path): `mkfs.ext4` of an empty image, then one streamed debugfs script writes every
+//     entry straight from its store object plus the sandbox-only edits (debugfs-populate.ts), then the
+//     map's mode, owner, ns mtime and link counts are stamped into the inodes (ext4-stamp.ts). A map
+//     whose names debugfs cannot carry (CR/LF) goes through a hardlink checkout + `mkfs.ext4 -d`
+//     (image-tree.ts) and the same stamping. The store's objects are only ever read (or linked to);
 //   - not root: restore the map into a temp tree (exact content, owners, modes, xattrs as far as an
 //     unprivileged user can), the same edits, then libguestfs' virt-make-fs (slow under TCG; a clear
 //     error when it is missing);
+//   the kernel and initrd are copied out of the store next to root.img;
 //   per run: a qcow2 overlay on the base (the base is never written) and a tiny seed disk holding the
 //   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts).
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
