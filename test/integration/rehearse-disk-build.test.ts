@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync,
-  statSync, unlinkSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+  statSync, symlinkSync, unlinkSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHostileTree, snapshot, xattrDump } from '../unit/maps/hostile-tree.ts';
@@ -43,6 +43,11 @@ function buildFixture(root: string): void {
   writeFileSync(join(root, 'hard-group-1'), 'hardlinked content\n'); // = the content of hostile-tree's hard-a group
   linkSync(join(root, 'hard-group-1'), join(root, 'sub/hard-group-2'));
   for (const p of ['empty-2', 'sub/empty-3', 'sub/deeper/empty-4']) writeFileSync(join(root, p), '');
+  // what a debugfs script could misread: quotes, backslashes, debugfs' own <inode> syntax
+  for (const p of ['quote"d', 'back\\slash', '<2>', 'sub/ lead and trail ']) writeFileSync(join(root, p), `${p}\n`);
+  mkdirSync(join(root, '<12>'));
+  writeFileSync(join(root, '<12>/x'), 'in <12>\n');
+  symlinkSync('target "with" quotes', join(root, 'quoted-link'));
   chmodSync(join(root, 'sub/empty-3'), 0o4711);
   chownSync(join(root, 'sub/deeper/empty-4'), 70000, 80000);
   writeFileSync(join(root, 'etc/fstab'), 'UUID=x / ext4 defaults 0 1\n');
