@@ -3,7 +3,7 @@
 // batch whose orchestrator died can be resumed as one (app/runs/batch-runner.ts).
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { BatchState, HostStatus } from '../../core/workflow/batch-plan.ts';
-import type { RunStore } from './run-store.ts';
+import { likePrefix, type RunStore } from './run-store.ts';
 
 export interface BatchHostRecord {
   position: number;
@@ -112,8 +112,7 @@ export class BatchStore {
   match(idOrPrefix: string): string[] {
     if (!this.available()) return [];
     if (this.db.prepare('SELECT 1 FROM batches WHERE id = ?').get(idOrPrefix)) return [idOrPrefix];
-    return (this.db.prepare("SELECT id FROM batches WHERE id LIKE ? ESCAPE '\\' LIMIT 2")
-      .all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as Array<{ id: string }>).map((r) => r.id);
+    return (this.db.prepare("SELECT id FROM batches WHERE id LIKE ? ESCAPE '\\' LIMIT 2").all(likePrefix(idOrPrefix)) as Array<{ id: string }>).map((r) => r.id);
   }
 
   /** Batches, newest first. */

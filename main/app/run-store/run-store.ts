@@ -24,6 +24,9 @@ export interface RunRecord {
 export interface StoredEvent { seq: number; event: RunEvent }
 export interface RunFilter { host?: string; outcome?: string; limit?: number }
 
+/** A LIKE pattern (ESCAPE '\\') for ids starting with `prefix`. */
+export const likePrefix = (prefix: string) => prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+
 /** Per-run cap on stored log events; stage events are always kept. */
 export const MAX_LOG_EVENTS = 5000;
 const MAX_LOG_TEXT = 4096;
@@ -116,12 +119,16 @@ export class RunStore {
 
   /** Exact id, or a unique prefix of one (like git's short ids). */
   resolveId(idOrPrefix: string): string {
-    if (this.get(idOrPrefix)) return idOrPrefix;
-    const rows = this.db.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2")
-      .all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as Array<{ id: string }>;
-    if (rows.length === 1) return rows[0]!.id;
-    throw new UnderstudyError('usage', rows.length === 0 ? `no run '${idOrPrefix}' in the run store`
+    const ids = this.matchIds(idOrPrefix);
+    if (ids.length === 1) return ids[0]!;
+    throw new UnderstudyError('usage', ids.length === 0 ? `no run '${idOrPrefix}' in the run store`
       : `'${idOrPrefix}' matches more than one run; give more of the id`);
+  }
+
+  /** Run ids matching an exact id, else a prefix; at most two (enough to tell unique from ambiguous). */
+  matchIds(idOrPrefix: string): string[] {
+    if (this.get(idOrPrefix)) return [idOrPrefix];
+    return (this.db.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2").all(likePrefix(idOrPrefix)) as Array<{ id: string }>).map((r) => r.id);
   }
 
   snapshot(id: string): unknown {

@@ -16,13 +16,11 @@ function isBatch(storeDir: string, id: string): boolean {
   try {
     const batches = new BatchStore(store).match(id);
     if (batches.length === 0) return false;
-    const exact = batches.includes(id);
-    let runMatches = true;
-    try { store.resolveId(id); } catch { runMatches = false; }
-    if (runMatches && !exact && store.get(id) === undefined) {
-      throw new UnderstudyError('usage', `'${id}' matches a batch and a run; give more of the id`);
-    }
-    return exact || !runMatches;
+    if (batches.includes(id)) return true;
+    const runs = store.matchIds(id);
+    if (runs.includes(id)) return false;
+    if (runs.length) throw new UnderstudyError('usage', `'${id}' matches a batch and a run; give more of the id`);
+    return true;
   } finally { store.close(); }
 }
 

@@ -94,6 +94,16 @@ describe('resumeBatch from saved states', () => {
     await assert.rejects(resumeBatch({ store, batchId: 'nope', services: () => fakeStageServices() }), usage(/no batch 'nope'/));
   });
 
+  it('resume with a prefix that names both a batch and a run is refused as ambiguous', () => {
+    killedBatch('amb-batch');
+    store.createRun({ id: 'amb-run', verb: 'upgrade', target: 'dir:/srv/h1', input: input('amb-run', 'dir:/srv/h1') });
+    const child = join(import.meta.dirname, 'fixtures', 'batch-cli-child.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, join(dir, 'amb.calls'), 'resume', 'amb', '--store', dir, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(JSON.parse(r.stdout.trim().split('\n').pop()!).error.message, /'amb' matches a batch and a run; give more of the id/);
+    assert.equal(batches.get('amb-batch')!.ownerPid, process.pid, 'nothing was resumed');
+  });
+
   it('of two processes resuming a batch at once, one claims it', () => {
     killedBatch('b5');
     const dead = batches.get('b5')!.ownerPid;
