@@ -15,6 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { checkHostKey } from './known-hosts.ts';
+import { runCollected } from '../local/run-collected.ts';
 
 export type HostKeyPolicy =
   | { kind: 'known-hosts'; path: string; acceptNew?: boolean }
@@ -40,7 +41,6 @@ export interface ExecStream {
   done: Promise<ExecResult & { stderrTail: string }>;
 }
 
-const RUN_LIMIT = 64 * 1024 * 1024;
 
 interface EarlyEvents { exit?: { code: number | null; signal?: string }; closed?: boolean }
 const earlyEvents = new WeakMap<ClientChannel, EarlyEvents>();
@@ -114,22 +114,8 @@ export class SshShell implements RemoteShell {
     return signal ? { exitCode, signal } : { exitCode };
   }
 
-  async run(command: string, opts: Omit<ExecOptions, 'onStdout' | 'onStderr'> = {}) {
-    const out: Buffer[] = []; const err: Buffer[] = [];
-    let size = 0;
-    const ac = new AbortController();
-    const keep = (into: Buffer[]) => (c: Uint8Array) => {
-      size += c.length;
-      if (size > RUN_LIMIT) ac.abort(); else into.push(Buffer.from(c));
-    };
-    const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
-    try {
-      const r = await this.exec(command, { ...opts, signal, onStdout: keep(out), onStderr: keep(err) });
-      return { ...r, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-    } catch (e) {
-      if (ac.signal.aborted) throw new UnderstudyError('remote-command', `${this.where}: output of '${command}' exceeds ${RUN_LIMIT} bytes; stream it with exec()`);
-      throw e;
-    }
+  run(command: string, opts: Omit<ExecOptions, 'onStdout' | 'onStderr'> = {}) {
+    return runCollected(this, this.where, command, opts);
   }
 
   /** Opens an exec channel; resolves once the command runs. */
@@ -167,6 +153,7 @@ export class SshShell implements RemoteShell {
       };
       const onAbort = () => stop(new UnderstudyError('cancelled', `${this.where}: '${command}' cancelled`));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal?.aborted) onAbort(); // aborted while the channel was opening
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(
         () => stop(new UnderstudyError('timeout', `${this.where}: '${command}' still running after ${opts.timeoutMs} ms`)),
         opts.timeoutMs);
