@@ -41,7 +41,6 @@ export interface ExecStream {
   done: Promise<ExecResult & { stderrTail: string }>;
 }
 
-
 interface EarlyEvents { exit?: { code: number | null; signal?: string }; closed?: boolean }
 const earlyEvents = new WeakMap<ClientChannel, EarlyEvents>();
 const STDERR_TAIL = 16 * 1024;
