@@ -36,8 +36,8 @@ function scriptable(m: Manifest): boolean {
 }
 
 /** debugfs reading its script from stdin, so that it runs while the script is still being made. */
-function startDebugfs(img: string): { send(line: string): Promise<void> | undefined; finish(): Promise<void> } {
-  const child = spawn('debugfs', ['-w', '-f', '-', img], { stdio: ['pipe', 'ignore', 'pipe'] });
+function startDebugfs(img: string, signal?: AbortSignal): { send(line: string): Promise<void> | undefined; finish(): Promise<void> } {
+  const child = spawn('debugfs', ['-w', '-f', '-', img], { stdio: ['pipe', 'ignore', 'pipe'], signal });
   let err = '';
   child.stderr.on('data', (c: Buffer) => { if (err.length < 1 << 16) err += c.toString('latin1'); });
   child.stdin.on('error', () => undefined); // surfaced by the exit status below
@@ -69,9 +69,10 @@ function startDebugfs(img: string): { send(line: string): Promise<void> | undefi
  * Writes map `m` plus the edits into the empty ext4 image `img`; `scratch` holds the script and the
  * few files it needs (sparse files, xattr values, edited files). False when the map is not scriptable.
  */
-export async function populateWithDebugfs(store: string, m: Manifest, edits: EditPlan, img: string, scratch: string): Promise<boolean> {
+export async function populateWithDebugfs(store: string, m: Manifest, edits: EditPlan, img: string, scratch: string,
+  signal?: AbortSignal): Promise<boolean> {
   if (!scriptable(m)) return false;
-  const debugfs = startDebugfs(img);
+  const debugfs = startDebugfs(img, signal); // an abort kills it
   try {
     await script(store, m, edits, scratch, debugfs.send);
   } catch (e) {

@@ -69,10 +69,10 @@ async function removeTree(path: string): Promise<void> {
 }
 
 /** Root: the map straight into the image by debugfs, else (a map debugfs cannot be told) via a tree. */
-async function buildAsRoot(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string): Promise<void> {
+async function buildAsRoot(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string, signal?: AbortSignal): Promise<void> {
   const size = diskSizeMiB(manifest);
   await mkfs(img, size);
-  if (!await populateWithDebugfs(store, manifest, plan, img, stage)) {
+  if (!await populateWithDebugfs(store, manifest, plan, img, stage, signal)) {
     const tree = join(stage, 'tree');
     await checkoutImageTree(store, manifest, tree, stage);
     await applyEditsToTree(tree, plan);
@@ -92,7 +92,7 @@ async function buildImage(store: string, id: string, manifest: Manifest, stage: 
     writeEntryContent(store, boot.initrd, join(out, 'initrd.img'))]) : Promise.resolve();
   kernelCopy.catch(() => undefined); // awaited below
   try {
-    if (isRoot()) await buildAsRoot(store, manifest, plan, stage, join(out, 'root.img'));
+    if (isRoot()) await buildAsRoot(store, manifest, plan, stage, join(out, 'root.img'), signal);
     else {
       const tree = join(stage, 'tree');
       await restoreMap(store, id, tree);
@@ -132,7 +132,11 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   try {
     const out = join(stage, 'image');
     await mkdir(out);
-    await buildImage(store, id, manifest, stage, out, !override?.kernel, signal);
+    try {
+      await buildImage(store, id, manifest, stage, out, !override?.kernel, signal);
+    } catch (e) {
+      throw signal?.aborted ? new UnderstudyError('cancelled', 'disk build cancelled') : e;
+    }
     if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
     await writeFile(join(out, 'map'), id + '\n');
     await rm(dir, { recursive: true, force: true });
