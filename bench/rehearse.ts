@@ -1,6 +1,7 @@
 // `npm run bench -- rehearse [--tree DIR]`: on the demo host's tree (default), side by side in one run:
-//   disk build (restore map1 + sandbox edits + mkfs.ext4 -d, empty image cache) vs `mkfs.ext4 -d` alone
-//   on the same tree and size                                                  (goal <= 1.2x)
+//   disk build (map1 written into an empty ext4 image by one debugfs script + sandbox edits + metadata
+//   stamping, kernel/initrd copied out; empty image cache) vs `mkfs.ext4 -d` alone on the same tree
+//   and size                                                                   (goal <= 1.2x)
 //   sandbox ready (qemu adapter start -> SSH login answers) vs a bare qemu-system-x86_64 boot of the
 //   same disks, kernel and initrd until sshd sends its banner                  (goal <= 1.2x)
 import { execFileSync, spawn } from 'node:child_process';
