@@ -46,6 +46,11 @@ export async function preflightItems(input: RunInput, store: string,
       return `${t.user}@${t.host}:${t.port}, host key known, ${gib(Number(r.stdout.trim()) * 1024)} free on /`;
     } finally { await shell.close(); }
   }));
+  if (t.kind === 'local' && input.kind === 'upgrade' && input.reboot === 'always') {
+    // understudy never reboots the machine it runs on (restart.ts): refuse before anything is done
+    items.push({ name: 'reboot policy', ok: false,
+      detail: '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never and reboot it yourself' });
+  }
   items.push(await check('store writable', async () => {
     await mkdir(store, { recursive: true });
     await access(store, constants.W_OK);
