@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayKey } from '../../core/domain/path-key.ts';
-import { newHashBuffer, sha256File } from './file-hash.ts';
 import { listMapIds, loadMap } from './map-store.ts';
 import { mapPath, objectPath } from './store-paths.ts';
+import { batchJobs, runBatches } from './worker-pool.ts';
 
 export interface CorruptObject { object: string; reason: 'mismatch' | 'missing' | 'bad-map'; paths: string[] }
 export interface VerifyResult { ok: boolean; objects: number; bytes: number; maps: number; corrupt: CorruptObject[] }
@@ -50,22 +50,31 @@ export async function verifyStore(
   if (!mapRef) for (const o of await storedObjects(store)) toCheck.add(o);
   const total = [...toCheck].reduce((n, o) => n + (sizes.get(o) ?? 0), 0);
   let done = 0, bytes = 0;
-  const queue = [...toCheck];
-  const worker = async () => {
-    const buf = newHashBuffer();
-    for (let o = queue.pop(); o !== undefined; o = queue.pop()) {
-      try {
-        const r = await sha256File(objectPath(store, o), (n) => { done += n; onProgress?.(done, total); }, buf);
+  const objects = [...toCheck];
+  const jobs = objects.map((o, id) => ({ id, path: objectPath(store, o) }));
+  type Hashed = { id: number; sha256: string; size: number; error?: undefined } | { id: number; code?: string; error: string };
+  // Worker threads hash on both cores with synchronous reads: per object an fs/promises open/read/close
+  // cost more than hashing the small ones.
+  await runBatches<{ id: number; path: string }, Hashed>({
+    script: new URL('./hash-worker.mjs', import.meta.url),
+    workers: 2,
+    data: () => undefined,
+    batches: batchJobs(jobs, (j) => sizes.get(objects[j.id]!) ?? 0, 64, 8 << 20),
+    onResults: (results) => {
+      for (const r of results) {
+        const o = objects[r.id]!;
+        if (r.error !== undefined) {
+          if (r.code !== 'ENOENT') throw new Error(`verify: reading object ${o}: ${r.error}`);
+          corrupt.push({ object: o, reason: 'missing', paths: users.get(o) ?? [] });
+          continue;
+        }
         bytes += r.size;
+        done += r.size;
+        onProgress?.(done, total);
         if (r.sha256 !== o) corrupt.push({ object: o, reason: 'mismatch', paths: users.get(o) ?? [] });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        corrupt.push({ object: o, reason: 'missing', paths: users.get(o) ?? [] });
       }
-    }
-  };
-  // Two readers keep the disk busy while the main thread hashes.
-  await Promise.all([worker(), worker()]);
+    },
+  });
   corrupt.sort((a, b) => a.object.localeCompare(b.object));
   return { ok: corrupt.length === 0, objects: toCheck.size, bytes, maps: ids.length, corrupt };
 }
