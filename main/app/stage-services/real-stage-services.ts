@@ -1,5 +1,6 @@
 // The real StageServices: capture (maps), sandbox (disk, VM, SSH), swap (agent + journal) composed for
 // one run. Each stage honors io.signal and is safe to re-enter (see core/workflow/stage-services.ts).
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
@@ -38,15 +39,22 @@ const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSign
 
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
 
-async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo, signal: AbortSignal) {
+/** Runs a sandbox command with its output streamed to the run's log and kept in RUN_DIR/output.log. */
+async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo, signal: AbortSignal, runDir: string) {
+  await mkdir(runDir, { recursive: true });
+  const file = createWriteStream(join(runDir, 'output.log'), { flags: 'a' });
+  file.on('error', () => undefined); // the run's log in the store still has every line
+  file.write(`$ ${cmd}\n`);
   io.log('info', source, `$ ${cmd}`);
   const split = (stream: 'stdout' | 'stderr') => lineSplitter((line) => io.log(stream, source, line));
   const out = split('stdout'), err = split('stderr');
+  const keep = (into: typeof out) => (c: Uint8Array) => { file.write(c); into.push(Buffer.from(c).toString()); };
   try {
-    return await shell.exec(cmd, { signal, onStdout: (c) => out.push(Buffer.from(c).toString()), onStderr: (c) => err.push(Buffer.from(c).toString()) });
+    return await shell.exec(cmd, { signal, onStdout: keep(out), onStderr: keep(err) });
   } finally {
     out.flush();
     err.flush();
+    await new Promise<void>((resolve) => file.end(resolve));
   }
 }
 
@@ -116,7 +124,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
       return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
         const sb = sandboxFor(sandbox.id);
         dpkgBefore = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
-        const r = await streamed(sb.shell, command, 'run', io, signal);
+        const r = await streamed(sb.shell, command, 'run', io, signal, runDir);
         if (r.exitCode !== 0) {
           throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
         }
@@ -137,7 +145,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
         const sb = sandboxFor(sandbox.id);
         const results = [];
         for (const cmd of checks) {
-          const r = await streamed(sb.shell, cmd, 'check', io, signal);
+          const r = await streamed(sb.shell, cmd, 'check', io, signal, runDir);
           results.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
         }
         return { checks: results };

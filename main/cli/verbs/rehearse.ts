@@ -1,77 +1,52 @@
 // `understudy rehearse TARGET --run CMD [--check CMD]... [--mirror DIR|URL] [--hypervisor qemu|libvirt]
 //  [--libvirt-uri URI] [--kernel F --initrd F]`: the upgrade on a sandbox clone; the host is never written.
+// The same workflow as `upgrade` (kind 'rehearse': it ends after the second capture), so a rehearsal is a
+// run like any other: in `runs`/`show`, resumable, cancellable, visible in the UI.
 // Exit 0 when every check passed, 4 when one failed (the report is still printed), else the error's code.
-import type { Command } from 'commander';
 import type { Verb } from '../verb.ts';
-import { printFailure, printResult } from '../output.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
-import type { Hypervisor } from '../../core/ports/hypervisor.port.ts';
-import { QemuHypervisor } from '../../adapters/qemu/qemu-hypervisor.ts';
-import { LibvirtHypervisor, DEFAULT_LIBVIRT_URI } from '../../adapters/libvirt/index.ts';
-import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
-import { newRunId, rehearse, type RehearseResult } from '../../adapters/sandbox/rehearse.ts';
+import { RunService } from '../../app/runs/run-service.ts';
+import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
+import { RunStore } from '../../app/run-store/run-store.ts';
+import type { RunInput } from '../../core/workflow/run-types.ts';
+import type { RunResult } from '../../core/workflow/run-result.ts';
+import { parseTarget } from '../../core/domain/map-target.ts';
+import { driveRunFromCli } from '../render/cli-run-driver.ts';
+import { addSandboxOptions, adapterOptions } from './upgrade-options.ts';
 
-const collect = (v: string, acc: string[]) => [...acc, v];
-
-export function makeHypervisor(kind: string | undefined, uri: string | undefined): Hypervisor {
-  if (!kind || kind === 'qemu') {
-    if (uri) throw new UnderstudyError('usage', '--libvirt-uri needs --hypervisor libvirt');
-    return new QemuHypervisor();
-  }
-  if (kind === 'libvirt') return new LibvirtHypervisor({ uri: uri ?? DEFAULT_LIBVIRT_URI });
-  throw new UnderstudyError('usage', `--hypervisor must be qemu or libvirt, not '${kind}'`);
-}
-
-function human(r: Record<string, unknown>): string {
-  const x = r as unknown as RehearseResult;
-  const lines = [`run ${x.run} (${x.hypervisor}, ${x.accel ?? '?'})`, `map1 ${x.map1}`, `map2 ${x.map2 ?? '-'}`];
-  for (const p of x.packages.upgraded) lines.push(`  upgraded  ${p.name} ${p.from} -> ${p.to}`);
-  for (const p of x.packages.installed) lines.push(`  installed ${p.name} ${p.version}`);
-  for (const p of x.packages.removed) lines.push(`  removed   ${p.name} ${p.version}`);
-  lines.push(`files: ${x.delta.added.length} added, ${x.delta.changed.length} changed, ${x.delta.removed.length} removed`);
-  for (const c of x.checks) lines.push(`  check ${c.ok ? 'ok    ' : 'FAILED'} (exit ${c.exitCode}) ${c.cmd}`);
-  lines.push(`timings: ${Object.entries(x.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+/** The rehearsal's report for a person: what the upgrade did in the sandbox. */
+export function rehearsalReport(r: RunResult): string {
+  const lines = [`run ${r.run} (${r.hypervisor ?? '?'}, ${r.accel ?? '?'})`, `map1 ${r.map1 ?? '-'}`, `map2 ${r.map2 ?? '-'}`];
+  for (const p of r.packages?.upgraded ?? []) lines.push(`  upgraded  ${p.name} ${p.from} -> ${p.to}`);
+  for (const p of r.packages?.installed ?? []) lines.push(`  installed ${p.name} ${p.to ?? ''}`.trimEnd());
+  for (const p of r.packages?.removed ?? []) lines.push(`  removed   ${p.name} ${p.from ?? ''}`.trimEnd());
+  if (r.delta) lines.push(`files: ${r.delta.added.length} added, ${r.delta.changed.length} changed, ${r.delta.removed.length} removed`);
+  for (const c of r.checks ?? []) lines.push(`  check ${c.ok ? 'ok    ' : 'FAILED'} (exit ${c.exitCode}) ${c.cmd}`);
+  lines.push(`timings: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
   return lines.join('\n');
 }
-
 
 export const rehearseVerb: Verb = {
   name: 'rehearse',
   summary: 'capture, boot in a sandbox, upgrade, check, capture again; the host is never touched',
-  configure: (c: Command) => c
+  configure: (c) => addSandboxOptions(c
     .argument('<target>', 'dir:PATH | ssh://USER@HOST[:PORT] | local')
-    .requiredOption('--run <cmd>', 'the upgrade command, run in the sandbox')
-    .option('--check <cmd>', 'a check run in the sandbox after --run; repeatable', collect, [] as string[])
-    .option('--mirror <dir|url>', 'package mirror the sandbox may reach (as http://10.0.2.100/): a directory served on loopback, or an http:// URL relayed')
-    .option('--hypervisor <kind>', 'qemu (default) or libvirt')
-    .option('--libvirt-uri <uri>', `libvirt connection (default ${DEFAULT_LIBVIRT_URI})`)
-    .option('--kernel <file>', 'boot this kernel instead of the map\'s newest /boot/vmlinuz-*')
-    .option('--initrd <file>', 'with --kernel: its initrd')
-    .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
-    .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it'),
+    .requiredOption('--run <cmd>', 'the upgrade command, run in the sandbox')),
   async run(rt, args, opts) {
     const target = args[0]!;
-    const hypervisor = makeHypervisor(opts.hypervisor, opts.libvirtUri);
-    const runId = newRunId();
-    const result = await rehearse({
-      runId, store: rt.store, target, run: opts.run, checks: opts.check, hypervisor, mirror: opts.mirror,
-      kernel: opts.kernel, initrd: opts.initrd, connect: sshConnector(rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal), signal: rt.signal,
-      onStage: (stage, state, seconds) => {
-        rt.out.event({ type: 'stage', run: runId, stage, state, ...(seconds !== undefined ? { seconds } : {}) });
-        rt.out.info(state === 'active' ? `${stage} ...` : `${stage} ${state}${seconds !== undefined ? ` (${seconds.toFixed(1)} s)` : ''}`);
-      },
-      onOutput: (stream, text, source) => {
-        rt.out.event({ type: 'log', run: runId, stream, source, text });
-        if (!rt.out.json) process.stderr.write(text);
-      },
-    });
-    const { runDir: _runDir, ok, ...fields } = result;
-    if (ok) {
-      printResult(rt.out, fields, human);
-      return 0;
+    parseTarget(target); // usage error before anything is created
+    const store = new RunStore(rt.store);
+    const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });
+    try {
+      const handle = svc.startRun('rehearse', {
+        target, command: opts.run, checks: opts.check, health: [], yes: false, reboot: 'never', options: adapterOptions(opts),
+      });
+      if (!rt.out.json) {
+        void handle.finished.then((f) => { if (f.result.packages) process.stdout.write(rehearsalReport(f.result) + '\n'); }, () => undefined);
+      }
+      return await driveRunFromCli(rt, svc, handle);
+    } finally {
+      await svc.close();
+      store.close();
     }
-    const failed = result.checks.filter((c) => !c.ok).map((c) => c.cmd);
-    if (!rt.out.json) process.stdout.write(human(fields) + '\n');
-    return printFailure(rt.out, new UnderstudyError('check-failed', `check failed in the sandbox (host untouched): ${failed.join('; ')}`), fields);
   },
 };
