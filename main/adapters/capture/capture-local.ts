@@ -10,10 +10,10 @@ import { compareKeys, keyFromBytes } from '../../core/domain/path-key.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
-import { absPath, walkTree, type Found, type WalkScope } from './local-walk.ts';
+import { absPath, walkTree, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
 import { readContent, type ContentJob } from './content-workers.ts';
-import { packIndexValue, reusable, type IndexRecord } from './stat-index-value.ts';
+import { hasExtras, packIndexValue, reusable, unpackIndexValue } from './stat-index-value.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
 
@@ -46,7 +46,8 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const prevIndex = prev?.index ?? {};
   const index: Record<string, string> = {};
   const entries: Entry[] = [];
-  type FileItem = { f: Found; e: Entry; reuse?: IndexRecord };
+  // A file's walk facts, compact (no BigInts: ~100k of these stay alive through the capture).
+  type FileItem = { e: Entry; rel: Buffer; key: string; ino: string; size: number; sparse: boolean; group?: string; reuse?: string };
   const files: FileItem[] = [];
   const askXattrs: Array<{ rel: Buffer; e: Entry }> = [];
   opts.onStage?.('walk');
@@ -58,8 +59,12 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
     // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
     // content; only new or changed entries are asked for their xattrs.
     const reuse = reusable(prevIndex[e.path], key);
-    if (reuse) { if (reuse.xattrs) e.xattrs = reuse.xattrs; } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
-    if (e.type === 'file') files.push({ f, e, reuse });
+    if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
+    if (e.type === 'file') {
+      const { st } = f;
+      files.push({ e, rel: f.rel, key, ino: st.ino.toString(), size: Number(st.size), sparse: st.size > 0n && st.blocks * 512n < st.size,
+        group: st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined, reuse });
+    }
     else index[e.path] = key;
   }, excluded, opts.signal);
   if (prev) prev.index = {}; // read once: let it go before the content and the manifest take memory
@@ -75,10 +80,9 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const toRead: FileItem[] = [];
   const sparse: FileItem[] = [];
   for (const item of files) {
-    if (item.f.st.nlink > 1n) {
-      const id = `${item.f.st.dev}:${item.f.st.ino}`;
-      const g = groups.get(id);
-      if (g) g.push(item.e); else groups.set(id, [item.e]);
+    if (item.group) {
+      const g = groups.get(item.group);
+      if (g) g.push(item.e); else groups.set(item.group, [item.e]);
       itemOf.set(item.e, item);
     } else toRead.push(item);
   }
@@ -91,41 +95,46 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   // Incremental: reuse the previous hash when (path, size, mtime, ctime, inode) all match.
   const pending: FileItem[] = [];
   for (const item of toRead) {
-    const sha = item.reuse?.sha256;
-    if (sha && writer.knows(sha)) {
-      item.e.sha256 = sha;
-      if (item.reuse!.sparse) item.e.sparse = item.reuse!.sparse;
-      index[item.e.path] = item.reuse!.key;
-    } else if (item.f.st.size > 0n && item.f.st.blocks * 512n < item.f.st.size) sparse.push(item);
+    const old = item.reuse === undefined ? undefined : unpackIndexValue(item.reuse);
+    if (old?.sha256 && writer.knows(old.sha256)) {
+      item.e.sha256 = old.sha256;
+      if (old.sparse) item.e.sparse = old.sparse;
+      index[item.e.path] = old.key;
+    } else if (item.sparse) sparse.push(item);
     else pending.push(item);
   }
-  const meter = makeMeter(opts, pending.reduce((n, x) => n + Number(x.f.st.size), 0) + sparse.length);
+  const meter = makeMeter(opts, pending.reduce((n, x) => n + x.size, 0) + sparse.length);
   const failed = new Set<Entry>();
   opts.onStage?.('content');
-  const jobs: ContentJob[] = pending.map(({ f }, id) => ({ id, path: absPath(root, f.rel), size: f.st.size, mtimeNs: f.st.mtimeNs, ctimeNs: f.st.ctimeNs, ino: f.st.ino }));
+  function* jobs(): Generator<ContentJob> {
+    for (let id = 0; id < pending.length; id++) {
+      const it = pending[id]!;
+      yield { id, path: absPath(root, it.rel), size: it.size, key: it.key, ino: it.ino };
+    }
+  }
   try {
-    await readContent(writer, jobs, (r, stored) => {
+    await readContent(writer, jobs(), (r, stored) => {
       const e = pending[r.id]!.e;
       if (r.error !== undefined) {
         failed.add(e);
         excluded.push({ path: e.path, reason: 'unreadable', detail: r.error });
         return;
       }
-      Object.assign(e, { sha256: r.sha256, size: r.size, mtimeNs: r.st.mtimeNs.toString() });
+      Object.assign(e, { sha256: r.sha256, size: r.size, mtimeNs: r.mtimeNs });
       meter.add(r.bytesRead);
       meter.stored(stored ? r.size : 0);
       if (r.unstable) unstable.push(e.path);
-      else index[e.path] = statKey(r.st);
+      else index[e.path] = r.key;
     }, opts.signal);
-    const got = await readSparseFiles(writer, root, sparse.map((s) => s.f.rel), meter.add);
-    for (const { f, e } of sparse) {
-      const r = got.get(f.rel.toString('latin1'));
+    const got = await readSparseFiles(writer, root, sparse.map((s) => s.rel), meter.add);
+    for (const { rel, key, e } of sparse) {
+      const r = got.get(rel.toString('latin1'));
       if (!r) { failed.add(e); excluded.push({ path: e.path, reason: 'unreadable', detail: 'changed or vanished while read' }); continue; }
       Object.assign(e, { sha256: r.sha256, size: r.size, sparse: r.sparse ?? undefined });
       if (!r.sparse) delete e.sparse;
       meter.stored(r.stored);
       if (r.mtimeNs !== e.mtimeNs) unstable.push(e.path);
-      else index[e.path] = statKey(f.st);
+      else index[e.path] = key;
     }
     await writer.finish();
   } catch (err) {
@@ -135,14 +144,18 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   // An unreadable file drops out with its whole link group (they share the content we could not read).
   for (const g of groups.values()) if (g.some((x) => failed.has(x))) g.forEach((x) => failed.add(x));
   applyHardlinkGroups(groups);
+  // the walk's records are done with: let them go before the manifest is encoded
+  files.length = toRead.length = pending.length = sparse.length = 0;
+  groups.clear();
   const kept = entries.filter((e) => !failed.has(e));
-  const packed: Record<string, string> = {};
-  for (const e of kept) { const k = index[e.path]; if (k !== undefined) packed[e.path] = packIndexValue(k, e); }
+  entries.length = 0;
+  for (const e of failed) delete index[e.path];
+  for (const e of kept) { const k = index[e.path]; if (k !== undefined) index[e.path] = packIndexValue(k, e); }
   const manifest: Manifest = {
     version: 1, target: opts.target, host: opts.whole ? hostname() : root, capturedAt: new Date(started).toISOString(),
     entries: kept, excluded, unstable,
     filesystems: [{ path: '', fstype: mountOf(scope.all, root)?.fstype ?? 'unknown' },
       ...[...scope.mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
   };
-  return finishCapture(opts, manifest, packed, meter, started);
+  return finishCapture(opts, manifest, index, meter, started);
 }

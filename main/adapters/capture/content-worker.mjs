@@ -55,16 +55,18 @@ function readOnce(path, expected) {
 
 function readJob(job) {
   const path = Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength);
-  let base = { size: job.size, mtimeNs: job.mtimeNs, ctimeNs: job.ctimeNs };
+  let base = job.key, expected = job.size;
   let bytesRead = 0;
   for (let attempt = 0; ; attempt++) {
-    const r = readOnce(path, Number(base.size));
+    const r = readOnce(path, expected);
     bytesRead += r.size;
     const { st } = r;
-    const changed = st.size !== base.size || st.mtimeNs !== base.mtimeNs || st.ctimeNs !== base.ctimeNs || st.ino !== job.ino;
+    const key = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+    const changed = key !== base || String(st.ino) !== job.ino;
     if (changed && attempt === 0) {
       if (r.out >= 0) { closeSync(r.out); unlinkSync(r.tmp); }
-      base = st;
+      base = key;
+      expected = Number(st.size);
       continue;
     }
     const sha256 = r.hash.digest('hex');
@@ -76,8 +78,7 @@ function readJob(job) {
       else { closeSync(r.out); tmp = r.tmp; }
       mine.add(sha256);
     }
-    return { id: job.id, sha256, size: r.size, tmp, bytesRead, unstable: changed,
-      st: { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino } };
+    return { id: job.id, sha256, size: r.size, tmp, bytesRead, unstable: changed, key, mtimeNs: String(st.mtimeNs) };
   }
 }
 

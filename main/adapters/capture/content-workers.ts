@@ -10,18 +10,17 @@ export interface ContentJob {
   id: number;
   /** Absolute path bytes. */
   path: Buffer;
-  /** What the walk saw: a change after the read means the file moved while read. */
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
+  size: number;
+  /** What the walk saw, "size:mtimeNs:ctimeNs:inode": a change after the read means the file moved while read. */
+  key: string;
+  ino: string;
 }
-
-export interface ContentStat { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }
 
 export type ContentResult =
   | { id: number; error: string }
-  | { id: number; error?: undefined; sha256: string; size: number; tmp?: string; bytesRead: number; unstable: boolean; st: ContentStat };
+  | { id: number; error?: undefined; sha256: string; size: number; tmp?: string; bytesRead: number; unstable: boolean;
+      /** Stat key and mtime after the (last) read: what the entry records. */
+      key: string; mtimeNs: string };
 
 /** Content readers: one more than the 2 cores of the target machine, so both hash while one waits on the disk. */
 const WORKERS = 3;
@@ -34,13 +33,13 @@ const CHUNK = 1 << 20;
  * `stored` says whether new bytes went to the store). Rejects on abort, after the workers stopped.
  */
 export async function readContent(
-  writer: ObjectWriter, jobs: ContentJob[], onResult: (r: ContentResult, stored: boolean) => void, signal?: AbortSignal,
+  writer: ObjectWriter, jobs: Iterable<ContentJob>, onResult: (r: ContentResult, stored: boolean) => void, signal?: AbortSignal,
 ): Promise<void> {
   await runBatches<ContentJob, ContentResult>({
     script: new URL('./content-worker.mjs', import.meta.url),
     workers: WORKERS,
     data: (i) => ({ store: writer.store, tmpPrefix: `${writer.tmpPrefix}w${i}-`, chunk: CHUNK, noatime: process.getuid?.() === 0 }),
-    batches: batchJobs(jobs, (j) => Number(j.size), BATCH_FILES, BATCH_BYTES),
+    batches: batchJobs(jobs, (j) => j.size, BATCH_FILES, BATCH_BYTES),
     onResults: (results) => {
       for (const r of results) onResult(r, r.error === undefined && r.tmp !== undefined && writer.adopt(r.tmp, r.sha256, r.size));
     },

@@ -18,14 +18,19 @@ export function packIndexValue(key: string, e: Entry): string {
   return fields.join('\t');
 }
 
-/** What an entry with stat key `key` may reuse from its previous index value `v` (undefined: nothing). */
-export function reusable(v: string | undefined, key: string): IndexRecord | undefined {
+/**
+ * The previous index value `v` when an entry with stat key `key` may reuse it (undefined: nothing to
+ * reuse). Kept as the string itself (no copy) until unpacked.
+ */
+export function reusable(v: string | undefined, key: string): string | undefined {
   if (v === undefined) return undefined;
-  const tab = v.indexOf('\t');
-  return tab === key.length && v.startsWith(key) ? unpackIndexValue(v) : undefined;
+  return v.indexOf('\t') === key.length && v.startsWith(key) ? v : undefined;
 }
 
-function unpackIndexValue(v: string): IndexRecord {
+/** Whether the value carries xattrs or sparse extents (beyond key and sha256). */
+export const hasExtras = (v: string): boolean => v.indexOf('\t', v.indexOf('\t') + 1) >= 0;
+
+export function unpackIndexValue(v: string): IndexRecord {
   const [key = '', sha256, xattrs, sparse] = v.split('\t');
   const r: IndexRecord = { key };
   if (sha256) r.sha256 = sha256;

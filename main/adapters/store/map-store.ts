@@ -90,9 +90,20 @@ export type StatIndex = Record<string, string>;
 const latestPath = (store: string, target: string) =>
   join(store, 'stat-index', `latest-${createHash('sha256').update(target).digest('hex')}`);
 
+/** JSON.stringify(o) of a flat string record in pieces (a 100k-key index is tens of MB as one string). */
+function* jsonObjectPieces(o: Record<string, string>): Generator<string> {
+  let piece = '{', first = true;
+  for (const k in o) {
+    piece += (first ? '' : ',') + JSON.stringify(k) + ':' + JSON.stringify(o[k]);
+    first = false;
+    if (piece.length >= 1 << 20) { yield piece; piece = ''; }
+  }
+  yield piece + '}';
+}
+
 /** Saves the stat index of map `id` and makes it the base of the target's next incremental capture. */
 export async function saveStatIndex(store: string, id: string, target: string, index: StatIndex): Promise<void> {
-  await writeDurably(store, [JSON.stringify(index)], () => statIndexPath(store, id));
+  await writeDurably(store, jsonObjectPieces(index), () => statIndexPath(store, id));
   await writeDurably(store, [id], () => latestPath(store, target));
 }
 

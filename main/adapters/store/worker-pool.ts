@@ -8,27 +8,31 @@ export async function runBatches<J, R>(opts: {
   workers: number;
   /** workerData for worker i. */
   data(i: number): unknown;
-  batches: J[][];
+  /** Pulled lazily: a job exists only while it is queued or in flight. */
+  batches: Iterable<J[]>;
   /** Results of one batch, in job order; a throw stops the run. */
   onResults(results: R[]): void;
   signal?: AbortSignal;
   inFlight?: number;
 }): Promise<void> {
-  const queue = [...opts.batches].reverse();
-  if (queue.length === 0) return;
+  const it = opts.batches[Symbol.iterator]();
+  const next = (): J[] | undefined => { const r = it.next(); return r.done ? undefined : r.value; };
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let outstanding = 0;
       const onAbort = () => reject(opts.signal!.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = (w: Worker) => {
-        const b = queue.pop();
-        if (!b) { if (outstanding === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); } return; }
+      const done = () => { opts.signal?.removeEventListener('abort', onAbort); resolve(); };
+      const feed = (w: Worker, b = next()) => {
+        if (!b) { if (outstanding === 0) done(); return; }
         outstanding++;
         w.postMessage(b);
       };
-      for (let i = 0; i < Math.min(opts.workers, queue.length); i++) {
+      // a worker is started only when there is a batch for it (a small capture starts one)
+      for (let i = 0; i < opts.workers; i++) {
+        const first = next();
+        if (!first) break;
         const w = new Worker(opts.script, { workerData: opts.data(i) });
         workers.push(w);
         w.on('error', reject);
@@ -37,23 +41,23 @@ export async function runBatches<J, R>(opts: {
           try { opts.onResults(results); } catch (e) { reject(e); return; }
           if (!opts.signal?.aborted) feed(w);
         });
-        for (let k = 0; k < (opts.inFlight ?? 2); k++) feed(w);
+        feed(w, first);
+        for (let k = 1; k < (opts.inFlight ?? 2); k++) feed(w);
       }
+      if (workers.length === 0) done();
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
-/** Splits jobs into batches of at most `files` jobs or about `bytes` bytes. */
-export function batchJobs<J>(jobs: J[], sizeOf: (j: J) => number, files: number, bytes: number): J[][] {
-  const out: J[][] = [];
+/** Groups jobs (pulled lazily) into batches of at most `files` jobs or about `bytes` bytes. */
+export function* batchJobs<J>(jobs: Iterable<J>, sizeOf: (j: J) => number, files: number, bytes: number): Generator<J[]> {
   let cur: J[] = [], n = 0;
   for (const j of jobs) {
     cur.push(j);
     n += sizeOf(j);
-    if (cur.length >= files || n >= bytes) { out.push(cur); cur = []; n = 0; }
+    if (cur.length >= files || n >= bytes) { yield cur; cur = []; n = 0; }
   }
-  if (cur.length) out.push(cur);
-  return out;
+  if (cur.length) yield cur;
 }
