@@ -130,6 +130,11 @@ async function settle(c: Campaign, kind: string, op: Op, t0: number): Promise<St
   return s;
 }
 
+/** A clean swap or rollback when the host is not ready for op (a swap needs map1, a rollback map2). */
+export async function readyFor(c: Campaign, op: Op): Promise<void> {
+  if (nextOp(c) !== op) await clean(c, op === 'swap' ? 'rollback' : 'swap');
+}
+
 /** After a campaign that ended at map2: a clean rollback. */
 export async function backToMap1(c: Campaign): Promise<void> {
   if (c.state === 'new') await run(c, 'rollback');

@@ -3,7 +3,7 @@
 //   UNDERSTUDY_VM_FAULTS=agent=20,orchestrator=12,power=6   UNDERSTUDY_FAULT_SEED=1234 (replays a campaign)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { agentKill, backToMap1, calibrate, newCampaign, nextOp, orchestratorKill, powerCut, seeded, type Campaign, type Op } from './vm-campaign.ts';
+import { agentKill, backToMap1, calibrate, newCampaign, nextOp, readyFor, orchestratorKill, powerCut, seeded, type Campaign, type Op } from './vm-campaign.ts';
 import { differences, disposeVmWorld, makeVmWorld, recapture, type VmWorld } from './vm-world.ts';
 
 export interface VmFaultCounts { agent: number; orchestrator: number; power: number }
@@ -33,8 +33,17 @@ export function vmFaultTests(defaults: VmFaultOptions, world: () => VmWorld, o: 
     let c: Campaign | undefined;
     let started = 0;
     // the host is ready for one op at a time (a swap from map1, a rollback from map2): each fault runs the
-    // op its predecessor's random outcome left the host ready for, so no clean swap is paid in between
-    const repeat = async (k: number, f: (c: Campaign, op: Op) => Promise<unknown>) => { for (let i = 0; i < k; i++) await f(c!, nextOp(c!)); };
+    // op its predecessor's random outcome left the host ready for, so no clean swap is paid in between —
+    // except the last of a kind, which takes the other op if all before it took the same one
+    const repeat = async (k: number, f: (c: Campaign, op: Op) => Promise<unknown>) => {
+      const used = new Set<Op>();
+      for (let i = 0; i < k; i++) {
+        let op = nextOp(c!);
+        if (i === k - 1 && used.size === 1 && used.has(op)) { op = op === 'swap' ? 'rollback' : 'swap'; await readyFor(c!, op); }
+        used.add(op);
+        await f(c!, op);
+      }
+    };
 
     before(async () => {
       started = performance.now();
