@@ -51,22 +51,27 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const files: FileItem[] = [];
   const askXattrs: Array<{ rel: Buffer; e: Entry }> = [];
   opts.onStage?.('walk');
-  await walkTree(scope, (f) => {
-    const e = entryFromStat(f.rel, f.st, f.link);
-    if (!e) return;
-    entries.push(e);
-    const key = statKey(f.st);
-    // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
-    // content; only new or changed entries are asked for their xattrs.
-    const reuse = reusable(prevIndex[e.path], key);
-    if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
-    if (e.type === 'file') {
-      const { st } = f;
-      files.push({ e, rel: f.rel, key, ino: st.ino.toString(), size: Number(st.size), sparse: st.size > 0n && st.blocks * 512n < st.size,
-        group: st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined, reuse });
-    }
-    else index[e.path] = key;
-  }, excluded, opts.signal);
+  try {
+    await walkTree(scope, (f) => {
+      const e = entryFromStat(f.rel, f.st, f.link);
+      if (!e) return;
+      entries.push(e);
+      const key = statKey(f.st);
+      // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
+      // content; only new or changed entries are asked for their xattrs.
+      const reuse = reusable(prevIndex[e.path], key);
+      if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
+      if (e.type === 'file') {
+        const { st } = f;
+        files.push({ e, rel: f.rel, key, ino: st.ino.toString(), size: Number(st.size), sparse: st.size > 0n && st.blocks * 512n < st.size,
+          group: st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined, reuse });
+      }
+      else index[e.path] = key;
+    }, excluded, opts.signal);
+  } catch (err) {
+    xattrs.abort();
+    throw err;
+  }
   if (prev) prev.index = {}; // read once: let it go before the content and the manifest take memory
   const xattrMap = await xattrs.done();
   for (const { rel, e } of askXattrs) {

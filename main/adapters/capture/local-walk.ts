@@ -1,5 +1,6 @@
 // Walks a local tree without following symlinks: lstat (bigint: ns times, inode, dev) of every entry,
 // raw-byte names (readdir 'buffer' encoding: invalid UTF-8 survives), scope decisions at mount points.
+import { UnderstudyError } from '../../core/domain/errors.ts';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { EntryType, Exclusion } from '../../core/domain/manifest.ts';
@@ -71,7 +72,7 @@ export async function walkTree(
   const stack: Array<{ rel: Buffer; dev: bigint }> = [{ rel: Buffer.alloc(0), dev: rootSt.dev }];
   let dirs = 0;
   while (stack.length) {
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new UnderstudyError('cancelled', `capture of ${scope.root} cancelled`);
     if (++dirs % 64 === 0) await new Promise(setImmediate); // let piped xattr input drain
     const dir = stack.pop()!;
     let names: Buffer[];

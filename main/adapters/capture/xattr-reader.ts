@@ -55,6 +55,9 @@ export interface XattrBatch {
   add(rel: Buffer): void;
   /** Ends input; resolves with path (as './'-relative raw bytes, latin1) -> xattrs. */
   done(): Promise<Map<string, Record<string, string>>>;
+  /** Stops the reader when the capture fails before done(): a getfattr left waiting on its input would
+   *  keep the process from ever exiting. */
+  abort(): void;
 }
 
 export function startXattrBatch(cwd: string): XattrBatch {
@@ -86,6 +89,11 @@ export function startXattrBatch(cwd: string): XattrBatch {
         throw new Error(`getfattr is not installed (Debian package 'attr'): ${Buffer.concat(errs).toString().trim()}`);
       }
       return parseGetfattrDump(Buffer.concat(chunks));
+    },
+    abort() {
+      child.stdin.destroy();
+      child.kill('SIGKILL');
+      exited.catch(() => undefined);
     },
   };
 }
