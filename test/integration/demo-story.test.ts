@@ -30,10 +30,10 @@ test('understudy demo --headless --json tells the whole story on a real host VM'
     assert.equal(result.type, 'result', 'the last NDJSON line is the result');
     assert.equal(result.ok, true, `demo failed: ${JSON.stringify(result.error)}\n${stderr}`);
     assert.equal(code, 0);
-    const steps = result.steps as Array<{ name: string; outcome: string; version: string; seconds: number; hostUnchanged?: boolean }>;
+    const steps = result.steps as Array<{ name: string; outcome: string; version: string; seconds: number; hostUnchanged?: boolean; hostChanges?: string[] }>;
     assert.deepEqual(steps.map((s) => s.outcome), ['upgraded', 'check-failed', 'rolled-back']);
     assert.deepEqual(steps.map((s) => s.version), ['2.0', '2.0', '1.0']);
-    assert.equal(steps[1]!.hostUnchanged, true, 'the 3.0 rehearsal left the host as it was');
+    assert.equal(steps[1]!.hostUnchanged, true, `the 3.0 rehearsal left the host as it was: ${JSON.stringify(steps[1])}`);
     for (const s of steps) assert.ok(s.seconds > 0);
     assert.ok(lines.some((l) => l.type === 'stage' && l.stage === 'swapping'), 'stage events were streamed');
     assert.ok(lines.some((l) => l.type === 'log' && l.stream === 'serial'), 'the sandbox console was streamed');
