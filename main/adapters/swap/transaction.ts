@@ -1,5 +1,5 @@
-// One journaled transaction on a host: plan -> preflight (free space) -> stage what the host lacks ->
-// plan file -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
+// One journaled transaction on a host: plan -> preflight (free space) -> plan file -> stage what the host
+// lacks -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,6 +84,10 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
   });
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
+  // The plan goes down before any content is staged: an orchestrator that dies while staging leaves a
+  // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
+  const txDir = join(host.work, 'tx', record.txid);
+  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
 
   const tStage = performance.now();
   let bytesSent = 0;
@@ -104,8 +108,6 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
       }
     } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
   }
-  const txDir = join(host.work, 'tx', record.txid);
-  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
 
   const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
