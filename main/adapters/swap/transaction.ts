@@ -83,11 +83,12 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     ...record, areas, undo, parentTimes,
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
   });
-  for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
-  // The plan goes down before any content is staged: an orchestrator that dies while staging leaves a
+  // The plan goes down before any staging area exists: an orchestrator that dies while staging leaves a
   // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
   const txDir = join(host.work, 'tx', record.txid);
+  await host.mkdirp(txDir);
   await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
+  for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
   const tStage = performance.now();
   let bytesSent = 0;
