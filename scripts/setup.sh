@@ -23,13 +23,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 2. npm dependencies: `npm ci` when node_modules is missing or older than the lockfile
+# 2. VM images (built once into the cache, keyed by recipe hash): plain shell, so a cold build (debootstrap,
+#    mostly waiting on downloads) runs beside `npm ci` (mostly compiling native addons)
+images_log=$(mktemp)
+images_pid=
+if [ -x vm-images/build.sh ]; then
+  bash vm-images/build.sh all >"$images_log" 2>&1 &
+  images_pid=$!
+  # a failing step below must not leave the build running on its own
+  trap 'if [ -n "$images_pid" ]; then kill "$images_pid" 2>/dev/null || true; fi' EXIT
+fi
+
+# 3. npm dependencies: `npm ci` when node_modules is missing or older than the lockfile
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund >&2
 fi
 
-# 3. libvirtd without systemd (see README troubleshooting); needs root, skipped otherwise
+# 4. libvirtd without systemd (see README troubleshooting); needs root, skipped otherwise
 if [ "$(id -u)" = 0 ]; then
   getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
   getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
@@ -49,7 +60,10 @@ if [ "$(id -u)" = 0 ]; then
   fi
 fi
 
-# 4. VM images (built once into the cache, keyed by recipe hash)
-if [ -x vm-images/build.sh ]; then
-  bash vm-images/build.sh all >&2
+# 5. wait for the images
+if [ -n "$images_pid" ]; then
+  if ! wait "$images_pid"; then cat "$images_log" >&2; rm -f "$images_log"; say "building the VM images failed (above)"; exit 1; fi
+  cat "$images_log" >&2
+  images_pid=
 fi
+rm -f "$images_log"
