@@ -1,8 +1,10 @@
-// `understudy rehearse` end to end on real parts (the same workflow as `upgrade`, ending after capture2): the demo host's tree as a `dir:` target, hello-service
-// 1.0 -> 2.0 from the local mirror (served on loopback, reached only through guestfwd), under QEMU and
-// under libvirt; a failing check exits 4 with the report; a map without a kernel fails clearly. After each
-// run: the host tree is unchanged (hashed) and no QEMU process, libvirt domain or sandbox temp dir is left.
-// Boots: qemu x2 (success, failing check), libvirt x1; the base image is built once (cached per content).
+// `understudy rehearse` end to end on real parts (the workflow of `upgrade`, ending after capture2): the
+// demo host's tree as a `dir:` target, hello-service 1.0 -> 2.0 from the local mirror (served on loopback,
+// reached only through guestfwd), under QEMU and under libvirt; a map without a kernel fails clearly.
+// After each run: the host tree is unchanged (hashed) and no QEMU process, libvirt domain or sandbox temp
+// dir is left. Boots: qemu x1, libvirt x1; the base image is built once (cached per content). A failing
+// check (exit 4, report, host untouched) is rehearsed against an ssh:// host in ssh-rehearsal.test.ts and
+// caught by the demo story's 3.0 step.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -83,8 +85,8 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
     assert.equal(await treeHash(tree), hashBefore, 'the host tree is unchanged');
   };
 
-  /** The report of a rehearsal that upgraded hello-service; the second map only when every check passed. */
-  const assertUpgradeTo2 = (r: CliRun, checksPassed = true) => {
+  /** The report of a rehearsal that upgraded hello-service to 2.0 and captured the second map. */
+  const assertUpgradeTo2 = (r: CliRun) => {
     const x = r.result;
     assert.equal(x.type, 'result');
     assert.equal(x.kind, 'rehearse');
@@ -95,7 +97,6 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
     assert.match(readFileSync(join(runDir, 'serial.log'), 'utf8'), /Linux version/);
     assert.match(readFileSync(join(runDir, 'output.log'), 'utf8'), /hello-service/);
     assert.ok(x.timings.booting > 0 && x.timings.upgrading > 0, JSON.stringify(x.timings));
-    if (!checksPassed) return;
     assert.match(x.map2, /^[0-9a-f]{64}$/);
     assert.notEqual(x.map1, x.map2);
     assert.ok(x.delta.changed.includes('var/lib/dpkg/status'), 'dpkg status changed');
@@ -116,18 +117,6 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
     // a rehearsal is a run of the one workflow: it is in the run history like any upgrade
     const runs = await rehearseCli(['runs', '--store', store]);
     assert.deepEqual(runs.result.runs.filter((x: any) => x.id === r.result.run).map((x: any) => [x.verb, x.outcome]), [['rehearse', 'rehearsed']]);
-    await assertNoLeftovers();
-  });
-
-  it('qemu: a failing check exits 4 with the report; the host is untouched', async () => {
-    const bad = 'curl -fsS http://127.0.0.1:8080/version | grep -qx 9.9';
-    const r = await rehearseCli(['rehearse', `dir:${tree}`, '--store', store, '--mirror', mirror, '--run', INSTALL_2, '--check', HEALTH, '--check', bad]);
-    assert.equal(r.code, 4, r.stderr);
-    assert.equal(r.result.ok, false);
-    assert.equal(r.result.error.code, 'check-failed');
-    assert.match(r.result.error.message, /9\.9/);
-    assert.deepEqual(r.result.checks, [{ cmd: HEALTH, ok: true, exitCode: 0 }, { cmd: bad, ok: false, exitCode: 1 }]);
-    assertUpgradeTo2(r, false);
     await assertNoLeftovers();
   });
 
