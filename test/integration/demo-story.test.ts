@@ -9,19 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
 
-// Opt-in for now: in CI on 2026-11-26 the story's first run hung in its building stage (one fs request
-// never completed after the ssh:// capture of the host VM; see issue 8's note). Until that is found, the
-// story runs with UNDERSTUDY_DEMO_STORY=1 so a hang cannot take the whole suite with it.
-const enabled = process.env.UNDERSTUDY_DEMO_STORY === '1';
-
-test('understudy demo --headless --json tells the whole story on a real host VM', {
-  timeout: 40 * 60_000, skip: enabled ? false : 'set UNDERSTUDY_DEMO_STORY=1 to run the demo story (known hang under investigation)',
-}, async () => {
+// A stalled story fails within the test's timeout (each of its stages also has its own); the CLI and the VMs
+// it started are stopped with the test.
+test('understudy demo --headless --json tells the whole story on a real host VM', { timeout: 25 * 60_000 }, async (t) => {
   const store = mkdtempSync(join(tmpdir(), 'understudy-demo-story-'));
   try {
     const child = spawn(process.execPath, ['bin/understudy.mjs', 'demo', '--headless', '--json', '--store', store],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+      { stdio: ['ignore', 'pipe', 'pipe'], signal: t.signal, killSignal: 'SIGINT' });
     let stdout = '', stderr = '';
+    child.on('error', () => undefined); // the test's own abort (timeout): the close below still comes
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-20_000); });
     const code = await new Promise<number | null>((r) => child.on('close', r));
