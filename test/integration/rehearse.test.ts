@@ -7,7 +7,6 @@
 // caught by the demo story's 3.0 step.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -16,8 +15,8 @@ import { join } from 'node:path';
 import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
 import { DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
 import { libvirtDomainsMentioning, qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
+import { cliJson, type CliRun } from './helpers/cli-json.ts';
 
-const CLI = new URL('../../bin/understudy.mjs', import.meta.url).pathname;
 const INSTALL_2 = 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0';
 const HEALTH = 'curl -fsS http://127.0.0.1:8080/health';
 
@@ -35,25 +34,6 @@ async function treeHash(root: string): Promise<string> {
   await walk('');
   return h.digest('hex');
 }
-
-interface CliRun { code: number | null; result: Record<string, any>; stderr: string }
-
-/** The CLI with TMPDIR=privateTmp: its sandbox's overlay and temp dirs land there, so leaks are ours to count. */
-function cli(args: string[], privateTmp: string): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: privateTmp } });
-    let out = '', err = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { err += c; });
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '{}';
-      let result: Record<string, any> = {};
-      try { result = JSON.parse(last); } catch { result = { unparsable: last }; }
-      resolve({ code, result, stderr: err + out.slice(-4000) });
-    });
-  });
-}
-
 
 describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
   let tree: string;
@@ -75,7 +55,8 @@ describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
     if (privateTmp) rmSync(privateTmp, { recursive: true, force: true });
   });
 
-  const rehearseCli = (args: string[]) => cli(args, privateTmp);
+  // TMPDIR=privateTmp: the sandbox's overlay and temp dirs land there, so leaks are ours to count
+  const rehearseCli = (args: string[]) => cliJson(args, { TMPDIR: privateTmp });
 
   // Other sessions may run sandboxes meanwhile: count only what points into this test's private TMPDIR.
   const assertNoLeftovers = async () => {
