@@ -17,7 +17,7 @@ import { capture, type CaptureRequest } from '../capture/capture.ts';
 import { loadMap } from '../store/map-store.ts';
 import { baseImageFor } from './disk-build.ts';
 import { captureChanged } from './capture-changed.ts';
-import { DPKG_LIST_CMD, diffPackages, parseDpkgList, type PackageChanges } from './package-changes.ts';
+import { PACKAGE_LIST_CMD, diffPackages, parsePackageList, type PackageChanges } from './package-changes.ts';
 import { isSandboxOnly } from './sandbox-edits.ts';
 import { sameLogicalContent } from './logical-content.ts';
 import { startSandbox, type Sandbox } from './sandbox-vm.ts';
@@ -131,8 +131,8 @@ export async function rehearse(req: RehearseRequest): Promise<RehearseResult> {
     return shell.exec(cmd, { signal, onStdout: out('stdout'), onStderr: out('stderr') });
   };
   const dpkg = async (shell: RemoteShell, signal: AbortSignal) => {
-    const r = await shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 });
-    return parseDpkgList(r.stdout);
+    const r = await shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 });
+    return parsePackageList(r.stdout);
   };
 
   let sandbox: Sandbox | undefined;

@@ -11,7 +11,7 @@ import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
 import { baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
-import { DPKG_LIST_CMD, diffPackages, parseDpkgList } from '../../adapters/sandbox/package-changes.ts';
+import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS } from '../../adapters/sandbox/rehearse.ts';
 import { withStageTimeout } from '../../adapters/sandbox/stage-timeout.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
@@ -123,12 +123,12 @@ export function realStageServices(input: RunInput, store: string): StageServices
     async runUpgrade({ sandbox, command }, io) {
       return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
         const sb = sandboxFor(sandbox.id);
-        dpkgBefore = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
+        dpkgBefore = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const r = await streamed(sb.shell, command, 'run', io, signal, runDir);
         if (r.exitCode !== 0) {
           throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
         }
-        const after = parseDpkgList((await sb.shell.run(DPKG_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
+        const after = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const d = diffPackages(dpkgBefore, after);
         return {
           packages: {

@@ -7,7 +7,8 @@ import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 import { isSandboxOnly } from '../../../main/adapters/sandbox/sandbox-edits.ts';
 import { pickKernel } from '../../../main/adapters/sandbox/kernel-select.ts';
-import { diffPackages, parseDpkgList } from '../../../main/adapters/sandbox/package-changes.ts';
+import { execSync } from 'node:child_process';
+import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../../main/adapters/sandbox/package-changes.ts';
 import { mergeUnchanged, unchangedDirs } from '../../../main/adapters/sandbox/capture-changed.ts';
 import { sandboxDelta } from '../../../main/adapters/sandbox/rehearse.ts';
 import { buildDomainXml } from '../../../main/adapters/libvirt/domain-xml.ts';
@@ -45,13 +46,28 @@ describe('kernel choice', () => {
 
 describe('package changes', () => {
   it('reports upgraded with versions, installed and removed; ignores packages not installed', () => {
-    const before = parseDpkgList('ii \thello-service\t1.0\nii \tlibfoo\t2\nrc \told-conf\t0.1\nii \tgone\t3\n');
-    const after = parseDpkgList('ii \thello-service\t2.0\nii \tlibfoo\t2\nii \tnewpkg\t1\r\n');
+    const before = parsePackageList('ii \thello-service\t1.0\nii \tlibfoo\t2\nrc \told-conf\t0.1\nii \tgone\t3\n');
+    const after = parsePackageList('ii \thello-service\t2.0\nii \tlibfoo\t2\nii \tnewpkg\t1\r\n');
     assert.deepEqual(diffPackages(before, after), {
       upgraded: [{ name: 'hello-service', from: '1.0', to: '2.0' }],
       installed: [{ name: 'newpkg', version: '1' }],
       removed: [{ name: 'gone', version: '3' }],
     });
+  });
+
+  it('reads rpm lines too: epochs kept, a package installed in several versions (kernels) listed with all of them', () => {
+    const before = parsePackageList('ii\tkernel-core\t5.14.0-70.el9\nii\topenssl\t1:3.0.1-41.el9\n');
+    const after = parsePackageList('ii\tkernel-core\t5.14.0-70.el9\nii\tkernel-core\t5.14.0-80.el9\nii\topenssl\t1:3.0.7-6.el9\n');
+    assert.deepEqual(diffPackages(before, after), {
+      upgraded: [{ name: 'kernel-core', from: '5.14.0-70.el9', to: '5.14.0-70.el9, 5.14.0-80.el9' }, { name: 'openssl', from: '1:3.0.1-41.el9', to: '1:3.0.7-6.el9' }],
+      installed: [],
+      removed: [],
+    });
+  });
+
+  it('the list command runs under /bin/sh and lists this machine\'s installed packages', () => {
+    const listed = parsePackageList(execSync(PACKAGE_LIST_CMD, { shell: '/bin/sh' }).toString());
+    assert.match(listed.get('dpkg') ?? '', /^\d/, 'dpkg itself is installed with a version');
   });
 });
 
