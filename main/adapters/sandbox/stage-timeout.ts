@@ -5,6 +5,12 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 
 export const CLEANUP_GRACE_MS = 30_000;
 
+/** Each rehearsal stage's limit (a boot timeout shows the sandbox's last serial-console lines). */
+export const STAGE_TIMEOUTS_MS = {
+  capture: 30 * 60_000, build: 20 * 60_000, boot: 6 * 60_000, upgrade: 30 * 60_000, check: 10 * 60_000,
+  capture2: 20 * 60_000, shutdown: 60_000,
+};
+
 export async function withStageTimeout<T>(name: string, ms: number, outer: AbortSignal | undefined,
   fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();

@@ -6,8 +6,7 @@
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { compareKeys } from '../../core/domain/path-key.ts';
 import { isSandboxOnly } from '../../adapters/sandbox/sandbox-edits.ts';
-import { sameLogicalContent } from '../../adapters/sandbox/logical-content.ts';
-import { sameUpToDiskPrecision } from '../../adapters/sandbox/rehearse.ts';
+import { sameLogicalContent, sameUpToDiskPrecision } from '../../adapters/sandbox/logical-content.ts';
 
 function under(key: string, prefixes: string[]): boolean {
   return prefixes.some((p) => key === p || key.startsWith(p + '/'));
