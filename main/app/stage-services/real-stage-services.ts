@@ -30,7 +30,7 @@ import { followSerial } from './serial-follower.ts';
 import { lineSplitter } from './line-splitter.ts';
 
 /** understudy's own journal and staging on a real host are not part of the host's OS. */
-const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
+export const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
 
 /** Every stage has a timeout with a clear message; a stage that ignores its signal cannot hang the run. */
 const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
