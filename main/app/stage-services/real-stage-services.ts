@@ -65,6 +65,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
   let dpkgBefore: Map<string, string> | undefined;
   // --prefer host|sandbox PATH given up front; choices made at review (resolutions) win over them
   const preferred = (o.prefer ?? {}) as Record<string, 'host' | 'sandbox'>;
+  // --kernel/--initrd, the same for the build and a boot re-entered after a resume
+  const kernelOverride = { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') };
   let built: { map1: string; base: BaseImage } | undefined;
 
   /** Boots the sandbox from the base image (the one buildImage made in this process, else looked up again
@@ -72,7 +74,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
   async function boot(map1: string, io: StageIo, signal: AbortSignal) {
     await releaseSandboxById(input.runId, 0); // a re-entered boot starts clean
     const base = built?.map1 === map1 ? built.base
-      : await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, signal);
+      : await baseImageFor(store, map1, kernelOverride, signal);
     const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
     await mkdir(runDir, { recursive: true });
     // the console file is (re)created by the hypervisor; follow it for the whole boot
@@ -106,7 +108,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async buildImage({ map1 }, io) {
       return timed('building the sandbox disk', STAGE_TIMEOUTS_MS.build, io, async (signal) => {
-        const base = await baseImageFor(store, map1, { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') }, signal);
+        const base = await baseImageFor(store, map1, kernelOverride, signal);
         built = { map1, base };
         io.log('info', 'build', `sandbox disk ${base.cached ? 'reused' : 'built'} in ${base.seconds.toFixed(1)} s`);
         return { image: base.dir };
