@@ -3,9 +3,12 @@
 // file, names that are not UTF-8) is captured, built into an image by baseImageFor, and the image is
 // loop-mounted read-only and compared entry by entry with the source tree by an independent walk
 // (hostile-tree.ts's snapshot/xattrDump, not understudy's capture). Only the sandbox edits' own paths
-// may differ. Built twice: through debugfs (the usual path) and, with a name holding a newline (which a
-// debugfs script cannot carry), through the hardlink checkout + mkfs.ext4 -d. The store must come out
-// untouched: every object's content, mode, owner, mtime and link count as before.
+// may differ, and those the edits create must be root's. Built through debugfs (the usual path) and, with
+// names holding a newline or CR (which a debugfs script cannot carry; one holding a capability, one a
+// directory holding a device node), through the hardlink checkout + mkfs.ext4 -d; each both as root and
+// as an unprivileged user (nobody, via setpriv, on its own copy of the store and its own XDG cache),
+// which must give the same exact image. The store must come out untouched: every object's content,
+// mode, owner, mtime and link count as before.
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,14 +17,20 @@ import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, mkdtem
   statSync, symlinkSync, unlinkSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildHostileTree, snapshot, xattrDump } from '../unit/maps/hostile-tree.ts';
 import { capture } from '../../main/adapters/capture/capture.ts';
 import { loadMap } from '../../main/adapters/store/map-store.ts';
-import { baseImageFor } from '../../main/adapters/sandbox/disk-build.ts';
+import { baseImageFor, type BaseImage } from '../../main/adapters/sandbox/disk-build.ts';
 import { planSandboxEdits } from '../../main/adapters/sandbox/sandbox-edits.ts';
 
 const isRoot = process.getuid?.() === 0;
+const skip = !isRoot && 'needs root (to build the fixture, to act as nobody, to loop-mount)';
 const NEWLINE_NAME = 'new\nline';
+const CR_DIR = 'cr\rdir';
+const NOBODY = 65534;
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BUILD_AS_USER = fileURLToPath(new URL('./helpers/build-base-image.ts', import.meta.url));
 let work: string, src: string, store: string;
 const savedImages = process.env.UNDERSTUDY_IMAGES;
 
@@ -80,6 +89,7 @@ before(() => {
   store = join(work, 'store');
   process.env.UNDERSTUDY_IMAGES = join(work, 'images');
   if (isRoot) buildFixture(src);
+  chmodSync(work, 0o711); // nobody reaches its own store copy and cache below
 });
 
 after(() => {
@@ -88,13 +98,40 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function buildAndCompare(label: string): Promise<void> {
-  const { map } = await capture({ store, target: `dir:${src}` });
-  const { manifest } = await loadMap(store, map);
+type Built = Pick<BaseImage, 'rootImg' | 'kernel' | 'cached'>;
+
+/** baseImageFor in this (root) process. */
+async function buildAsRoot(map: string): Promise<Built> {
   const objectsBefore = storeState(store);
   const base = await baseImageFor(store, map);
-  assert.equal(base.cached, false);
   assert.deepEqual(storeState(store), objectsBefore, 'store objects untouched (content, mode, owner, mtime, links)');
+  return base;
+}
+
+/** The same map built by nobody from its own copy of the store into its own XDG cache. */
+function buildAsNobody(map: string, label: string): Built {
+  const own = (p: string) => execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, p]);
+  const userStore = join(work, `store-${label}`), cache = join(work, `cache-${label}`);
+  execFileSync('cp', ['-a', store, userStore]);
+  mkdirSync(cache);
+  own(userStore);
+  own(cache);
+  const objectsBefore = storeState(userStore);
+  const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--',
+    process.execPath, '--import', 'tsx', BUILD_AS_USER, userStore, map],
+  { cwd: REPO, env: { PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = JSON.parse(out) as BaseImage;
+  assert.ok(base.rootImg.startsWith(join(cache, 'understudy', 'images') + '/'), 'built in $XDG_CACHE_HOME/understudy/images');
+  assert.equal(statSync(base.rootImg).uid, NOBODY, 'the image was written by nobody');
+  assert.deepEqual(storeState(userStore), objectsBefore, 'store objects untouched (content, mode, owner, mtime, links)');
+  return base;
+}
+
+async function buildAndCompare(label: string, build: (map: string) => Built | Promise<Built>): Promise<void> {
+  const { map } = await capture({ store, target: `dir:${src}` });
+  const { manifest } = await loadMap(store, map);
+  const base = await build(map);
+  assert.equal(base.cached, false);
   assert.equal(readFileSync(base.kernel, 'utf8'), 'not really a kernel\n');
   execFileSync('e2fsck', ['-fn', base.rootImg], { stdio: 'pipe' }); // throws unless the image is consistent
 
@@ -125,16 +162,50 @@ async function buildAndCompare(label: string): Promise<void> {
     assert.throws(() => lstatSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key')));
     assert.throws(() => lstatSync(join(mnt, 'root/.ssh/authorized_keys')));
     assert.equal(readFileSync(join(mnt, 'etc/machine-id'), 'utf8'), '');
+    // what the edits created is root's, whoever built the image
+    const inMap = new Set(manifest.entries.map((e) => e.path));
+    for (const key of [...plan.mkdirs, ...plan.ops.filter((o) => o.op !== 'remove' && !inMap.has(o.key)).map((o) => o.key)]) {
+      const st = lstatSync(join(mnt, key));
+      assert.deepEqual([st.uid, st.gid], [0, 0], `/${key} owned by root`);
+    }
   } finally {
     execFileSync('umount', [mnt]);
   }
 }
 
-test('the base image holds the map exactly (debugfs path)', { skip: !isRoot && 'needs root (mkfs, mount, owners)' }, async () => {
-  await buildAndCompare('debugfs');
+test('the base image holds the map exactly (debugfs path)', { skip }, async () => {
+  await buildAndCompare('debugfs', buildAsRoot);
 });
 
-test('a name debugfs cannot carry takes the checkout path, just as exact', { skip: !isRoot && 'needs root (mkfs, mount, owners)' }, async () => {
+test('built by an unprivileged user, the base image is just as exact (debugfs path)', { skip }, async () => {
+  await buildAndCompare('debugfs-nobody', (map) => buildAsNobody(map, 'debugfs'));
+});
+
+test('a name debugfs cannot carry takes the checkout path, just as exact', { skip }, async () => {
   writeFileSync(Buffer.from(join(src, NEWLINE_NAME)), 'newline\n');
-  await buildAndCompare('checkout');
+  // xattrs and a device node that the checkout tree leaves to debugfs, on paths it cannot name
+  execFileSync('setfattr', ['-n', 'security.capability', '-v', '0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=', join(src, NEWLINE_NAME)]);
+  execFileSync('setfattr', ['-n', 'user.crlf', '-v', 'set by inode', join(src, NEWLINE_NAME)]);
+  mkdirSync(join(src, CR_DIR));
+  execFileSync('mknod', [join(src, CR_DIR, 'tty0'), 'c', '4', '64']);
+  await buildAndCompare('checkout', buildAsRoot);
+});
+
+test('built by an unprivileged user, the checkout path is just as exact', { skip }, async () => {
+  await buildAndCompare('checkout-nobody', (map) => buildAsNobody(map, 'checkout'));
+});
+
+test('not root, a device node named with a line break -> a clear error, nothing left in the cache', { skip }, async () => {
+  const device = join(src, CR_DIR, 'dev\nice');
+  execFileSync('mknod', [device, 'b', '7', '1']);
+  try {
+    const { map } = await capture({ store, target: `dir:${src}` });
+    assert.throws(() => buildAsNobody(map, 'refused'), (e: Error & { stderr?: string }) => {
+      assert.match(e.stderr ?? '', /needs root for device node\(s\) "\/cr\\rdir\/dev\\nice": .*run rehearse as root/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(join(work, 'cache-refused', 'understudy', 'images')), [], 'no half-built image or stage left');
+  } finally {
+    unlinkSync(device);
+  }
 });

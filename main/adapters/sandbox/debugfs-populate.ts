@@ -20,13 +20,13 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 /** A path key's bytes as a latin1 string (the plain ASCII key is its own). */
 export const latin1 = (key: string): string => (PRINTABLE.test(key) && !key.startsWith('b64:') ? key : Buffer.from(bytesFromKey(key)).toString('latin1'));
 /** A debugfs argument: double-quoted, a quote doubled (lib/ss's rule). */
-const q = (raw: string): string => `"${raw.replaceAll('"', '""')}"`;
+export const q = (raw: string): string => `"${raw.replaceAll('"', '""')}"`;
 const abs = (key: string): string => q('/' + latin1(key));
 // Split on the bytes, never on the key: a 'b64:' key's base64 has '/' of its own.
 const base = (key: string): string => { const l = latin1(key); return q(l.slice(l.lastIndexOf('/') + 1)); };
-const parentOf = (key: string): string => { const l = latin1(key); return l.slice(0, Math.max(0, l.lastIndexOf('/'))); };
+export const parentOf = (key: string): string => { const l = latin1(key); return l.slice(0, Math.max(0, l.lastIndexOf('/'))); };
 /** A local file's path (the store's or scratch) in the script. */
-const local = (path: string): string => q(Buffer.from(path).toString('latin1'));
+export const local = (path: string): string => q(Buffer.from(path).toString('latin1'));
 
 /** Whether debugfs can be told about every entry (no CR/LF in names or targets, small device numbers). */
 function scriptable(m: Manifest): boolean {
@@ -36,7 +36,7 @@ function scriptable(m: Manifest): boolean {
 }
 
 /** debugfs reading its script from stdin, so that it runs while the script is still being made. */
-function startDebugfs(img: string, signal?: AbortSignal): { send(line: string): Promise<void> | undefined; finish(): Promise<void> } {
+export function startDebugfs(img: string, signal?: AbortSignal): { send(line: string): Promise<void> | undefined; finish(): Promise<void> } {
   // -n: no checksum verification on reads (the image is ours and minutes old): a third less CPU, as
   // every name lookup re-reads its directory's blocks. Checksums are still written; e2fsck agrees.
   const child = spawn('debugfs', ['-n', '-w', '-f', '-', img], { stdio: ['pipe', 'ignore', 'pipe'], signal });

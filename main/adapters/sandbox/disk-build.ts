@@ -1,16 +1,19 @@
-// The sandbox's disks, built from map1:
-//   base image (cached per map entries in the image cache):
-//   - root (the fast path): `mkfs.ext4` of an empty image, then one streamed debugfs script writes every
-//     entry straight from its store object plus the sandbox-only edits (debugfs-populate.ts), then the
-//     map's mode, owner, ns mtime and link counts are stamped into the inodes (ext4-stamp.ts). A map
-//     whose names debugfs cannot carry (CR/LF) goes through a hardlink checkout + `mkfs.ext4 -d`
-//     (image-tree.ts) and the same stamping. The store's objects are only ever read (or linked to);
-//   - not root: restore the map into a temp tree (exact content, owners, modes, xattrs as far as an
-//     unprivileged user can), the same edits, then libguestfs' virt-make-fs (slow under TCG; a clear
-//     error when it is missing);
+// The sandbox's disks, built from map1, by root or by any user (nothing here needs privileges: the
+// image is a file that mkfs.ext4 and debugfs write, and the map's owners go straight into its inodes):
+//   base image (cached per map entries in the image cache, $UNDERSTUDY_IMAGES or
+//   $XDG_CACHE_HOME/understudy/images):
+//   - `mkfs.ext4` of an empty image, then one streamed debugfs script writes every entry straight from
+//     its store object plus the sandbox-only edits (debugfs-populate.ts), then the map's mode, owner,
+//     ns mtime and link counts are stamped into the inodes (ext4-stamp.ts);
+//   - a map whose names debugfs cannot carry (CR/LF) goes through a hardlink checkout (image-tree.ts)
+//     + the edits + `mkfs.ext4 -d`, one debugfs run for the xattrs, device nodes (when not root) and
+//     the edits' owners (checkout-finish.ts), and the same stamping. Not root, a device node with a line
+//     break in its own name is the one thing it cannot build: a clear error says to run as root.
+//   The store's objects are only ever read (or linked to);
 //   the kernel and initrd are copied out of the store next to root.img;
 //   per run: a qcow2 overlay on the base (the base is never written) and a tiny seed disk holding the
-//   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts).
+//   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts; the unit
+//   runs as root and installs the key as root's, whoever owns it on the seed disk).
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,10 +25,11 @@ import { promisify } from 'node:util';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { loadMap } from '../store/map-store.ts';
-import { restoreMap, writeEntryContent } from '../restore/restore-map.ts';
+import { writeEntryContent } from '../restore/restore-map.ts';
 import { applyEditsToTree, planSandboxEdits, type EditPlan } from './sandbox-edits.ts';
 import { populateWithDebugfs } from './debugfs-populate.ts';
 import { checkoutImageTree } from './image-tree.ts';
+import { devicesNeedingRoot, finishCheckoutImage } from './checkout-finish.ts';
 import { stampMapMetadata } from './ext4-stamp.ts';
 import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts';
 
@@ -46,21 +50,10 @@ export function diskSizeMiB(m: Manifest): number {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-/** mkfs.ext4 of the image, empty or (with `tree`) filled from a tree; root only. */
+/** mkfs.ext4 of the image, empty or (with `tree`) filled from a tree; the root directory owned by root. */
 async function mkfs(img: string, sizeMiB: number, tree?: string): Promise<void> {
   await run('mkfs.ext4', ['-q', '-F', ...(tree ? ['-d', tree] : []), '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`],
     { maxBuffer: 16 << 20 });
-}
-
-async function virtMakeFs(tree: string, img: string, sizeMiB: number): Promise<void> {
-  try {
-    await run('virt-make-fs', ['--version']);
-  } catch {
-    throw new UnderstudyError('usage', 'building the sandbox disk needs root (mkfs.ext4 keeps owners exactly) or ' +
-      "libguestfs' virt-make-fs (apt-get install libguestfs-tools) when not root");
-  }
-  await run('virt-make-fs', ['--format=raw', '--type=ext4', `--size=${sizeMiB}M`, tree, img],
-    { env: { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, maxBuffer: 16 << 20 });
 }
 
 /** `rm -rf`: a tree of thousands of entries goes several times faster than with fs.rm. */
@@ -68,16 +61,24 @@ async function removeTree(path: string): Promise<void> {
   await run('rm', ['-rf', '--one-file-system', '--', path]).catch(() => rm(path, { recursive: true, force: true }));
 }
 
-/** Root: the map straight into the image by debugfs, else (a map debugfs cannot be told) via a tree. */
-async function buildAsRoot(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string, signal?: AbortSignal): Promise<void> {
+/** The map straight into the image by debugfs, else (a map debugfs cannot be told) via a checkout tree. */
+async function buildRootImage(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string, signal?: AbortSignal): Promise<void> {
   const size = diskSizeMiB(manifest);
   await mkfs(img, size);
   if (!await populateWithDebugfs(store, manifest, plan, img, stage, signal)) {
+    const asRoot = isRoot();
+    const devices = asRoot ? [] : devicesNeedingRoot(manifest);
+    if (devices.length) {
+      throw new UnderstudyError('usage', `the sandbox disk needs root for device node(s) ${devices.slice(0, 3).join(', ')}` +
+        `${devices.length > 3 ? ` (and ${devices.length - 3} more)` : ''}: a line break in its name or a device number ` +
+        'above 65535 is beyond debugfs, and mknod needs root; run rehearse as root');
+    }
     const tree = join(stage, 'tree');
-    await checkoutImageTree(store, manifest, tree, stage);
+    await checkoutImageTree(store, manifest, tree, asRoot);
     await applyEditsToTree(tree, plan);
     await mkfs(img, size, tree);
     await removeTree(tree);
+    await finishCheckoutImage(img, manifest, plan, stage, !asRoot, signal);
   }
   stampMapMetadata(img, manifest.entries, plan.touched);
 }
@@ -92,14 +93,7 @@ async function buildImage(store: string, id: string, manifest: Manifest, stage: 
     writeEntryContent(store, boot.initrd, join(out, 'initrd.img'))]) : Promise.resolve();
   kernelCopy.catch(() => undefined); // awaited below
   try {
-    if (isRoot()) await buildAsRoot(store, manifest, plan, stage, join(out, 'root.img'), signal);
-    else {
-      const tree = join(stage, 'tree');
-      await restoreMap(store, id, tree);
-      if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
-      await applyEditsToTree(tree, plan);
-      await virtMakeFs(tree, join(out, 'root.img'), diskSizeMiB(manifest));
-    }
+    await buildRootImage(store, manifest, plan, stage, join(out, 'root.img'), signal);
   } finally {
     await kernelCopy.catch(() => undefined);
   }
@@ -126,7 +120,10 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   }
   if (override?.kernel || override?.initrd) await selectKernel('', id, override); // checks the files
   else checkMapBootable(manifest, id);
-  await mkdir(imageCacheRoot(), { recursive: true });
+  await mkdir(imageCacheRoot(), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new UnderstudyError('usage', `the sandbox image cache ${imageCacheRoot()} cannot be created (${e.code}): ` +
+      'set UNDERSTUDY_IMAGES (or XDG_CACHE_HOME) to a directory this user can write');
+  });
   // Built next to its final place and renamed in whole: a crash never leaves a half image in the cache.
   const stage = await mkdtemp(join(imageCacheRoot(), `.sandbox-${id.slice(0, 12)}-`));
   try {

@@ -13,7 +13,7 @@ const S_IFMT: Record<Entry['type'], number> = {
 };
 
 /** Path (bytes as latin1) -> inode number, for everything below the root. */
-function inodesByPath(img: Ext4Image): Map<string, number> {
+export function inodesByPath(img: Ext4Image): Map<string, number> {
   const out = new Map<string, number>();
   const stack: Array<[string, number]> = [['', 2]];
   for (let d = stack.pop(); d; d = stack.pop()) {

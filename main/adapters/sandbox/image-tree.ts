@@ -1,27 +1,27 @@
-// The tree `mkfs.ext4 -d` builds the sandbox disk from (root only). Instead of copying every file out
+// The tree `mkfs.ext4 -d` builds the sandbox disk from, for the maps a debugfs script cannot carry
+// (checkout-finish.ts, which also says what the tree leaves out). Instead of copying every file out
 // of the store, a file whose content is used by no other path of the map is a hardlink to its store
 // object: mkfs reads the bytes from there, and ext4-stamp.ts then replaces the object's metadata in
 // the image with the map's. Everything that must not share an inode is a real copy:
 //   - a second path with the same content (mkfs turns one source inode into one image inode, so two
 //     links to one object would become a hardlink group the map does not have);
-//   - sparse files (the object holds only the data extents) and files with xattrs (set on the copy,
-//     never on the shared object); empty files are simply created.
+//   - sparse files (the object holds only the data extents); empty files are simply created.
+// Nothing here needs privileges except device nodes (mknod), made only when `deviceNodes` is set;
+// xattrs are never set on the tree (security.capability and trusted.* need root, and a tmpfs may take
+// no user.* at all): debugfs writes them into the image afterwards.
 // Store objects are only ever linked to and read, never opened for writing or re-stamped; the sandbox
 // edits replace files by unlink + create (sandbox-edits.ts), so nothing writes through a link.
 import { constants, linkSync, mkdirSync, openSync, closeSync, symlinkSync, renameSync } from 'node:fs';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { join } from 'node:path';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { bytesFromKey, displayKey } from '../../core/domain/path-key.ts';
 import { objectPath } from '../store/store-paths.ts';
 import { writeEntryContent } from '../restore/restore-map.ts';
-import { applyXattrs, makeSpecialNodes } from '../restore/restore-tools.ts';
+import { makeSpecialNodes } from '../restore/restore-tools.ts';
 
 export interface TreeStats { linked: number; copied: number; entries: number }
-
-const hasXattrs = (e: Entry): boolean => !!e.xattrs && Object.keys(e.xattrs).length > 0;
 
 const missing = (e: Entry): UnderstudyError =>
   new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} is missing from the store; run 'understudy verify'`);
@@ -64,8 +64,8 @@ async function linkFiles(store: string, entries: readonly Entry[], at: (e: Entry
   return unlinkable;
 }
 
-/** Checks `manifest` out into `tree` (must not exist) for mkfs; `scratch` is a private temp dir. */
-export async function checkoutImageTree(store: string, manifest: Manifest, tree: string, scratch: string): Promise<TreeStats> {
+/** Checks `manifest` out into `tree` (must not exist) for mkfs: no xattrs, device nodes only if `deviceNodes`. */
+export async function checkoutImageTree(store: string, manifest: Manifest, tree: string, deviceNodes: boolean): Promise<TreeStats> {
   validateManifest(manifest);
   const entries = manifest.entries;
   const abs = new Map<Entry, Buffer>();
@@ -77,7 +77,7 @@ export async function checkoutImageTree(store: string, manifest: Manifest, tree:
 
   const contentUses = new Map<string, number>();
   for (const e of entries) if (e.type === 'file') contentUses.set(e.sha256!, (contentUses.get(e.sha256!) ?? 0) + 1);
-  const mustCopy = (e: Entry) => e.size > 0 && (!!e.sparse || hasXattrs(e) || contentUses.get(e.sha256!)! > 1);
+  const mustCopy = (e: Entry) => e.size > 0 && (!!e.sparse || contentUses.get(e.sha256!)! > 1);
   const copies = entries.filter((e) => e.type === 'file' && mustCopy(e));
   const stats: TreeStats = { linked: 0, copied: copies.length, entries: entries.length };
   const copying = copyAll(store, copies, at);
@@ -92,10 +92,7 @@ export async function checkoutImageTree(store: string, manifest: Manifest, tree:
   stats.copied += unlinkable.length;
   const byPath = new Map(entries.map((e) => [e.path, e]));
   for (const e of entries) if (e.type === 'hardlink') linkSync(at(byPath.get(e.linkTo!)!), at(e));
-  for (const [tmp, e] of await makeSpecialNodes(tree, entries.filter((x) => x.type === 'fifo' || x.type === 'chardev' || x.type === 'blockdev'))) {
-    renameSync(tmp, at(e));
-  }
-  // mkfs copies xattrs from the tree; the entries carrying them are never links into the store.
-  await applyXattrs(tree, entries.filter((e) => e.type !== 'hardlink' && hasXattrs(e)), join(scratch, 'xattrs'));
+  const nodes = entries.filter((x) => x.type === 'fifo' || (deviceNodes && (x.type === 'chardev' || x.type === 'blockdev')));
+  for (const [tmp, e] of await makeSpecialNodes(tree, nodes)) renameSync(tmp, at(e));
   return stats;
 }
