@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import ssh2 from 'ssh2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
@@ -18,6 +17,7 @@ import { restoreMap } from '../../main/adapters/restore/restore-map.ts';
 import { verifyStore } from '../../main/adapters/store/verify-store.ts';
 import { capture } from '../../main/adapters/capture/capture.ts';
 import { connectSsh } from '../../main/adapters/ssh/ssh-shell.ts';
+import { generateSshKeyPair } from '../../main/adapters/ssh/ssh-keypair.ts';
 
 describe('ssh:// capture of the demo host', { timeout: 15 * 60_000 }, () => {
   let work: string, store: string, keyPath: string;
@@ -135,7 +135,7 @@ line"; printf y > /srv/odd/$(printf 'bad\\377name'); printf z > /srv/odd/suid; c
     assert.deepEqual(maps, [], 'no map was stored');
 
     // the host's key "changed": known_hosts holds another ed25519 key for this [host]:port
-    const impostor = ssh2.utils.generateKeyPairSync('ed25519').public;
+    const impostor = generateSshKeyPair().public;
     writeFileSync(join(other, 'known_hosts'), `[127.0.0.1]:${vm.sshPort} ${impostor}\n`);
     const changed = cli('--accept-new-host-key');
     assert.equal(changed.status, 1, changed.stderr);

@@ -3,12 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { Hypervisor, VmHandle } from '../../core/ports/hypervisor.port.ts';
 import { serveMirror, type MirrorServer } from '../mirror/mirror-server.ts';
 import { relayCommand, relayCommandForUrl } from '../mirror/relay-command.ts';
 import { waitForSsh } from '../ssh/wait-for-ssh.ts';
+import { generateSshKeyPair } from '../ssh/ssh-keypair.ts';
 import type { SshShell } from '../ssh/ssh-shell.ts';
 import { runDisks, type BaseImage } from './disk-build.ts';
 
@@ -59,7 +59,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     return { clean };
   };
   try {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateSshKeyPair();
     const disks = await runDisks(o.base, work, keys.public);
     const fwd = await mirrorForward(o.mirror);
     server = fwd.server;

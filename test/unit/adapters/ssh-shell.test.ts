@@ -1,65 +1,38 @@
-// The ssh adapter against a real SSH server (ssh2's, in-process, running commands with /bin/sh).
+// The ssh adapter against a real SSH server (helpers/ssh-test-server.ts: ssh2's, in-process, running /bin/sh).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { finished } from 'node:stream';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import { connectSsh, type HostKeyPolicy } from '../../../main/adapters/ssh/ssh-shell.ts';
+import { generateSshKeyPair } from '../../../main/adapters/ssh/ssh-keypair.ts';
 import { sha256Fingerprint } from '../../../main/adapters/ssh/known-hosts.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import { startSshTestServer, type SshTestServer } from './helpers/ssh-test-server.ts';
 
-const { Server, utils } = ssh2;
-const hostKey = utils.generateKeyPairSync('ed25519');
-const otherHostKey = utils.generateKeyPairSync('ed25519');
-const userKey = utils.generateKeyPairSync('ed25519');
-const userPub = utils.parseKey(userKey.public) as ssh2.ParsedKey;
+const { utils } = ssh2;
+const hostKey = generateSshKeyPair();
+const otherHostKey = generateSshKeyPair();
+const userKey = generateSshKeyPair();
 const hostBlob = (utils.parseKey(hostKey.public) as ssh2.ParsedKey).getPublicSSH();
 const otherBlob = (utils.parseKey(otherHostKey.public) as ssh2.ParsedKey).getPublicSSH();
 
-function startServer(): Promise<ssh2.Server> {
-  const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
-    client.on('error', () => {});
-    client.on('authentication', (ctx) => {
-      if (ctx.method !== 'publickey' || !ctx.key.data.equals(userPub.getPublicSSH())) return ctx.reject(['publickey']);
-      if (!ctx.signature) return ctx.accept();   // the "would this key do?" query
-      return userPub.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject();
-    });
-    client.on('ready', () => client.on('session', (acceptSession) => {
-      acceptSession().on('exec', (accept, _reject, info) => {
-        const ch = accept();
-        const p = spawn('/bin/sh', ['-c', info.command], { stdio: 'pipe' });
-        ch.pipe(p.stdin).on('error', () => {});
-        p.stdout.pipe(ch, { end: false });
-        p.stderr.pipe(ch.stderr, { end: false });
-        ch.on('close', () => p.kill('SIGKILL'));
-        // stderr shares the channel window with stdout: under back-pressure its data may still be queued
-        // when the process exits, so send exit status and EOF only once stderr has drained (as sshd does).
-        p.on('close', (code) => { ch.stderr.end(); finished(ch.stderr, () => { ch.exit(code ?? 255); ch.end(); }); });
-      });
-    }));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 describe('ssh adapter', () => {
-  let server: ssh2.Server;
+  let server: SshTestServer;
   let port: number;
   let dir: string;
   const connect = (hostKeyPolicy: HostKeyPolicy = { kind: 'accept-any' }, privateKey: string | Buffer = userKey.private) =>
     connectSsh({ host: '127.0.0.1', port, username: 'root', privateKey, hostKeyPolicy, readyTimeoutMs: 5000 });
 
   before(async () => {
-    server = await startServer();
-    port = (server.address() as AddressInfo).port;
+    server = await startSshTestServer(hostKey.private, userKey.public);
+    port = server.port;
     dir = mkdtempSync(join(tmpdir(), 'understudy-ssh-test-'));
   });
   after(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -131,7 +104,7 @@ describe('ssh adapter', () => {
   });
 
   it('reports a rejected key as a bad target', async () => {
-    await assert.rejects(connect({ kind: 'accept-any' }, utils.generateKeyPairSync('ed25519').private),
+    await assert.rejects(connect({ kind: 'accept-any' }, generateSshKeyPair().private),
       (e) => isUnderstudyError(e) && e.code === 'bad-target' && /authentication/.test(e.message));
   });
 });
