@@ -120,7 +120,7 @@ function buildAsNobody(map: string, label: string): Built {
   const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--',
     process.execPath, '--import', 'tsx', BUILD_AS_USER, userStore, map],
   { cwd: REPO, env: { PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const base = JSON.parse(out) as BaseImage;
+  const { base } = JSON.parse(out) as { base: BaseImage };
   assert.ok(base.rootImg.startsWith(join(cache, 'understudy', 'images') + '/'), 'built in $XDG_CACHE_HOME/understudy/images');
   assert.equal(statSync(base.rootImg).uid, NOBODY, 'the image was written by nobody');
   assert.deepEqual(storeState(userStore), objectsBefore, 'store objects untouched (content, mode, owner, mtime, links)');
