@@ -55,7 +55,10 @@ export function makeMeter(opts: CaptureOptions, total: number): Meter {
   return m;
 }
 
-export async function finishCapture(opts: CaptureOptions, manifest: Manifest, index: StatIndex, meter: Meter, started: number): Promise<CaptureResult> {
+/** `index`: the new stat index as [path, value] pairs (pulled while it is written). */
+export async function finishCapture(
+  opts: CaptureOptions, manifest: Manifest, index: Iterable<readonly [string, string]>, meter: Meter, started: number,
+): Promise<CaptureResult> {
   const map = await saveMap(opts.store, manifest);
   await saveStatIndex(opts.store, map, opts.target, index);
   let files = 0, bytes = 0;

@@ -10,12 +10,14 @@ import { compareKeys, keyFromBytes } from '../../core/domain/path-key.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
-import { absPath, walkTree, type WalkScope } from './local-walk.ts';
+import { absPath, latin1Of, relBytes, walkTree, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
 import { readContent, type ContentJob } from './content-workers.ts';
 import { hasExtras, packIndexValue, reusable, unpackIndexValue } from './stat-index-value.ts';
 import { readSparseFiles } from './tar-content.ts';
 import { finishCapture, makeMeter, type CaptureOptions, type CaptureResult } from './capture-common.ts';
+import type { StatIndex } from '../store/map-store.ts';
+import { StatIndexFile } from '../store/stat-index-file.ts';
 
 /** What incremental capture compares: (size, mtime, ctime, inode); the path is the index key. */
 const statKey = (st: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
@@ -43,83 +45,90 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const unstable: string[] = [];
   const scope = await buildScope(root, opts.whole, opts.store, opts.excludes ?? []);
   const xattrs = startXattrBatch(root);
-  const prevIndex = prev?.index ?? {};
-  const index: Record<string, string> = {};
+  let prevIndex: StatIndex | undefined = prev?.index;
+  if (prev) prev.index = StatIndexFile.EMPTY; // held here only through the walk: let it go before content and manifest take memory
+  // Per entry, compact and parallel to `entries` (no per-file objects or path Buffers: ~140k entries stay
+  // alive through the capture): the stat index value it will get (a bare stat key, or the previous map's
+  // whole value when the entry is reused unchanged), undefined = not indexed.
   const entries: Entry[] = [];
-  // A file's walk facts, compact (no BigInts: ~100k of these stay alive through the capture).
-  type FileItem = { e: Entry; rel: Buffer; key: string; ino: string; size: number; sparse: boolean; group?: string; reuse?: string };
-  const files: FileItem[] = [];
-  const askXattrs: Array<{ rel: Buffer; e: Entry }> = [];
+  const indexVals: Array<string | undefined> = [];
+  /** Positions of files whose content is to be read, and of sparse ones (read through tar). */
+  const pendingAt: number[] = [];
+  const sparseAt: number[] = [];
+  /** Hardlink groups (dev:ino) -> member positions with what each could reuse; resolved after the walk. */
+  const groups = new Map<string, Array<{ at: number; reuse?: string; sparse: boolean }>>();
+  const askXattrs: number[] = [];
   opts.onStage?.('walk');
   try {
     await walkTree(scope, (f) => {
       const e = entryFromStat(f.rel, f.st, f.link);
       if (!e) return;
-      entries.push(e);
+      const at = entries.push(e) - 1;
       const key = statKey(f.st);
       // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
       // content; only new or changed entries are asked for their xattrs.
-      const reuse = reusable(prevIndex[e.path], key);
-      if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push({ rel: f.rel, e }); xattrs.add(f.rel); }
-      if (e.type === 'file') {
-        const { st } = f;
-        files.push({ e, rel: f.rel, key, ino: st.ino.toString(), size: Number(st.size), sparse: st.size > 0n && st.blocks * 512n < st.size,
-          group: st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined, reuse });
-      }
-      else index[e.path] = key;
+      // a plain key's bytes are the walked name's (no encode per lookup)
+      const reuse = reusable(prevIndex?.get(e.path, e.path.startsWith('b64:') ? undefined : f.rel), key);
+      if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push(at); xattrs.add(f.rel); }
+      if (e.type !== 'file') { indexVals.push(reuse ?? key); return; }
+      const { st } = f;
+      const sparse = st.size > 0n && st.blocks * 512n < st.size;
+      if (st.nlink > 1n) {
+        indexVals.push(key);
+        const id = `${st.dev}:${st.ino}`;
+        const g = groups.get(id);
+        if (g) g.push({ at, reuse, sparse }); else groups.set(id, [{ at, reuse, sparse }]);
+      } else if (reuseContent(at, reuse)) indexVals.push(reuse);
+      else { indexVals.push(key); (sparse ? sparseAt : pendingAt).push(at); }
     }, excluded, opts.signal);
   } catch (err) {
     xattrs.abort();
     throw err;
   }
-  if (prev) prev.index = {}; // read once: let it go before the content and the manifest take memory
+  prevIndex = undefined;
   const xattrMap = await xattrs.done();
-  for (const { rel, e } of askXattrs) {
-    const x = xattrMap.get(rel.length ? './' + rel.toString('latin1') : '.');
+  for (const at of askXattrs) {
+    const e = entries[at]!;
+    const x = xattrMap.get(e.path === '' ? '.' : './' + latin1Of(e.path));
     if (x && Object.keys(x).length) e.xattrs = x;
   }
   askXattrs.length = 0;
 
-  const groups = new Map<string, Entry[]>();
-  const itemOf = new Map<Entry, FileItem>();
-  const toRead: FileItem[] = [];
-  const sparse: FileItem[] = [];
-  for (const item of files) {
-    if (item.group) {
-      const g = groups.get(item.group);
-      if (g) g.push(item.e); else groups.set(item.group, [item.e]);
-      itemOf.set(item.e, item);
-    } else toRead.push(item);
+  /**
+   * Incremental: the previous hash is reused when (path, size, mtime, ctime, inode) all match and the
+   * store still has the object; the entry then keeps the previous index value whole.
+   */
+  function reuseContent(at: number, reuse: string | undefined): reuse is string {
+    const old = reuse === undefined ? undefined : unpackIndexValue(reuse);
+    if (!old?.sha256 || !writer.knows(old.sha256)) return false;
+    const e = entries[at]!;
+    e.sha256 = old.sha256;
+    if (old.sparse) e.sparse = old.sparse;
+    return true;
   }
-  // A link group's content is read once, for its first path in key order (its 'file' entry).
+  // A link group's content is read once, for its first path in key order (its 'file' entry); the other
+  // members get no index value (never read, so nothing to reuse).
+  const byKey = (a: { at: number }, b: { at: number }) => compareKeys(entries[a.at]!.path, entries[b.at]!.path);
   for (const g of groups.values()) {
-    g.sort((a, b) => compareKeys(a.path, b.path));
-    toRead.push(itemOf.get(g[0]!)!);
+    g.sort(byKey);
+    const first = g[0]!;
+    for (const m of g.slice(1)) indexVals[m.at] = undefined;
+    if (reuseContent(first.at, first.reuse)) indexVals[first.at] = first.reuse;
+    else (first.sparse ? sparseAt : pendingAt).push(first.at);
   }
-  itemOf.clear();
-  // Incremental: reuse the previous hash when (path, size, mtime, ctime, inode) all match.
-  const pending: FileItem[] = [];
-  for (const item of toRead) {
-    const old = item.reuse === undefined ? undefined : unpackIndexValue(item.reuse);
-    if (old?.sha256 && writer.knows(old.sha256)) {
-      item.e.sha256 = old.sha256;
-      if (old.sparse) item.e.sparse = old.sparse;
-      index[item.e.path] = old.key;
-    } else if (item.sparse) sparse.push(item);
-    else pending.push(item);
-  }
-  const meter = makeMeter(opts, pending.reduce((n, x) => n + x.size, 0) + sparse.length);
+  const meter = makeMeter(opts, pendingAt.reduce((n, at) => n + entries[at]!.size, 0) + sparseAt.length);
   const failed = new Set<Entry>();
   opts.onStage?.('content');
   function* jobs(): Generator<ContentJob> {
-    for (let id = 0; id < pending.length; id++) {
-      const it = pending[id]!;
-      yield { id, path: absPath(root, it.rel), size: it.size, key: it.key, ino: it.ino };
+    for (let id = 0; id < pendingAt.length; id++) {
+      const e = entries[pendingAt[id]!]!, key = indexVals[pendingAt[id]!]!;
+      yield { id, path: absPath(root, relBytes(e.path)), size: e.size, key, ino: key.slice(key.lastIndexOf(':') + 1) };
     }
   }
   try {
     await readContent(writer, jobs(), (r, stored) => {
-      const e = pending[r.id]!.e;
+      const at = pendingAt[r.id]!, e = entries[at]!;
+      indexVals[at] = undefined;
       if (r.error !== undefined) {
         failed.add(e);
         excluded.push({ path: e.path, reason: 'unreadable', detail: r.error });
@@ -129,17 +138,17 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
       meter.add(r.bytesRead);
       meter.stored(stored ? r.size : 0);
       if (r.unstable) unstable.push(e.path);
-      else index[e.path] = r.key;
+      else indexVals[at] = r.key;
     }, opts.signal);
-    const got = await readSparseFiles(writer, root, sparse.map((s) => s.rel), meter.add);
-    for (const { rel, key, e } of sparse) {
-      const r = got.get(rel.toString('latin1'));
-      if (!r) { failed.add(e); excluded.push({ path: e.path, reason: 'unreadable', detail: 'changed or vanished while read' }); continue; }
+    const got = await readSparseFiles(writer, root, sparseAt.map((at) => relBytes(entries[at]!.path)), meter.add);
+    for (const at of sparseAt) {
+      const e = entries[at]!;
+      const r = got.get(latin1Of(e.path));
+      if (!r) { indexVals[at] = undefined; failed.add(e); excluded.push({ path: e.path, reason: 'unreadable', detail: 'changed or vanished while read' }); continue; }
       Object.assign(e, { sha256: r.sha256, size: r.size, sparse: r.sparse ?? undefined });
       if (!r.sparse) delete e.sparse;
       meter.stored(r.stored);
-      if (r.mtimeNs !== e.mtimeNs) unstable.push(e.path);
-      else index[e.path] = key;
+      if (r.mtimeNs !== e.mtimeNs) { indexVals[at] = undefined; unstable.push(e.path); }
     }
     await writer.finish();
   } catch (err) {
@@ -147,20 +156,25 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
     throw err;
   }
   // An unreadable file drops out with its whole link group (they share the content we could not read).
-  for (const g of groups.values()) if (g.some((x) => failed.has(x))) g.forEach((x) => failed.add(x));
-  applyHardlinkGroups(groups);
-  // the walk's records are done with: let them go before the manifest is encoded
-  files.length = toRead.length = pending.length = sparse.length = 0;
+  const members = [...groups.values()].map((g) => g.map((m) => entries[m.at]!));
+  for (const g of members) if (g.some((x) => failed.has(x))) g.forEach((x) => failed.add(x));
+  applyHardlinkGroups(new Map(members.map((g, i) => [String(i), g])));
+  pendingAt.length = sparseAt.length = 0;
   groups.clear();
-  const kept = entries.filter((e) => !failed.has(e));
-  entries.length = 0;
-  for (const e of failed) delete index[e.path];
-  for (const e of kept) { const k = index[e.path]; if (k !== undefined) index[e.path] = packIndexValue(k, e); }
+  const kept = failed.size ? entries.filter((e) => !failed.has(e)) : entries;
+  /** The stat index, made entry by entry as it is written (never a second whole-tree object). */
+  function* indexPairs(): Generator<[string, string]> {
+    for (let at = 0; at < entries.length; at++) {
+      const v = indexVals[at], e = entries[at]!;
+      if (v === undefined || failed.has(e)) continue;
+      yield [e.path, v.includes('\t') ? v : packIndexValue(v, e)];
+    }
+  }
   const manifest: Manifest = {
     version: 1, target: opts.target, host: opts.whole ? hostname() : root, capturedAt: new Date(started).toISOString(),
     entries: kept, excluded, unstable,
     filesystems: [{ path: '', fstype: mountOf(scope.all, root)?.fstype ?? 'unknown' },
       ...[...scope.mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
   };
-  return finishCapture(opts, manifest, index, meter, started);
+  return finishCapture(opts, manifest, indexPairs(), meter, started);
 }

@@ -10,6 +10,7 @@ import { keyFromBytes } from '../../core/domain/path-key.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
+import { recordPairs } from '../store/map-store.ts';
 import { applyHardlinkGroups } from './entry-builder.ts';
 import { readTar, type TarMember } from './tar-reader.ts';
 import { storeMemberContent, TAR_CREATE_FLAGS } from './tar-content.ts';
@@ -75,9 +76,9 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   const keyOf = new Map(listed.map((l) => [l, keyFromBytes(l.rel)]));
   const reusable = async (l: ListedEntry): Promise<boolean> => {
     const key = keyOf.get(l)!, old = prevByPath.get(key);
-    if (!old || prev!.index[key] !== l.statKey) return false;
+    if (!old || prev!.index.get(key) !== l.statKey) return false;
     if (old.type === 'file') return Boolean(old.sha256) && await writer.has(old.sha256!);
-    return old.type === 'hardlink' && prev!.index[old.linkTo!] === l.statKey;
+    return old.type === 'hardlink' && prev!.index.get(old.linkTo!) === l.statKey;
   };
   const byIno = new Map<string, ListedEntry[]>();
   for (const l of listed) if (l.type === 'f') byIno.set(l.ino, [...(byIno.get(l.ino) ?? []), l]);
@@ -152,5 +153,5 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
     filesystems: [{ path: '', fstype: mountOf(allMounts, root)?.fstype ?? 'unknown' },
       ...[...mounts].filter(([, m]) => m.cls === 'real').map(([p, m]) => ({ path: keyFromBytes(Buffer.from(p)), fstype: m.mount.fstype, device: m.mount.source }))],
   };
-  return finishCapture(opts, manifest, index, meter, started);
+  return finishCapture(opts, manifest, recordPairs(index), meter, started);
 }

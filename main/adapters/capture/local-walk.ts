@@ -6,7 +6,7 @@ import type { BigIntStats } from 'node:fs';
 import type { EntryType, Exclusion } from '../../core/domain/manifest.ts';
 import { typeOf } from './entry-builder.ts';
 import type { FsClass, Mount } from '../../core/domain/map-scope.ts';
-import { keyFromBytes } from '../../core/domain/path-key.ts';
+import { bytesFromKey, keyFromBytes } from '../../core/domain/path-key.ts';
 
 /** The stat facts a capture keeps per entry: a fraction of a BigIntStats (peak RSS on big trees). */
 export interface Meta {
@@ -55,6 +55,15 @@ export function absPath(root: string, rel: Buffer): Buffer {
   if (rel.length === 0) return Buffer.from(root);
   return Buffer.concat([Buffer.from(root === '/' ? '' : root), SLASH, rel]);
 }
+
+/** A path key's raw bytes (no copy of the decoded bytes). */
+export function relBytes(key: string): Buffer {
+  const b = bytesFromKey(key);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A path key's raw bytes as a latin1 string (how the xattr and sparse readers key their results). */
+export const latin1Of = (key: string): string => (/^[\x00-\x7f]*$/.test(key) && !key.startsWith('b64:') ? key : relBytes(key).toString('latin1'));
 
 /**
  * Walks the tree depth-first; calls `onEntry` for every kept entry, records exclusions. Synchronous fs

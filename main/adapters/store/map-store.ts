@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { canonicalPieces } from '../../core/domain/map-canonical.ts';
 import type { Manifest, MapInfo } from '../../core/domain/manifest.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { ensureStore, mapPath, statIndexPath, tmpDir } from './store-paths.ts';
+import { ensureStore, legacyStatIndexPath, mapPath, statIndexPath, tmpDir } from './store-paths.ts';
+import { StatIndexFile } from './stat-index-file.ts';
 
 /** Writes pieces to a temp file, fsyncs, renames to `name(sha256 of the bytes)`, fsyncs the directory. */
 async function writeDurably(store: string, pieces: Iterable<string>, name: (sha256: string) => string): Promise<string> {
@@ -85,30 +86,30 @@ export async function listMaps(store: string): Promise<MapInfo[]> {
  * Path -> stat facts (size, mtime, ctime, inode) that make incremental capture safe to skip reads; a local
  * capture appends what it reuses for an unchanged entry (capture/stat-index-value.ts).
  */
-export type StatIndex = Record<string, string>;
+export type StatIndex = StatIndexFile;
 
 const latestPath = (store: string, target: string) =>
   join(store, 'stat-index', `latest-${createHash('sha256').update(target).digest('hex')}`);
 
-/** JSON.stringify(o) of a flat string record in pieces (a 100k-key index is tens of MB as one string). */
-function* jsonObjectPieces(o: Record<string, string>): Generator<string> {
-  let piece = '{', first = true;
-  for (const k in o) {
-    piece += (first ? '' : ',') + JSON.stringify(k) + ':' + JSON.stringify(o[k]);
-    first = false;
-    if (piece.length >= 1 << 20) { yield piece; piece = ''; }
-  }
-  yield piece + '}';
+/** A record's [key, value] pairs, one at a time (Object.entries would copy them all at once). */
+export function* recordPairs(o: Record<string, string>): Generator<[string, string]> {
+  for (const k in o) yield [k, o[k]!];
 }
 
-/** Saves the stat index of map `id` and makes it the base of the target's next incremental capture. */
-export async function saveStatIndex(store: string, id: string, target: string, index: StatIndex): Promise<void> {
-  await writeDurably(store, jsonObjectPieces(index), () => statIndexPath(store, id));
+/**
+ * Saves the stat index of map `id` (given as [path, value] pairs, so a capture can make them as they are
+ * written) and makes it the base of the target's next incremental capture.
+ */
+export async function saveStatIndex(store: string, id: string, target: string, index: Iterable<readonly [string, string]>): Promise<void> {
+  await writeDurably(store, StatIndexFile.encode(index), () => statIndexPath(store, id));
   await writeDurably(store, [id], () => latestPath(store, target));
 }
 
 export async function loadStatIndex(store: string, id: string): Promise<StatIndex | undefined> {
-  try { return JSON.parse(await readFile(statIndexPath(store, id), 'utf8')) as StatIndex; } catch { return undefined; }
+  try { return StatIndexFile.parse(await readFile(statIndexPath(store, id))); } catch { /* none, or an older store's */ }
+  try {
+    return StatIndexFile.fromPairs(recordPairs(JSON.parse(await readFile(legacyStatIndexPath(store, id), 'utf8')) as Record<string, string>));
+  } catch { return undefined; }
 }
 
 /**

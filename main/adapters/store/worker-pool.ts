@@ -33,7 +33,8 @@ export async function runBatches<J, R>(opts: {
       for (let i = 0; i < opts.workers; i++) {
         const first = next();
         if (!first) break;
-        const w = new Worker(opts.script, { workerData: opts.data(i) });
+        // plain .mjs workers: no inherited `--import tsx` (a loader and its hooks thread per worker: ~15 MB each)
+        const w = new Worker(opts.script, { workerData: opts.data(i), execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
         workers.push(w);
         w.on('error', reject);
         w.on('message', (results: R[]) => {
