@@ -1,11 +1,12 @@
 #!/bin/sh
 # understudy host agent: applies a swap plan with a journal, so a crash anywhere ends exactly old or new.
-# POSIX sh (dash, busybox ash); needs ln, mv, rm, mkdir, chmod, chown, touch (-d @SEC.NS), sync, and
+# POSIX sh (dash, busybox ash); needs ln, mv, rm, mkdir, chmod, chown, touch (-d @SEC.NS), sync, awk, and
 # setfattr only when the plan sets xattrs. Hosts need no Node.
 #
 #   agent.sh apply   ROOT WORK TXID [--unit]   prepare staged objects, journal, rename in, commit
 #   agent.sh recover ROOT WORK [--unit]        finish or undo every interrupted transaction in WORK
 #   agent.sh status  WORK TXID                 prepared | planned | committed | aborted | none
+#   agent.sh records WORK                      every tx's record.json and journal ('@@ TXID/FILE' heads)
 #
 # WORK/tx/TXID/plan is written by the orchestrator (format: swap-plan-format.ts); WORK/tx/TXID/journal is
 # append-only: 'planned' (plan durable, nothing renamed yet), 'begin TS', 'done N'..., 'commit TS';
@@ -121,7 +122,7 @@ fwd() {
       if [ "$kind" = link ]; then
         dec "$1"; L=$R$D
         same_inode "$P" "$L" && return 0
-        exists "$S" || { mkdir -p "${S%/*}"; step; ln "$L" "$S" || return 1; }
+        exists "$S" || { [ -d "${S%/*}" ] || mkdir -p "${S%/*}"; step; ln "$L" "$S" || return 1; }
       fi
       exists "$S" || return 0
       if ! exists "$U" && [ ! -e "$U.none" ]; then
@@ -195,8 +196,10 @@ cleanup() { # remove staging (and undo leftovers after an abort), the boot unit,
   if [ "$1" = commit ]; then
     # objects hardlinked in from an earlier transaction's undo area are back in the tree: drop the
     # extra links (a rollback of this transaction uses its own undo area)
+    # (one rm for all of them: a process per path would cost a rollback as much as its renames)
     sed -n 's/^prep [0-9]* [0-9]* [^ ]* ln \([^ ]*\) .*/\1/p' "$PLAN" > "$TXD/ln-sources"
-    while read -r src; do dec "$src"; rm -f "$D"; done < "$TXD/ln-sources"
+    while read -r src; do dec "$src"; printf '%s\0' "$D"; done < "$TXD/ln-sources" > "$TXD/ln-sources0"
+    xargs -0 rm -f -- < "$TXD/ln-sources0"
   fi
   for i in $(sed -n 's/^area \([0-9]*\) .*/\1/p' "$PLAN"); do
     area "$i"; rm -rf "$A/stage"
@@ -293,13 +296,22 @@ flush() { # renames the batch of staged objects into BDIR (each rename atomic), 
   BDIR=; BNS=; : > "$TXD/batch"
 }
 
+stage_dirs() { # every staged object's directory (prep lines and links), made in one process, not one each
+  while read -r tag n f3 f4 rest; do
+    case $tag:$f3 in prep:*) area "$f3" ;; op:link) area "$f4" ;; *) continue ;; esac
+    printf '%s\0' "$A/stage/$n"
+  done < "$PLAN" > "$TXD/stage-dirs" || return 1
+  [ ! -s "$TXD/stage-dirs" ] || xargs -0 mkdir -p -- < "$TXD/stage-dirs"
+}
+
 do_apply() {
   case $(tx_state) in committed) echo "result committed"; return 0 ;; aborted) echo "result aborted"; return 3 ;; esac
   if ! grep -q '^planned' "$J" 2>/dev/null; then
     echo "prep-start $(now)"
+    stage_dirs || { echo "cannot make the staging directories" >&2; cleanup undo; echo "result aborted"; return 3; }
     while read -r tag n ai path ty arg rest; do
       [ "$tag" = prep ] || continue
-      area "$ai"; mkdir -p "$A/stage/$n"
+      area "$ai"
       set -f; set -- $rest; set +f
       prep "$n" "$path" "$ty" "$arg" "$@" || { echo "staging step $n failed" >&2; cleanup undo; echo "result aborted"; return 3; }
     done < "$PLAN"
@@ -364,6 +376,11 @@ MODE=$1; shift
 UNIT=0
 case $MODE in
   status) WORK=$1; TXD=$WORK/tx/$2; J=$TXD/journal; tx_state; exit 0 ;;
+  records) # one read for a rollback's bookkeeping (over ssh: one round trip, not two per transaction)
+    cd "$1/tx" 2>/dev/null || exit 0
+    set --; for f in */record.json */journal; do [ -f "$f" ] && set -- "$@" "$f"; done
+    [ $# -eq 0 ] || exec awk 'FNR == 1 { print "@@ " FILENAME } { print }' "$@"
+    exit 0 ;;
   apply)
     [ $# -ge 3 ] || die "usage: agent.sh apply ROOT WORK TXID [--unit]"
     [ "${4:-}" = --unit ] && UNIT=1

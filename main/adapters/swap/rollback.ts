@@ -10,7 +10,7 @@ import { displayKey } from '../../core/domain/path-key.ts';
 import { sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
-import { listRecords, newTxid, type SwapRecord } from './swap-record.ts';
+import { listRecords, newTxid, readHostTxs, type SwapRecord } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
 
 export interface RollbackRequest {
@@ -23,16 +23,12 @@ export interface RollbackRequest {
 
 export interface RollbackResult extends TxStats { restoredMap?: string; reverted: string; kept: string[] }
 
-async function stateOf(host: SwapHost, txid: string): Promise<'committed' | 'aborted' | 'open'> {
-  const j = (await host.readText(join(host.work, 'tx', txid, 'journal'))) ?? '';
-  return /^commit/m.test(j) ? 'committed' : /^aborted/m.test(j) ? 'aborted' : 'open';
-}
+const committedJournal = (j = '') => /^commit/m.test(j);
 
-/** Committed transactions not yet reverted, newest first. */
+/** Committed transactions not yet reverted, newest first (records and journals: one read of the host). */
 export async function revertible(host: SwapHost, store: string): Promise<SwapRecord[]> {
-  const all = await listRecords(host, store);
-  const committed: SwapRecord[] = [];
-  for (const r of all) if ((await stateOf(host, r.txid)) === 'committed') committed.push(r);
+  const onHost = await readHostTxs(host);
+  const committed = (await listRecords(host, store, onHost)).filter((r) => committedJournal(onHost.get(r.txid)?.journal));
   const reverted = new Set(committed.map((r) => r.reverts).filter(Boolean));
   return committed.filter((r) => !reverted.has(r.txid)).reverse();
 }
@@ -45,6 +41,8 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
   // what the transaction left: a file whose size and mtime still match is not re-hashed
   const expected = new Map(t.changes.flatMap((c) => (c.to ? [[c.path, c.to] as const] : [])));
   const now = await host.probe({ paths: [...paths], expected });
+  // which undo slots still hold their object: one listing per area, not one query per path
+  const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];
   const kept: string[] = [];
   for (const c of t.changes) {
@@ -54,9 +52,9 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
     const change: Change = { path: c.path, from: cur, to: c.from };
     if (c.from?.type === 'file') {
       const slot = t.undo[c.path];
-      const undoFile = slot ? join(t.areas[slot.area]!, 'undo', String(slot.n)) : undefined;
-      if (undoFile && await host.exists(undoFile)) change.source = { kind: 'host-link', hostPath: undoFile };
-      else if (await access(objectFile(store, c.from.sha256!)).then(() => true, () => false)) {
+      if (slot && undoLeft[slot.area]?.has(String(slot.n))) {
+        change.source = { kind: 'host-link', hostPath: join(t.areas[slot.area]!, 'undo', String(slot.n)) };
+      } else if (await access(objectFile(store, c.from.sha256!)).then(() => true, () => false)) {
         change.source = { kind: 'store', sha256: c.from.sha256!, size: c.from.size };
       } else {
         throw new UnderstudyError('store-corrupt', `the pre-swap content of ${displayKey(c.path)} is neither in the undo area nor in the store`);

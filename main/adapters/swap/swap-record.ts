@@ -4,6 +4,7 @@
 // the store (STORE/swaps/TXID.json), so a rollback works from either side.
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
 import type { SwapHost } from './swap-host.ts';
 
@@ -46,17 +47,49 @@ export async function saveRecord(host: SwapHost, store: string, r: SwapRecord): 
   await rename(join(storeDir(store), `${r.txid}.json.tmp`), join(storeDir(store), `${r.txid}.json`));
 }
 
+/** What the host holds of each transaction: its record and its journal (either may be missing). */
+export interface HostTx { record?: SwapRecord; journal?: string }
+
+/** Every transaction's record and journal on the host, read by the agent in one call (one round trip). */
+export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> {
+  let r = await host.agent(['records', host.work]);
+  if (r.code !== 0) {
+    // no agent yet (never swapped here: nothing to read, and a read writes nothing), or one from an older
+    // understudy that lacks 'records'
+    if (!(await host.list(join(host.work, 'tx'))).length) return new Map();
+    await host.installAgent();
+    r = await host.agent(['records', host.work]);
+    if (r.code !== 0) throw new UnderstudyError('io', `${host.target}: cannot read the swap records (agent exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+  }
+  const out = new Map<string, HostTx>();
+  // '@@ TXID/record.json' or '@@ TXID/journal', then the file's lines
+  let cur: { tx: HostTx; file: string; lines: string[] } | undefined;
+  const close = () => {
+    if (!cur) return;
+    const text = cur.lines.join('\n') + '\n';
+    if (cur.file === 'record.json') cur.tx.record = JSON.parse(text) as SwapRecord; else cur.tx.journal = text;
+  };
+  for (const line of r.stdout.split('\n')) {
+    const head = /^@@ ([^/]+)\/(record\.json|journal)$/.exec(line);
+    if (!head) { cur?.lines.push(line); continue; }
+    close();
+    const tx = out.get(head[1]!) ?? {};
+    out.set(head[1]!, tx);
+    cur = { tx, file: head[2]!, lines: [] };
+  }
+  if (cur) cur.lines.pop(); // the output's last newline
+  close();
+  return out;
+}
+
 /** Every transaction of this target, oldest first: host records win over the store's copies. */
-export async function listRecords(host: SwapHost, store: string): Promise<SwapRecord[]> {
+export async function listRecords(host: SwapHost, store: string, onHost?: Map<string, HostTx>): Promise<SwapRecord[]> {
   const byId = new Map<string, SwapRecord>();
   for (const f of (await readdir(storeDir(store)).catch(() => [])).filter((n) => n.endsWith('.json'))) {
     const r = JSON.parse(await readFile(join(storeDir(store), f), 'utf8')) as SwapRecord;
     if (r.target === host.target) byId.set(r.txid, r);
   }
-  for (const id of await host.list(join(host.work, 'tx'))) {
-    const text = await host.readText(recordFile(host, id));
-    if (text) byId.set(id, JSON.parse(text) as SwapRecord);
-  }
+  for (const [id, tx] of onHost ?? await readHostTxs(host)) if (tx.record) byId.set(id, tx.record);
   return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.txid.localeCompare(b.txid));
 }
 

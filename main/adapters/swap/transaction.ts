@@ -96,6 +96,8 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file') continue;
     const src = op.stage.source;
+    // the agent links/copies host-side sources itself (and makes every stage directory in one go)
+    if (src.kind !== 'store' && src.kind !== 'bytes') continue;
     // staged under the target's own name, so the agent renames whole directories' worth at once; a name
     // that is not UTF-8 goes in as '.content' and the agent renames it
     const leaf = op.path.startsWith('b64:') ? '.content' : op.path.slice(op.path.lastIndexOf('/') + 1);
@@ -107,7 +109,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
       try { bytesSent += await putStoreObject(host, store, dest, to, src.sha256, attrs); } catch (e) {
         throw new UnderstudyError('store-corrupt', `object ${src.sha256} for ${displayKey(op.path)} is missing from the store`, { cause: String(e) });
       }
-    } else if (src.kind === 'bytes') bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
+    } else bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
   }
 
   const tAgent = performance.now();

@@ -1,6 +1,8 @@
 // The plan as the host agent reads it: one step per line, space-separated fields. Any byte outside a
 // small safe set is written as a POSIX printf octal escape (\0ooo) so names with spaces, newlines or
-// invalid UTF-8 survive `read` and come back exact through `printf %b`. '-' means "none".
+// invalid UTF-8 survive `read` and come back exact through `printf %b`. '-' means "none": a field
+// never starts with a raw '-', but '-' inside a name stays raw (most host paths hold one, and the
+// agent decodes an escaped field in a subshell: one fork per path).
 import { bytesFromKey } from './path-key.ts';
 import type { Meta, Op, Stage } from './swap-plan.ts';
 
@@ -8,10 +10,10 @@ const SAFE = /[A-Za-z0-9._/+=@:%^]/;
 
 export function encodeBytes(bytes: Uint8Array): string {
   let out = '';
-  for (const b of bytes) {
+  bytes.forEach((b, i) => {
     const c = String.fromCharCode(b);
-    out += b < 0x80 && SAFE.test(c) ? c : '\\0' + b.toString(8).padStart(3, '0');
-  }
+    out += b < 0x80 && (SAFE.test(c) || (c === '-' && i > 0)) ? c : '\\0' + b.toString(8).padStart(3, '0');
+  });
   return out;
 }
 

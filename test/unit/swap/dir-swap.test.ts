@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -108,4 +108,19 @@ test('the agent runs the same under busybox sh (hosts without dash or bash)', as
     await rollbackLatest({ host, store });
     assert.deepEqual(snapshot(dir), snapshot(t1));
   } finally { delete process.env.UNDERSTUDY_AGENT_SHELL; }
+});
+
+test('rollback reads the host in one agent call; nothing swapped yet -> usage error, nothing written next to the target', async () => {
+  const dir = freshHost('h6');
+  const host = await openDirHost(`dir:${dir}`);
+  await assert.rejects(rollbackLatest({ host, store }), (e: unknown) => isUnderstudyError(e) && e.code === 'usage');
+  assert.equal(existsSync(host.work), false, 'a read leaves no work area behind');
+  await swap({ host, store, map1, map2 });
+  // an agent from an older understudy (no 'records' mode) is replaced, and the rollback still lands map1
+  writeFileSync(join(host.work, 'agent.sh'), 'echo "understudy-agent: unknown mode $1" >&2; exit 2\n');
+  const calls: string[][] = [];
+  const counted = { ...host, agent: (args: string[], env?: Record<string, string>) => { calls.push(args); return host.agent(args, env); } };
+  await rollbackLatest({ host: counted, store });
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+  assert.deepEqual(calls.map((a) => a[0]), ['records', 'records', 'apply']);
 });

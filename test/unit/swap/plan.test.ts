@@ -110,7 +110,10 @@ test('plan order: dirs parents first, files, hardlinks, deletions deepest first,
 });
 
 test('plan format: odd bytes survive as octal escapes, mtimes keep nanoseconds, modes keep 5 digits', () => {
-  assert.equal(encodeBytes(new TextEncoder().encode('a b\n-\\')), 'a\\0040b\\0012\\0055\\0134');
+  assert.equal(encodeBytes(new TextEncoder().encode('a b\n-\\')), 'a\\0040b\\0012-\\0134');
+  // '-' alone is the agent's "none": a field never starts with a raw one
+  assert.equal(encodeBytes(new TextEncoder().encode('-')), '\\0055');
+  assert.equal(encodeBytes(new TextEncoder().encode('-x-y')), '\\0055x-y');
   assert.equal(mtimeField('1700000000000000001'), '1700000000.000000001');
   const plan = buildPlan({ changes: [{ path: 'sbin/x', from: null, to: file('sbin/x', 'x', { mode: 0o4755 }) }], parents: new Map(), mounts: [''] });
   const text = formatPlan({ txid: 't1', kind: 'swap', areas: ['/w/a0'] }, plan.ops);
