@@ -22,6 +22,8 @@ export interface DomainRuntime {
   /** uid/gid QEMU runs as (the caller's). */
   uid: number;
   gid: number;
+  /** <metadata> naming the process that started the domain (domain-owner.ts). */
+  ownerMetadata?: string;
 }
 
 export const DOMAIN_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -52,6 +54,7 @@ export function buildDomainXml(spec: VmSpec, rt: DomainRuntime): string {
   return [
     `<domain type='${rt.accel === 'kvm' ? 'kvm' : 'qemu'}' xmlns:qemu='${DOMAIN_NS}'>`,
     `  <name>${e(rt.name)}</name>`,
+    ...(rt.ownerMetadata ? [`  ${rt.ownerMetadata}`] : []),
     `  <memory unit='MiB'>${spec.memoryMiB}</memory>`,
     `  <vcpu>${spec.cpus}</vcpu>`,
     `  <os>`,

@@ -4,7 +4,9 @@
 //   await vm.shutdown(60_000) || await vm.kill(); await vm.dispose()
 // The binding has no events, so the domain's state is polled. A transient domain disappears when it
 // stops, so nothing is left to undefine. Domains still running when this process exits are destroyed
-// with virsh (synchronously, from the 'exit' hook), so nothing outlives us.
+// with virsh (synchronously, from the 'exit' hook), so nothing outlives us; domains left by an
+// understudy process of this machine that was killed outright are destroyed by the next start()
+// (domain-owner.ts says how an orphan is told apart).
 // Paths in the spec must exist on the libvirt host: with a remote URI, that host's file system.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +19,7 @@ import { freeLoopbackPort } from '../qemu/free-port.ts';
 import { exitedWithin, serialTailOf } from '../qemu/vm-console.ts';
 import { resolveAccel } from '../qemu/kvm-probe.ts';
 import { buildDomainXml } from './domain-xml.ts';
+import { currentOwner, ownerFromXml, ownerIsGone, ownerMetadataXml } from './domain-owner.ts';
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const DOMAIN_PREFIX = 'understudy-';
@@ -58,12 +61,14 @@ export class LibvirtHypervisor implements Hypervisor {
     const { accel } = await resolveAccel(spec.accel ?? 'auto', spec.kernel);
     mkdirSync(dirname(spec.serialLog), { recursive: true });
     const conn = await this.connect();
+    await destroyOrphans(conn);
     const name = `${DOMAIN_PREFIX}${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
     let lastError = '';
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
       if (signal?.aborted) break;
       const sshPort = spec.forwardSsh ? await freeLoopbackPort() : 0;
-      const xml = buildDomainXml(spec, { name, accel, sshPort, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+      const xml = buildDomainXml(spec, { name, accel, sshPort, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+        ownerMetadata: ownerMetadataXml(currentOwner()) });
       try {
         live.set(name, this.uri);
         const domain = await conn.domainCreateXML(xml);
@@ -81,6 +86,20 @@ export class LibvirtHypervisor implements Hypervisor {
     if (signal?.aborted) throw cancelled();
     throw new UnderstudyError('hypervisor', `VM ${spec.name}: libvirt could not start domain ${name}: ${lastError.trim()}`, { accel });
   }
+}
+
+/** Destroys understudy's domains whose owning process (on this machine) is gone; returns their names. */
+export async function destroyOrphans(conn: LibvirtConnection): Promise<string[]> {
+  const destroyed: string[] = [];
+  for (const d of await conn.connectListAllDomains().catch(() => [])) {
+    try {
+      const name = await d.getName();
+      if (!name.startsWith(DOMAIN_PREFIX) || live.has(name)) continue;
+      const owner = ownerFromXml(await d.getXMLDesc());
+      if (owner && ownerIsGone(owner)) { await d.destroy(); destroyed.push(name); }
+    } catch { /* gone meanwhile, or not ours to read: leave it */ }
+  }
+  return destroyed;
 }
 
 export class LibvirtVm implements VmHandle {

@@ -4,7 +4,9 @@
 //   vm.sshPort -> waitForSsh(vm.sshPort, key, ...) (main/adapters/ssh); vm.accel says kvm or tcg
 //   await vm.shutdown(60_000) || await vm.kill(); await vm.dispose()   // dispose alone also stops it
 // Per VM a temp dir holds the QMP socket and pid file; dispose() removes it. A QEMU still running when
-// this Node process exits is killed (SIGKILL) and its temp dir removed, so nothing outlives us.
+// this Node process exits is killed (SIGKILL) and its temp dir removed, so nothing outlives us; and
+// should this process be killed outright (kill -9, OOM killer), QEMU gets SIGKILL from the kernel as
+// its parent dies (setpriv --pdeathsig), so no sandbox keeps running unowned (its temp dir stays).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -29,6 +31,15 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
   for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** util-linux's setpriv (Debian: always there) execs the command with a parent-death signal, so the
+ *  process is QEMU itself (same pid) and the kernel kills it when we die. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+function spawnDyingWithUs(command: string, args: string[]): ChildProcess {
+  const stdio: ['ignore', 'ignore', 'pipe'] = ['ignore', 'ignore', 'pipe'];
+  return SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], { stdio }) : spawn(command, args, { stdio });
+}
 
 async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
@@ -55,7 +66,7 @@ export class QemuHypervisor implements Hypervisor {
       if (signal?.aborted) { await removeDir(dir); throw cancelled(); }
       const sshPort = spec.forwardSsh ? await freeLoopbackPort() : 0;
       const args = buildQemuArgs(spec, { accel, sshPort, qmpSocket: join(dir, 'qmp.sock'), pidFile: join(dir, 'qemu.pid') });
-      const vm = new QemuVm(id, accel, reason, sshPort, dir, spec.serialLog, spawn(QEMU_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+      const vm = new QemuVm(id, accel, reason, sshPort, dir, spec.serialLog, spawnDyingWithUs(QEMU_BINARY, args));
       try {
         await vm.connectQmp(signal);
         return vm;

@@ -1,0 +1,55 @@
+// Who started a libvirt domain, so a domain whose understudy process died (kill -9, OOM killer, power
+// loss of the client) is not left running forever: libvirtd, not we, is QEMU's parent, so no
+// parent-death signal reaches it. Each domain's XML carries its owner (host name, boot id, pid and the
+// pid's start time); before starting a domain, the adapter destroys understudy's domains on this
+// libvirt whose owner is a process of THIS machine that no longer runs. Domains of other machines
+// (a shared remote libvirt) and of live processes are never touched.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+export interface DomainOwner { host: string; bootId: string; pid: number; startTicks: string }
+
+export const OWNER_NS = 'urn:understudy:domain-owner';
+
+function bootId(): string {
+  try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return ''; }
+}
+
+/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
+function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch { return undefined; }
+}
+
+export function currentOwner(): DomainOwner {
+  return { host: hostname(), bootId: bootId(), pid: process.pid, startTicks: startTicks(process.pid) ?? '' };
+}
+
+const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+const unattr = (s: string) => s.replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+
+/** The <metadata> element for a domain's XML. */
+export function ownerMetadataXml(o: DomainOwner): string {
+  return `<metadata><owner xmlns="${OWNER_NS}" host="${attr(o.host)}" boot-id="${attr(o.bootId)}" pid="${o.pid}" start-ticks="${attr(o.startTicks)}"/></metadata>`;
+}
+
+/** The owner recorded in a domain's XML (as libvirt returns it, possibly with its own prefix), if any. */
+export function ownerFromXml(xml: string): DomainOwner | undefined {
+  const el = new RegExp(`<(?:\\w+:)?owner\\b[^>]*xmlns(?::\\w+)?="${OWNER_NS.replace(/[.:-]/g, '\\$&')}"[^>]*/?>`).exec(xml)?.[0];
+  if (!el) return undefined;
+  const get = (name: string) => { const m = new RegExp(`\\s${name}="([^"]*)"`).exec(el); return m ? unattr(m[1]!) : undefined; };
+  const host = get('host'), boot = get('boot-id'), pid = Number(get('pid')), ticks = get('start-ticks');
+  if (host === undefined || boot === undefined || !Number.isInteger(pid) || pid <= 0 || ticks === undefined) return undefined;
+  return { host, bootId: boot, pid, startTicks: ticks };
+}
+
+/** True only when the owner is a process of this machine (same host, same boot) that is gone. */
+export function ownerIsGone(o: DomainOwner, here: DomainOwner = currentOwner()): boolean {
+  if (o.host !== here.host) return false;
+  // another boot id: this machine rebooted, or another machine has the same name; not ours to judge
+  if (o.bootId !== here.bootId || o.bootId === '') return false;
+  const ticks = startTicks(o.pid);
+  return ticks === undefined || ticks !== o.startTicks; // no such pid, or the pid now belongs to another process
+}
