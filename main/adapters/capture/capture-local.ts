@@ -10,7 +10,7 @@ import { compareKeys, keyFromBytes } from '../../core/domain/path-key.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
 import { applyHardlinkGroups, entryFromStat } from './entry-builder.ts';
-import { absPath, latin1Of, relBytes, walkTree, type WalkScope } from './local-walk.ts';
+import { absPath, latin1Of, relBytes, walkTree, type Found, type WalkScope } from './local-walk.ts';
 import { startXattrBatch } from './xattr-reader.ts';
 import { readContent, type ContentJob } from './content-workers.ts';
 import { hasExtras, packIndexValue, reusable, unpackIndexValue } from './stat-index-value.ts';
@@ -20,7 +20,7 @@ import type { StatIndex } from '../store/map-store.ts';
 import { StatIndexFile } from '../store/stat-index-file.ts';
 
 /** What incremental capture compares: (size, mtime, ctime, inode); the path is the index key. */
-const statKey = (st: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint }) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+const statKey = (st: { size: number; mtimeNs: string; ctimeNs: string; ino: string }) => `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
 
 async function buildScope(root: string, whole: boolean, store: string, excludes: string[]): Promise<WalkScope & { all: Mount[] }> {
   const all = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''));
@@ -60,7 +60,7 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   const askXattrs: number[] = [];
   opts.onStage?.('walk');
   try {
-    await walkTree(scope, (f) => {
+    const onEntry = (f: Found) => {
       const e = entryFromStat(f.rel, f.st, f.link);
       if (!e) return;
       const at = entries.push(e) - 1;
@@ -72,15 +72,16 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
       if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push(at); xattrs.add(f.rel); }
       if (e.type !== 'file') { indexVals.push(reuse ?? key); return; }
       const { st } = f;
-      const sparse = st.size > 0n && st.blocks * 512n < st.size;
-      if (st.nlink > 1n) {
+      const sparse = st.size > 0 && st.blocks * 512 < st.size;
+      if (st.nlink > 1) {
         indexVals.push(key);
         const id = `${st.dev}:${st.ino}`;
         const g = groups.get(id);
         if (g) g.push({ at, reuse, sparse }); else groups.set(id, [{ at, reuse, sparse }]);
       } else if (reuseContent(at, reuse)) indexVals.push(reuse);
       else { indexVals.push(key); (sparse ? sparseAt : pendingAt).push(at); }
-    }, excluded, opts.signal);
+    };
+    await walkTree(scope, onEntry, excluded, opts.signal);
   } catch (err) {
     xattrs.abort();
     throw err;

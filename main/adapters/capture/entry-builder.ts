@@ -36,7 +36,7 @@ export function entryFromStat(rel: Buffer, st: Meta, link?: Buffer, xattrs?: Rec
   if (!type) return undefined;
   const e: Entry = {
     path: pathKeyOf(rel), type, mode: st.mode, uid: st.uid, gid: st.gid,
-    mtimeNs: st.mtimeNs.toString(), size: type === 'file' ? Number(st.size) : 0,
+    mtimeNs: st.mtimeNs, size: type === 'file' ? st.size : 0,
   };
   if (type === 'symlink' && link) e.target = keyFromBytes(link);
   if (type === 'chardev' || type === 'blockdev') {

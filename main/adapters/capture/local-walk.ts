@@ -8,25 +8,32 @@ import { typeOf } from './entry-builder.ts';
 import type { FsClass, Mount } from '../../core/domain/map-scope.ts';
 import { bytesFromKey, keyFromBytes } from '../../core/domain/path-key.ts';
 
-/** The stat facts a capture keeps per entry: a fraction of a BigIntStats (peak RSS on big trees). */
+/**
+ * The stat facts a capture uses per entry, as numbers and decimal strings (what the stat key and the map
+ * record): no BigInts kept per entry.
+ */
 export interface Meta {
   kind: EntryType | undefined;
   mode: number;
   uid: number;
   gid: number;
-  size: bigint;
-  blocks: bigint;
-  nlink: bigint;
-  dev: bigint;
-  ino: bigint;
+  size: number;
+  /** 512-byte blocks allocated (sparse detection). */
+  blocks: number;
+  nlink: number;
+  dev: string;
+  ino: string;
+  /** Device number of a char/block device (0n otherwise). */
   rdev: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+  mtimeNs: string;
+  ctimeNs: string;
 }
 
 export function metaOf(st: BigIntStats): Meta {
-  return { kind: typeOf(st), mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: st.size, blocks: st.blocks,
-    nlink: st.nlink, dev: st.dev, ino: st.ino, rdev: st.rdev, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  const kind = typeOf(st);
+  return { kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), blocks: Number(st.blocks),
+    nlink: Number(st.nlink), dev: String(st.dev), ino: String(st.ino), rdev: kind === 'chardev' || kind === 'blockdev' ? st.rdev : 0n,
+    mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
 }
 
 export interface Found {
