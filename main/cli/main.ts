@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { composeEngine } from '../app/compose.ts';
 import { resolveStoreDir } from '../app/store-dir.ts';
 import { makeOutput, printFailure } from './output.ts';
+import { UnderstudyError } from '../core/domain/errors.ts';
 import { verbs } from './verbs/index.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('understudy')
     .description('Rehearse a Linux host\'s upgrade on a sandbox clone of the real host, then swap the verified delta onto it.')
     .version('0.1.0')
+    .option('--store <dir>', 'store directory (also accepted after the verb)')
+    .option('--json', 'NDJSON events on stdout (also accepted after the verb)')
     .exitOverride()
     .showHelpAfterError('(run "understudy --help" for usage)')
     .addHelpText('after', '\nEvery verb takes --store DIR and --json. Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure,\n4 check failed in the sandbox, 5 conflict, 6 health failed (rolled back), 7 needs manual recovery.');
@@ -27,7 +30,9 @@ export async function main(argv: string[]): Promise<number> {
       .exitOverride();
     cmd.action(async (...actionArgs: unknown[]) => {
       const command = actionArgs[actionArgs.length - 1] as Command;
-      const opts = command.opts();
+      // --store/--json may come before the verb (program options) or after it; after it wins
+      const given = Object.fromEntries(Object.entries(command.opts()).filter(([, v]) => v !== undefined));
+      const opts = { ...program.opts(), ...given };
       const out = makeOutput(Boolean(opts.json));
       try {
         const store = resolveStoreDir(opts.store);
@@ -49,6 +54,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // commander has said what is wrong on stderr; with --json the last stdout line is still the result
+      const jsonWanted = argv.slice(0, argv.indexOf('--') === -1 ? undefined : argv.indexOf('--')).includes('--json');
+      if (jsonWanted) printFailure(makeOutput(true), new UnderstudyError('usage', err.message.replace(/^error: /, '')));
       return 2;
     }
     throw err;
