@@ -304,6 +304,25 @@ stage_dirs() { # every staged object's directory (prep lines and links), made in
   [ ! -s "$TXD/stage-dirs" ] || xargs -0 mkdir -p -- < "$TXD/stage-dirs"
 }
 
+flush_dels() { # removes the batch of deleted files (each already hardlinked into its undo slot), marks them done
+  [ -n "$DNS" ] || return 0
+  step
+  xargs -0 rm -f -- < "$TXD/dbatch" || { echo "deleting steps$DNS failed; rolling back" >&2; return 1; }
+  printf 'done %s\n' $DNS >> "$J"
+  DNS=; : > "$TXD/dbatch"
+}
+flush_all() { flush && flush_dels; }
+
+prelink_dels() { # a file the plan deletes gets its undo link now: inside the window its delete is an rm,
+  # batched (a directory still moves into its slot at its turn: it cannot be hardlinked)
+  ops > "$TXD/fwd-order" || return 1
+  while read -r n kind ai path rest; do
+    [ "$kind" = del ] || continue
+    area "$ai"; slots "$n" "$path"
+    if exists "$P" && ! realdir "$P" && ! exists "$U"; then step; ln "$P" "$U" || return 1; fi
+  done < "$TXD/fwd-order"
+}
+
 do_apply() {
   case $(tx_state) in committed) echo "result committed"; return 0 ;; aborted) echo "result aborted"; return 3 ;; esac
   if ! grep -q '^planned' "$J" 2>/dev/null; then
@@ -315,6 +334,7 @@ do_apply() {
       set -f; set -- $rest; set +f
       prep "$n" "$path" "$ty" "$arg" "$@" || { echo "staging step $n failed" >&2; cleanup undo; echo "result aborted"; return 3; }
     done < "$PLAN"
+    prelink_dels || { echo "linking a deleted file into the undo area failed" >&2; cleanup undo; echo "result aborted"; return 3; }
     unit_install
     sync # the staged objects and the plan are durable before the journal says so (one barrier)
     jr planned; sync
@@ -323,18 +343,27 @@ do_apply() {
   jr "begin $(now)"
   ops > "$TXD/fwd-order"
   BDIR=; BNS=; : > "$TXD/batch"
+  DNS=; : > "$TXD/dbatch"
   while read -r line; do
     set -f; set -- $line; set +f
     if [ "$2" = put ]; then
       area "$3"; slots "$1" "$4"
-      if ! exists "$S"; then jr "done $1"; continue; fi
+      if ! exists "$S"; then flush_all || { run_undo || return 7; return 3; }; jr "done $1"; continue; fi
       if exists "$U" || [ -e "$U.none" ]; then # prepared: joins one mv per target directory
+        flush_dels || { run_undo || return 7; return 3; }
         [ "${P%/*}" = "$BDIR" ] || flush || { run_undo || return 7; return 3; }
         BDIR=${P%/*}; BNS="$BNS $1"; printf '%s\0' "$S" >> "$TXD/batch"
         continue
       fi
+    elif [ "$2" = del ]; then
+      area "$3"; slots "$1" "$4"
+      if exists "$U" && exists "$P" && ! realdir "$P"; then # linked into its undo slot before the window
+        flush || { run_undo || return 7; return 3; }
+        DNS="$DNS $1"; printf '%s\0' "$P" >> "$TXD/dbatch"
+        continue
+      fi
     fi
-    flush || { run_undo || return 7; return 3; }
+    flush_all || { run_undo || return 7; return 3; }
     if ! fwd "$@"; then
       echo "step $1 ($2) failed; rolling back" >&2
       run_undo || return 7
@@ -342,7 +371,7 @@ do_apply() {
     fi
     jr "done $1"
   done < "$TXD/fwd-order"
-  flush || { run_undo || return 7; return 3; }
+  flush_all || { run_undo || return 7; return 3; }
   step; sync; jr "commit $(now)"; sync
   cleanup commit
   echo "result committed"
