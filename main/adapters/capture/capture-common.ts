@@ -1,7 +1,7 @@
 // What every capture kind shares: options, result, progress metering, saving map + stat index.
 import type { Manifest } from '../../core/domain/manifest.ts';
 import type { Progress } from '../../core/domain/events.ts';
-import { saveMap, saveStatIndex, type StatIndex } from '../store/map-store.ts';
+import { saveMapAndStatIndex, type StatIndex } from '../store/map-store.ts';
 
 export interface CaptureOptions {
   store: string;
@@ -59,8 +59,7 @@ export function makeMeter(opts: CaptureOptions, total: number): Meter {
 export async function finishCapture(
   opts: CaptureOptions, manifest: Manifest, index: Iterable<readonly [string, string]>, meter: Meter, started: number,
 ): Promise<CaptureResult> {
-  const map = await saveMap(opts.store, manifest);
-  await saveStatIndex(opts.store, map, opts.target, index);
+  const map = await saveMapAndStatIndex(opts.store, manifest, opts.target, index);
   let files = 0, bytes = 0;
   for (const e of manifest.entries) if (e.type === 'file') { files++; bytes += e.size; }
   return {

@@ -61,15 +61,14 @@ export async function captureLocal(opts: CaptureOptions & { root: string; whole:
   opts.onStage?.('walk');
   try {
     const onEntry = (f: Found) => {
-      const e = entryFromStat(f.rel, f.st, f.link);
+      const e = entryFromStat(f.key, f.st, f.link);
       if (!e) return;
       const at = entries.push(e) - 1;
       const key = statKey(f.st);
       // Unchanged (path, size, mtime, ctime, inode): so are the xattrs (setting one moves ctime) and the
       // content; only new or changed entries are asked for their xattrs.
-      // a plain key's bytes are the walked name's (no encode per lookup)
-      const reuse = reusable(prevIndex?.get(e.path, e.path.startsWith('b64:') ? undefined : f.rel), key);
-      if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push(at); xattrs.add(f.rel); }
+      const reuse = reusable(prevIndex?.get(e.path), key);
+      if (reuse) { if (hasExtras(reuse)) { const x = unpackIndexValue(reuse).xattrs; if (x) e.xattrs = x; } } else { askXattrs.push(at); xattrs.add(Buffer.from(f.rel, 'latin1')); }
       if (e.type !== 'file') { indexVals.push(reuse ?? key); return; }
       const { st } = f;
       const sparse = st.size > 0 && st.blocks * 512 < st.size;

@@ -1,7 +1,6 @@
 // Turns walked (or tar-read) entries into manifest entries, and groups hardlinks: within a group the
 // first path in manifest order is the 'file' entry, the others are 'hardlink' entries pointing at it.
 import type { BigIntStats } from 'node:fs';
-import { isAscii } from 'node:buffer';
 import type { Entry, EntryType } from '../../core/domain/manifest.ts';
 import { compareKeys, keyFromBytes } from '../../core/domain/path-key.ts';
 import type { Meta } from './local-walk.ts';
@@ -24,18 +23,12 @@ export function devNumbers(rdev: bigint): { major: number; minor: number } {
   };
 }
 
-const B64 = Buffer.from('b64:');
-
-/** keyFromBytes, with the common case (plain ASCII name) taken without a strict UTF-8 decode. */
-function pathKeyOf(rel: Buffer): string {
-  return isAscii(rel) && !(rel.length >= 4 && rel.subarray(0, 4).equals(B64)) ? rel.toString('latin1') : keyFromBytes(rel);
-}
-
-export function entryFromStat(rel: Buffer, st: Meta, link?: Buffer, xattrs?: Record<string, string>): Entry | undefined {
+/** `path`: the entry's path key. */
+export function entryFromStat(path: string, st: Meta, link?: Buffer, xattrs?: Record<string, string>): Entry | undefined {
   const type = st.kind;
   if (!type) return undefined;
   const e: Entry = {
-    path: pathKeyOf(rel), type, mode: st.mode, uid: st.uid, gid: st.gid,
+    path, type, mode: st.mode, uid: st.uid, gid: st.gid,
     mtimeNs: st.mtimeNs, size: type === 'file' ? st.size : 0,
   };
   if (type === 'symlink' && link) e.target = keyFromBytes(link);

@@ -37,8 +37,10 @@ export function metaOf(st: BigIntStats): Meta {
 }
 
 export interface Found {
-  /** Path bytes relative to the root; empty = the root. */
-  rel: Buffer;
+  /** Path bytes relative to the root, as a latin1 string (one char per byte); '' = the root. */
+  rel: string;
+  /** Its path key (keyFromBytes of those bytes). */
+  key: string;
   st: Meta;
   /** Symlink target bytes. */
   link?: Buffer;
@@ -72,10 +74,19 @@ export function relBytes(key: string): Buffer {
 /** A path key's raw bytes as a latin1 string (how the xattr and sparse readers key their results). */
 export const latin1Of = (key: string): string => (/^[\x00-\x7f]*$/.test(key) && !key.startsWith('b64:') ? key : relBytes(key).toString('latin1'));
 
+const ASCII = /^[\x00-\x7f]*$/;
+const B64 = 'b64:';
+
+/** keyFromBytes of latin1-string bytes, without a strict UTF-8 decode for the common plain-ASCII name. */
+export const keyOfLatin1 = (rel: string, ascii = ASCII.test(rel)): string =>
+  ascii && !rel.startsWith(B64) ? rel : keyFromBytes(Buffer.from(rel, 'latin1'));
+
 /**
  * Walks the tree depth-first; calls `onEntry` for every kept entry, records exclusions. Synchronous fs
  * calls on purpose: metadata comes from the dentry/inode cache, and a thread-pool hop per lstat cost
- * ~20x more here (the walk is metadata-only; content reads stay async).
+ * ~20x more here (the walk is metadata-only; content reads stay async). Names are read as latin1
+ * strings, not Buffers (a Buffer per name cost more than the readdir itself, and GC time); a path
+ * goes to a syscall as a string while it is ASCII, as bytes otherwise.
  */
 export async function walkTree(
   scope: WalkScope,
@@ -83,52 +94,59 @@ export async function walkTree(
   excluded: Exclusion[],
   signal?: AbortSignal,
 ): Promise<void> {
+  const rootAscii = ASCII.test(scope.root);
+  const prefix = scope.root === '/' ? '/' : scope.root + '/';
+  const rootBytes = Buffer.from(scope.root === '/' ? '' : scope.root);
+  const pathOf = (rel: string, ascii: boolean): string | Buffer =>
+    rel === '' ? scope.root : rootAscii && ascii ? prefix + rel : Buffer.concat([rootBytes, SLASH, Buffer.from(rel, 'latin1')]);
   const rootSt = lstatSync(scope.root, { bigint: true });
-  onEntry({ rel: Buffer.alloc(0), st: metaOf(rootSt) });
-  const stack: Array<{ rel: Buffer; dev: bigint }> = [{ rel: Buffer.alloc(0), dev: rootSt.dev }];
+  onEntry({ rel: '', key: '', st: metaOf(rootSt) });
+  const stack: Array<{ rel: string; ascii: boolean; dev: bigint }> = [{ rel: '', ascii: true, dev: rootSt.dev }];
   let dirs = 0;
   while (stack.length) {
     if (signal?.aborted) throw new UnderstudyError('cancelled', `capture of ${scope.root} cancelled`);
     if (++dirs % 64 === 0) await new Promise(setImmediate); // let piped xattr input drain
     const dir = stack.pop()!;
-    let names: Buffer[];
+    let names: string[];
     try {
-      names = readdirSync(absPath(scope.root, dir.rel), { encoding: 'buffer' });
+      names = readdirSync(pathOf(dir.rel, dir.ascii), { encoding: 'latin1' });
     } catch (e) {
-      excluded.push({ path: keyFromBytes(dir.rel), reason: 'unreadable', detail: (e as Error).message });
+      excluded.push({ path: keyOfLatin1(dir.rel, dir.ascii), reason: 'unreadable', detail: (e as Error).message });
       continue;
     }
     for (const name of names) {
-      const rel = dir.rel.length ? Buffer.concat([dir.rel, SLASH, name]) : name;
+      const rel = dir.rel.length ? dir.rel + '/' + name : name;
+      const ascii = dir.ascii && ASCII.test(name);
+      const path = pathOf(rel, ascii);
       let st: BigIntStats;
       try {
-        st = lstatSync(absPath(scope.root, rel), { bigint: true });
+        st = lstatSync(path, { bigint: true });
       } catch (e) {
         // vanished between readdir and lstat (live host), or unreadable
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') excluded.push({ path: keyFromBytes(rel), reason: 'unreadable', detail: (e as Error).message });
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') excluded.push({ path: keyOfLatin1(rel, ascii), reason: 'unreadable', detail: (e as Error).message });
         continue;
       }
-      const key = rel.toString('latin1');
-      if (scope.operatorExcludes.has(key)) { excluded.push({ path: keyFromBytes(rel), reason: 'operator' }); continue; }
-      if (st.isSocket()) { excluded.push({ path: keyFromBytes(rel), reason: 'socket' }); continue; }
-      if (st.isDirectory() && scope.storeId === `${st.dev}:${st.ino}`) { excluded.push({ path: keyFromBytes(rel), reason: 'store' }); continue; }
-      const f: Found = { rel, st: metaOf(st) };
+      const key = keyOfLatin1(rel, ascii);
+      if (scope.operatorExcludes.has(rel)) { excluded.push({ path: key, reason: 'operator' }); continue; }
+      if (st.isSocket()) { excluded.push({ path: key, reason: 'socket' }); continue; }
+      if (st.isDirectory() && scope.storeId === `${st.dev}:${st.ino}`) { excluded.push({ path: key, reason: 'store' }); continue; }
+      const f: Found = { rel, key, st: metaOf(st) };
       if (st.isSymbolicLink()) {
-        try { f.link = readlinkSync(absPath(scope.root, rel), { encoding: 'buffer' }); } catch { continue; }
+        try { f.link = readlinkSync(path, { encoding: 'buffer' }); } catch { continue; }
       }
       onEntry(f);
       if (!st.isDirectory()) continue;
-      const skip = scope.skipContents.get(key);
-      if (skip) { excluded.push({ path: keyFromBytes(rel), reason: skip }); continue; }
+      const skip = scope.skipContents.get(rel);
+      if (skip) { excluded.push({ path: key, reason: skip }); continue; }
       if (st.dev !== dir.dev) {
-        const m = scope.mounts.get(rel.toString('utf8'));
+        const m = scope.mounts.get(Buffer.from(rel, 'latin1').toString('utf8'));
         const cls = m?.cls ?? 'other-fs';
         if (cls !== 'real') {
-          excluded.push({ path: keyFromBytes(rel), reason: cls, detail: m ? `${m.mount.fstype} ${m.mount.source}` : undefined });
+          excluded.push({ path: key, reason: cls, detail: m ? `${m.mount.fstype} ${m.mount.source}` : undefined });
           continue;
         }
       }
-      stack.push({ rel, dev: st.dev });
+      stack.push({ rel, ascii, dev: st.dev });
     }
   }
 }

@@ -9,8 +9,8 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { ensureStore, legacyStatIndexPath, mapPath, statIndexPath, tmpDir } from './store-paths.ts';
 import { StatIndexFile } from './stat-index-file.ts';
 
-/** Writes pieces to a temp file, fsyncs, renames to `name(sha256 of the bytes)`, fsyncs the directory. */
-async function writeDurably(store: string, pieces: Iterable<string>, name: (sha256: string) => string): Promise<string> {
+/** Writes pieces to a temp file and fsyncs it; returns the temp path and the sha256 of the bytes. */
+async function writeSynced(store: string, pieces: Iterable<string>): Promise<{ tmp: string; sha256: string }> {
   const tmp = join(tmpDir(store), `w-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   const hash = createHash('sha256');
   const fh = await open(tmp, 'wx', 0o644);
@@ -27,11 +27,20 @@ async function writeDurably(store: string, pieces: Iterable<string>, name: (sha2
     throw e;
   }
   await fh.close();
-  const sha256 = hash.digest('hex');
-  const path = name(sha256);
+  return { tmp, sha256: hash.digest('hex') };
+}
+
+/** Renames a synced temp file into place and fsyncs the directory. */
+async function place(tmp: string, path: string): Promise<void> {
   await rename(tmp, path);
   const dir = await open(path.slice(0, path.lastIndexOf('/')), 'r');
   try { await dir.sync(); } finally { await dir.close(); }
+}
+
+/** Writes pieces durably under `name(sha256 of the bytes)`; returns the sha256. */
+async function writeDurably(store: string, pieces: Iterable<string>, name: (sha256: string) => string): Promise<string> {
+  const { tmp, sha256 } = await writeSynced(store, pieces);
+  await place(tmp, name(sha256));
   return sha256;
 }
 
@@ -103,6 +112,24 @@ export function* recordPairs(o: Record<string, string>): Generator<[string, stri
 export async function saveStatIndex(store: string, id: string, target: string, index: Iterable<readonly [string, string]>): Promise<void> {
   await writeDurably(store, StatIndexFile.encode(index), () => statIndexPath(store, id));
   await writeDurably(store, [id], () => latestPath(store, target));
+}
+
+/**
+ * saveMap + saveStatIndex, the two files written and synced at the same time (their disk waits overlap);
+ * the map is in place before its index, and the index before it becomes the target's latest.
+ */
+export async function saveMapAndStatIndex(store: string, m: Manifest, target: string, index: Iterable<readonly [string, string]>): Promise<string> {
+  await ensureStore(store);
+  const written = await Promise.allSettled([writeSynced(store, canonicalPieces(m)), writeSynced(store, StatIndexFile.encode(index))]);
+  const [map, idx] = written.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+  if (!map || !idx) {
+    for (const w of [map, idx]) if (w) await rm(w.tmp, { force: true });
+    throw (written.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  await place(map.tmp, mapPath(store, map.sha256));
+  await place(idx.tmp, statIndexPath(store, map.sha256));
+  await writeDurably(store, [map.sha256], () => latestPath(store, target));
+  return map.sha256;
 }
 
 export async function loadStatIndex(store: string, id: string): Promise<StatIndex | undefined> {

@@ -6,6 +6,7 @@
 // ~85 MB of heap and most of a second to build.
 
 const NUL = 0;
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** FNV-1a of bytes [start, end) of `b`. */
 function hashBytes(b: Uint8Array, start: number, end: number): number {
@@ -61,13 +62,26 @@ export class StatIndexFile {
     return StatIndexFile.parse(Buffer.from([...StatIndexFile.encode(pairs)].join(''), 'utf8'));
   }
 
-  /**
-   * The value recorded for path key `key`. `keyBytes` may give the key's UTF-8 bytes when the caller has
-   * them already (a walk's raw name of a plain key), saving an encode per lookup.
-   */
-  get(key: string, keyBytes?: Buffer): string | undefined {
+  /** The value recorded for path key `key`. */
+  get(key: string): string | undefined {
     if (this.size === 0) return undefined;
-    const kb = keyBytes ?? Buffer.from(key, 'utf8');
+    if (!ASCII.test(key)) return this.getBytes(Buffer.from(key, 'utf8'));
+    // a plain ASCII key is its own bytes: hashed and compared without encoding it
+    const mask = this.table.length - 1, buf = this.buf, n = key.length;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    for (let slot = (h >>> 0) & mask; ; slot = (slot + 1) & mask) {
+      const at = this.table[slot]!;
+      if (at === 0) return undefined;
+      const start = at - 1;
+      if (start + n >= buf.length || buf[start + n] !== NUL) continue;
+      let i = 0;
+      while (i < n && buf[start + i] === key.charCodeAt(i)) i++;
+      if (i === n) return buf.toString('utf8', start + n + 1, buf.indexOf(NUL, start + n + 1));
+    }
+  }
+
+  private getBytes(kb: Buffer): string | undefined {
     const mask = this.table.length - 1;
     for (let slot = hashBytes(kb, 0, kb.length) & mask; ; slot = (slot + 1) & mask) {
       const at = this.table[slot]!;
