@@ -87,6 +87,8 @@ export class LocalShell implements RemoteShell {
         () => stop(new UnderstudyError('timeout', `${WHERE}: '${command}' still running after ${opts.timeoutMs} ms`)),
         opts.timeoutMs);
       if (opts.signal?.aborted) onAbort(); // aborted while the process was starting
+      // closed while the process was starting: close() did not see it yet
+      if (this.closed) stop(new UnderstudyError('remote-command', `${WHERE}: shell closed while a command ran`));
       child.once('exit', () => { if (failure) fail(); });
       // otherwise (as over SSH) the result comes once its output is complete
       child.once('close', (code, signal) => {

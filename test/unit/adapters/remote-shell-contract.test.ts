@@ -114,6 +114,16 @@ for (const [name, open] of implementations) {
       assert.equal(existsSync(marker), false, 'nothing ran');
     });
 
+    it('a command still starting when the shell closes is stopped too', async () => {
+      const other = await open();
+      const marker = scratch();
+      const starting = other.run(`sleep 2; touch ${marker}`);
+      await other.close(); // before the command has even started
+      await assert.rejects(starting, code('remote-command'));
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(existsSync(marker), false, 'the command did not run on');
+    });
+
     it('cancels a command aborted while it is still starting', async () => {
       const early = new AbortController();
       const starting = sh.run('sleep 30', { signal: early.signal, timeoutMs: 3000 });
@@ -148,11 +158,14 @@ for (const [name, open] of implementations) {
 }
 
 describe('LocalShell only', () => {
+  let n = 0;
   it('kills the whole process group on timeout, cancel and close, and refuses commands once closed', async () => {
     const sh = new LocalShell();
-    const pidFile = join(dir, 'group-pids');
+    // a pid file per case: a stopped command's result comes when its shell has exited, and a straggler
+    // of its group (say an `mv` in the middle of its rename when SIGKILL came) may still finish after that
+    let pidFile = '';
     const bg = async (start: (cmd: string) => Promise<unknown>) => {
-      rmSync(pidFile, { force: true });
+      pidFile = join(dir, `group-pids-${n++}`);
       await assert.rejects(start(`sleep 60 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`));
       return Number(readFileSync(pidFile, 'utf8'));
     };
@@ -168,4 +181,5 @@ describe('LocalShell only', () => {
     assert.ok(await gone(await closed), 'close: background child killed');
     await assert.rejects(sh.run('true'), code('remote-command'));
   });
+
 });
