@@ -34,7 +34,7 @@ export async function runBatches<J, R>(opts: {
         const first = next();
         if (!first) break;
         // plain .mjs workers: no inherited `--import tsx` (a loader and its hooks thread per worker: ~15 MB each)
-        const w = new Worker(opts.script, { workerData: opts.data(i), execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+        const w = new Worker(opts.script, { workerData: opts.data(i), execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
         workers.push(w);
         w.on('error', reject);
         w.on('message', (results: R[]) => {
