@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { agentScript } from '../agent/agent-script.ts';
 import { hostPath, probeLocal, type ProbeRequest } from './local-probe.ts';
+import { stageOneByOne } from './stage-files.ts';
 import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<AgentResult> {
@@ -30,6 +31,13 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     throw new UnderstudyError('bad-target', `${root} is a mount point: its swap work area must be on the same filesystem, next to it`);
   }
   const writeText = async (file: string, text: string) => { await writeFile(file + '.tmp', text); await rename(file + '.tmp', file); };
+  const mkdirp = async (d: string) => { await mkdir(d, { recursive: true }); };
+  const putObject: SwapHost['putObject'] = async (file, src, attrs) => {
+    if ('file' in src) await copyFile(src.file, file); else await writeFile(file, src.bytes);
+    await chown(file, attrs.uid, attrs.gid);
+    await chmod(file, attrs.mode);
+    return 'file' in src ? (await stat(file)).size : src.bytes.length;
+  };
   return {
     target: `dir:${root}`,
     kind: 'dir',
@@ -44,13 +52,10 @@ export async function openDirHost(target: string): Promise<SwapHost> {
         try { const s = await statfs(d); return s.bavail * s.bsize; } catch { if (d === dirname(d)) throw new UnderstudyError('io', `cannot statfs ${dir}`); d = dirname(d); }
       }
     },
-    mkdirp: async (d) => { await mkdir(d, { recursive: true }); },
-    async putObject(file, src, attrs) {
-      if ('file' in src) await copyFile(src.file, file); else await writeFile(file, src.bytes);
-      await chown(file, attrs.uid, attrs.gid);
-      await chmod(file, attrs.mode);
-      return 'file' in src ? (await stat(file)).size : src.bytes.length;
-    },
+    mkdirp,
+    putObject,
+    // local writes cost no round trips: the per-file calls, in order
+    stageFiles: (files) => stageOneByOne({ mkdirp, putObject }, files),
     writeText,
     readText: (file) => readFile(file, 'utf8').catch(() => null),
     list: (d) => readdir(d).catch(() => []),

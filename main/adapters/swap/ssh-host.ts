@@ -1,6 +1,6 @@
 // SwapHost over any RemoteShell: ssh:// targets (one ssh2 connection) and `local` (LocalShell, /bin/sh on
 // this machine) build the same seam from their shell. Hosts have no Node, so content streams through
-// `cat >` (tmp name, owner, mode, then mv), the probe is remote-probe.sh, and the agent is agent.sh
+// one `tar -x` channel (stage-files.ts; `cat >` per file where the host has no GNU tar), the probe is remote-probe.sh, and the agent is agent.sh
 // uploaded to WORK (only when its hash differs). A non-root ssh user works through passwordless `sudo -n`
 // (the CLI contract's requirement); root needs nothing more.
 import { createHash } from 'node:crypto';
@@ -17,7 +17,8 @@ import type { ExecStream } from '../ssh/ssh-shell.ts';
 import { shellQuote as q } from '../capture/remote-listing.ts';
 import { hostPath, type ProbeRequest } from './local-probe.ts';
 import { probeRemote, type ShellRunner } from './remote-probe.ts';
-import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
+import { stageOneByOne, TAR_EXTRACT, writeStageTar } from './stage-files.ts';
+import type { AgentResult, HealthResult, StageFile, SwapHost } from './swap-host.ts';
 
 export type SshConnect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
 
@@ -53,20 +54,23 @@ export async function openShellHost(target: string, kind: 'ssh' | 'local', shell
     return r.stdout;
   };
   try {
-    // one round trip says whether we can act as root, and where the work area lives relative to /
-    const probe = await sh(`${su}sh -c ${q(`mkdir -p ${HOST_WORK} && chmod 700 ${HOST_WORK} && stat -c %d / ${HOST_WORK} && command -v sha256sum stat find`)}`);
+    // one round trip says whether we can act as root, where the work area lives relative to /, and
+    // whether GNU tar can take the staged content in one stream
+    const probe = await sh(`${su}sh -c ${q(`mkdir -p ${HOST_WORK} && chmod 700 ${HOST_WORK} && stat -c %d / ${HOST_WORK} && command -v sha256sum stat find && { tar --version 2>/dev/null | head -n 1; :; }`)}`);
     if (probe.code !== 0) {
       throw new UnderstudyError('bad-target', `${target}: cannot prepare ${HOST_WORK} as root${su ? ' (passwordless sudo is required for a non-root user)' : ''}: ${probe.stderr.trim().slice(-300)}`);
     }
     const [rootDev, workDev] = probe.stdout.toString().trim().split('\n');
-    return shellSwapHost(target, kind, shell as Streaming, su, rootDev === workDev, must, sh);
+    const gnuTar = /^tar \(GNU tar\)/m.test(probe.stdout.toString());
+    return shellSwapHost(target, kind, shell as Streaming, { su, workOnRoot: rootDev === workDev, gnuTar }, must, sh);
   } catch (e) {
     await shell.close();
     throw e;
   }
 }
 
-function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming, su: string, workOnRoot: boolean,
+function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming,
+  { su, workOnRoot, gnuTar }: { su: string; workOnRoot: boolean; gnuTar: boolean },
   must: (what: string, cmd: string, stdin?: Buffer | string) => Promise<Buffer>,
   sh: (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => ReturnType<typeof collect>): SwapHost {
   const root = '/';
@@ -95,6 +99,34 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming, 
     return bytes;
   }
 
+  const mkdirp = async (d: string) => { await must(`mkdir ${d}`, `${su}mkdir -p -- ${q(d)}`); };
+
+  /** Every object through one exec channel: a tar stream made here, extracted by GNU tar on the host. */
+  async function stageFiles(files: AsyncIterable<StageFile>): Promise<number> {
+    if (!gnuTar || !shell.execStream) return stageOneByOne({ mkdirp, putObject }, files);
+    const { stdin, stdout, done } = await shell.execStream(`${su}${TAR_EXTRACT}`, { stdin: 'pipe' });
+    stdout.resume();
+    const failure = (r: { exitCode: number | null; stderrTail: string }, what: string) => new UnderstudyError('remote-command',
+      `${target}: staging through tar ${what} (exit ${r.exitCode}): ${r.stderrTail.trim().slice(-500)}`);
+    let streaming = true;
+    // tar that stops early (no space, a refused owner) would leave us writing into a closed channel
+    const exitedEarly = done.then((r) => { if (streaming) throw failure(r, 'stopped before the stream ended'); });
+    exitedEarly.catch(() => {});
+    let bytes: number;
+    try {
+      bytes = await Promise.race([writeStageTar(files, stdin!), exitedEarly.then(() => 0)]);
+      streaming = false;
+    } catch (e) {
+      // the stream is cut unfinished: tar fails on it, and what it extracted is staging without a journal
+      stdin!.destroy();
+      await done.catch(() => {});
+      throw e;
+    }
+    const r = await done;
+    if (r.exitCode !== 0) throw failure(r, 'failed');
+    return bytes;
+  }
+
   return {
     target,
     kind,
@@ -112,8 +144,9 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming, 
       const [avail, bsize] = out.toString().trim().split(' ').map(Number);
       return avail! * bsize!;
     },
-    mkdirp: async (d) => { await must(`mkdir ${d}`, `${su}mkdir -p -- ${q(d)}`); },
+    mkdirp,
     putObject,
+    stageFiles,
     writeText,
     async readText(file) {
       const r = await sh(`${su}cat -- ${q(file)}`);

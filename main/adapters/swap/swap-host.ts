@@ -8,6 +8,15 @@ export interface AgentResult { code: number; stdout: string; stderr: string }
 
 export interface HealthResult { cmd: string; ok: boolean; exitCode: number | null; output: string }
 
+/** One object to stage: its host path, its content (a local file of known size, or bytes), its owner and mode. */
+export interface StageFile {
+  dest: string;
+  src: { file: string; size: number } | { bytes: Uint8Array };
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 export interface SwapHost {
   /** The target as the operator wrote it ('dir:/srv/root', 'ssh://root@web1'). */
   readonly target: string;
@@ -26,6 +35,12 @@ export interface SwapHost {
   mkdirp(hostDir: string): Promise<void>;
   /** Writes one staged object with its owner, then its mode (chown clears setuid); returns the bytes sent. */
   putObject(hostFile: string, src: { file: string } | { bytes: Uint8Array }, attrs: { mode: number; uid: number; gid: number }): Promise<number>;
+  /**
+   * Stages many objects (each like putObject, its parent directories made), in as few host round trips
+   * as the host allows: shell hosts stream them all through one `tar -x`. Consumes `files` lazily, so a
+   * source may be produced just before it is sent. Returns the content bytes sent.
+   */
+  stageFiles(files: AsyncIterable<StageFile>): Promise<number>;
   writeText(hostFile: string, text: string): Promise<void>;
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;

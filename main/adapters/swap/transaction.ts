@@ -1,32 +1,54 @@
 // One journaled transaction on a host: plan -> preflight (free space) -> plan file -> stage what the host
 // lacks -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Entry } from '../../core/domain/manifest.ts';
 import { writeEntryContent } from '../restore/restore-map.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-plan.ts';
 import { formatPlan } from '../../core/domain/swap-plan-format.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
-import type { SwapHost } from './swap-host.ts';
+import type { StageFile, SwapHost } from './swap-host.ts';
 import { saveRecord, type SwapRecord } from './swap-record.ts';
 
 export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
 
+const storeCorrupt = (sha256: string, path: string, e: unknown) =>
+  new UnderstudyError('store-corrupt', `object ${sha256} for ${displayKey(path)} is missing from the store`, { cause: String(e) });
+
 /**
- * A sparse entry's object holds only its data extents (see adapters/restore/restore-map.ts): its logical
- * content, holes included, is rebuilt in a temp file first, so the host gets the file, not the extents.
+ * What the host lacks, as staged objects, produced one at a time while the host takes them. A sparse
+ * entry's object holds only its data extents (see adapters/restore/restore-map.ts): its logical content,
+ * holes included, is rebuilt in a temp file just before it is sent (and removed once it was), so the host
+ * gets the file, not the extents.
  */
-async function putStoreObject(host: SwapHost, store: string, dest: string, to: Entry | null | undefined, sha256: string,
-  attrs: { mode: number; uid: number; gid: number }): Promise<number> {
-  if (!to?.sparse) return host.putObject(dest, { file: objectFile(store, sha256) }, attrs);
-  const dir = await mkdtemp(join(tmpdir(), 'understudy-sparse-'));
-  try {
-    const file = join(dir, 'content');
-    await writeEntryContent(store, to, file);
-    return await host.putObject(dest, { file }, attrs);
-  } finally { await rm(dir, { recursive: true, force: true }); }
+async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[]): AsyncGenerator<StageFile> {
+  const targets = new Map(changes.map((c) => [c.path, c.to]));
+  for (const op of plan.ops) {
+    if (op.kind !== 'put' || op.stage.type !== 'file') continue;
+    const src = op.stage.source;
+    // the agent links/copies host-side sources itself (and makes every stage directory in one go)
+    if (src.kind !== 'store' && src.kind !== 'bytes') continue;
+    // staged under the target's own name, so the agent renames whole directories' worth at once; a name
+    // that is not UTF-8 goes in as '.content' and the agent renames it
+    const leaf = op.path.startsWith('b64:') ? '.content' : op.path.slice(op.path.lastIndexOf('/') + 1);
+    const dest = join(areas[op.area]!, 'stage', String(op.n), leaf);
+    const to = targets.get(op.path);
+    const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
+    if (src.kind === 'bytes') { yield { dest, src: { bytes: src.data }, ...attrs }; continue; }
+    if (!to?.sparse) {
+      const file = objectFile(store, src.sha256);
+      const size = await stat(file).then((st) => st.size, (e: unknown) => { throw storeCorrupt(src.sha256, op.path, e); });
+      yield { dest, src: { file, size }, ...attrs };
+      continue;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'understudy-sparse-'));
+    try {
+      const file = join(dir, 'content');
+      await writeEntryContent(store, to, file).catch((e: unknown) => { throw storeCorrupt(src.sha256, op.path, e); });
+      yield { dest, src: { file, size: (await stat(file)).size }, ...attrs };
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  }
 }
 
 export interface TxStats {
@@ -91,26 +113,9 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
   const tStage = performance.now();
-  let bytesSent = 0;
-  const targets = new Map(t.changes.map((c) => [c.path, c.to]));
-  for (const op of plan.ops) {
-    if (op.kind !== 'put' || op.stage.type !== 'file') continue;
-    const src = op.stage.source;
-    // the agent links/copies host-side sources itself (and makes every stage directory in one go)
-    if (src.kind !== 'store' && src.kind !== 'bytes') continue;
-    // staged under the target's own name, so the agent renames whole directories' worth at once; a name
-    // that is not UTF-8 goes in as '.content' and the agent renames it
-    const leaf = op.path.startsWith('b64:') ? '.content' : op.path.slice(op.path.lastIndexOf('/') + 1);
-    const dest = join(areas[op.area]!, 'stage', String(op.n), leaf);
-    const to = targets.get(op.path);
-    const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
-    await host.mkdirp(dirname(dest));
-    if (src.kind === 'store') {
-      try { bytesSent += await putStoreObject(host, store, dest, to, src.sha256, attrs); } catch (e) {
-        throw new UnderstudyError('store-corrupt', `object ${src.sha256} for ${displayKey(op.path)} is missing from the store`, { cause: String(e) });
-      }
-    } else bytesSent += await host.putObject(dest, { bytes: src.data }, attrs);
-  }
+  // one stream on shell hosts, not a round trip or two per file; durable once the agent's sync before its
+  // journal's 'planned' line (the barrier) has run, as when each file went on its own
+  const bytesSent = await host.stageFiles(stagedObjects(store, plan, areas, t.changes));
 
   const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
