@@ -2,12 +2,13 @@
 // stream is parsed here as it arrives, each file hashed and stored on the fly. Numeric owners, xattrs
 // (security.capability, POSIX ACLs as system.posix_acl_*), sparse files (GNU sparse 1.0) and long or
 // non-UTF-8 names all survive. A GNU find listing taken first makes re-captures incremental.
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Entry, Exclusion, Manifest } from '../../core/domain/manifest.ts';
 import { HOST_VOLATILE_DIRS, mountOf, mountsUnder, parseMountInfo } from '../../core/domain/map-scope.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { keyFromBytes } from '../../core/domain/path-key.ts';
-import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import type { ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import type { ExecStream } from '../ssh/ssh-shell.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
 import { recordPairs } from '../store/map-store.ts';
@@ -40,6 +41,29 @@ function entryFromMember(m: TarMember): Entry | undefined {
   if (type === 'chardev' || type === 'blockdev') { e.rdevMajor = m.devmajor; e.rdevMinor = m.devminor; }
   if (Object.keys(m.xattrs).length) e.xattrs = m.xattrs;
   return e;
+}
+
+type Streaming = RemoteShell & { execStream?(cmd: string, o: { stdin: 'pipe'; signal?: AbortSignal }): Promise<ExecStream> };
+
+/** Starts tar on the host. Its stdout comes with back-pressure when the shell can stream (ssh, local): a
+ *  store slower than the wire pauses the channel, and so tar, instead of buffering the host in memory.
+ *  stop() ends the command (a failed parse must not leave tar writing into a channel nobody reads). */
+async function startTar(shell: RemoteShell, cmd: string, stdin: Buffer, signal: AbortSignal | undefined,
+  onStderr: (c: Uint8Array) => void): Promise<{ out: Readable; done: Promise<ExecResult>; stop(): void }> {
+  const ac = new AbortController();
+  const sig = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
+  const streaming = (shell as Streaming).execStream?.bind(shell);
+  if (streaming) {
+    const x = await streaming(cmd, { stdin: 'pipe', signal: sig });
+    x.stderr.on('data', onStderr);
+    x.stdin!.on('error', () => undefined); // tar may exit before reading all of its list
+    x.stdin!.end(stdin);
+    return { out: x.stdout, done: x.done, stop: () => ac.abort() };
+  }
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const done = shell.exec(cmd, { signal: sig, stdin, onStdout: (c) => out.write(c), onStderr }).finally(() => out.end());
+  done.catch(() => undefined); // looked at after the stream is read
+  return { out, done, stop: () => { ac.abort(); out.destroy(); } };
 }
 
 export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell; sudo: boolean; root?: string }): Promise<CaptureResult> {
@@ -99,16 +123,11 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
 
   const meter = makeMeter(opts, 0);
   const groups = new Map<string, Entry[]>();
-  const stream = new PassThrough({ highWaterMark: 1 << 20 });
   let stderr = '';
-  const exec = opts.shell.exec(cmd, {
-    signal: opts.signal, stdin,
-    onStdout: (c) => stream.write(c),
-    onStderr: (c) => { stderr += Buffer.from(c).toString(); },
-  }).finally(() => stream.end());
+  const tar = await startTar(opts.shell, cmd, stdin, opts.signal, (c) => { stderr += Buffer.from(c).toString(); });
   opts.onStage?.('content');
   try {
-    await readTar(stream, async (m, content) => {
+    await readTar(tar.out, async (m, content) => {
       const e = entryFromMember(m);
       if (!e) return;
       if (m.type === 'link') {
@@ -129,14 +148,14 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
       }
       byPath.set(e.path, e);
     });
-    const res = await exec;
+    const res = await tar.done;
     if (res.exitCode !== 0 && res.exitCode !== 1) {
       throw new UnderstudyError('remote-command', `${opts.target}: tar exited ${res.exitCode ?? res.signal}: ${stderr.trim().split('\n').slice(-5).join('; ')}`);
     }
     await writer.finish();
   } catch (err) {
     await writer.discardPending();
-    stream.destroy();
+    tar.stop();
     throw err;
   }
   const unstable: string[] = [];

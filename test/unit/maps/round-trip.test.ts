@@ -10,6 +10,7 @@ import { buildHostileTree, snapshot, xattrDump, SPARSE_DATA, TB } from './hostil
 import { capture } from '../../../main/adapters/capture/capture.ts';
 import { captureRemote } from '../../../main/adapters/capture/capture-remote.ts';
 import { localShell } from '../../../main/adapters/capture/local-shell.ts';
+import { LocalShell } from '../../../main/adapters/local/local-shell.ts';
 import { restoreMap } from '../../../main/adapters/restore/restore-map.ts';
 import { loadMap, previousMap } from '../../../main/adapters/store/map-store.ts';
 import { diffMaps } from '../../../main/core/domain/map-diff.ts';
@@ -94,14 +95,20 @@ test('dir: re-capture reads nothing and keeps every entry (xattrs, sparse, links
 });
 
 test('tar-stream capture (the ssh:// path, over a local shell) restores exactly', { skip: !isRoot && 'needs root' }, async () => {
-  const res = await captureRemote({ store, target: 'ssh://test@tar-path:22', shell: localShell(), sudo: false, root: src });
+  // LocalShell streams tar's stdout with back-pressure (execStream, as the ssh adapter does); the exec-only
+  // shell takes the fallback for shells that cannot stream
+  const streamed = new LocalShell();
+  const res = await captureRemote({ store, target: 'ssh://test@tar-path:22', shell: streamed, sudo: false, root: src });
+  await streamed.close();
   const { manifest } = await loadMap(store, res.map);
   assert.equal(manifest.entries.find((e) => e.path === 'sparse-1tb')?.size, TB);
   await roundTrip(res.map, 'restored-tar');
-  // the same tree through both paths yields the same entries
-  const dirMap = (await loadMap(store, (await capture({ store, target: `dir:${src}`, full: true })).map)).manifest;
+  // the same tree through every path yields the same entries
   const strip = (m: typeof manifest) => m.entries.map((e) => JSON.stringify(e)).sort();
+  const dirMap = (await loadMap(store, (await capture({ store, target: `dir:${src}`, full: true })).map)).manifest;
   assert.deepEqual(strip(manifest), strip(dirMap));
+  const pushed = await captureRemote({ store, target: 'ssh://test@tar-path-exec:22', shell: localShell(), sudo: false, root: src });
+  assert.deepEqual(strip((await loadMap(store, pushed.map)).manifest), strip(manifest));
 });
 
 test('the sparse file is read without walking its holes (GNU tar SEEK_DATA)', { skip: !isRoot && 'needs root' }, () => {
