@@ -17,20 +17,17 @@ import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, mkdtem
   statSync, symlinkSync, unlinkSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildHostileTree, snapshot, xattrDump } from '../unit/maps/hostile-tree.ts';
 import { capture } from '../../main/adapters/capture/capture.ts';
 import { loadMap } from '../../main/adapters/store/map-store.ts';
 import { baseImageFor, type BaseImage } from '../../main/adapters/sandbox/disk-build.ts';
 import { planSandboxEdits } from '../../main/adapters/sandbox/sandbox-edits.ts';
+import { NOBODY, runTsAsNobody } from './helpers/run-as-nobody.ts';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && 'needs root (to build the fixture, to act as nobody, to loop-mount)';
 const NEWLINE_NAME = 'new\nline';
 const CR_DIR = 'cr\rdir';
-const NOBODY = 65534;
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const BUILD_AS_USER = fileURLToPath(new URL('./helpers/build-base-image.ts', import.meta.url));
 let work: string, src: string, store: string;
 const savedImages = process.env.UNDERSTUDY_IMAGES;
 
@@ -117,9 +114,7 @@ function buildAsNobody(map: string, label: string): Built {
   own(userStore);
   own(cache);
   const objectsBefore = storeState(userStore);
-  const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--',
-    process.execPath, '--import', 'tsx', BUILD_AS_USER, userStore, map],
-  { cwd: REPO, env: { PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = runTsAsNobody('test/integration/helpers/build-base-image.ts', [userStore, map], { HOME: cache, XDG_CACHE_HOME: cache });
   const { base } = JSON.parse(out) as { base: BaseImage };
   assert.ok(base.rootImg.startsWith(join(cache, 'understudy', 'images') + '/'), 'built in $XDG_CACHE_HOME/understudy/images');
   assert.equal(statSync(base.rootImg).uid, NOBODY, 'the image was written by nobody');

@@ -10,14 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { capture } from '../../main/adapters/capture/capture.ts';
 import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
 import { qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
+import { NOBODY, runTsAsNobody } from './helpers/run-as-nobody.ts';
 
-const NOBODY = 65534;
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const AS_USER = fileURLToPath(new URL('./helpers/build-base-image.ts', import.meta.url));
 const skip = process.getuid?.() !== 0 && 'needs root (to capture the demo tree and act as nobody)';
 let work: string;
 
@@ -35,10 +32,7 @@ test('nobody builds the sandbox disk of the demo host, boots it and logs in', { 
   execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, store, cache, tmp]);
   const check = 'id -u; systemctl is-active ssh; stat -c "%U:%G %a %n" /root/.ssh/authorized_keys /etc/shadow; '
     + 'test -e /var/lib/understudy-sandbox/booted && echo seeded';
-  const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--',
-    process.execPath, '--import', 'tsx', AS_USER, store, map, '--boot', check],
-  { cwd: REPO, env: { PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache, TMPDIR: tmp }, encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = runTsAsNobody('test/integration/helpers/build-base-image.ts', [store, map, '--boot', check], { HOME: cache, XDG_CACHE_HOME: cache, TMPDIR: tmp });
   const r = JSON.parse(out) as { base: { rootImg: string; cached: boolean }; output: string; exitCode: number; clean: boolean };
   assert.equal(r.base.cached, false);
   assert.equal(statSync(r.base.rootImg).uid, NOBODY, 'the image was written by nobody');
