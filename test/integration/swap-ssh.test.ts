@@ -110,5 +110,5 @@ describe('swap and rollback onto the demo host over ssh', { timeout: 60 * 60_000
 
   // the CI-bounded fault campaign on this same VM and map1 (the long run, with a full re-capture at the
   // end: test/faults/faults-vm.test.ts); each fault is still checked path by path over the whole delta
-  vmFaultTests({ agent: 2, orchestrator: 2, power: 1, recapture: false }, () => w);
+  vmFaultTests({ agent: 1, orchestrator: 1, power: 1, recapture: false }, () => w);
 });
