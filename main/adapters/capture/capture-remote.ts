@@ -8,7 +8,7 @@ import { HOST_VOLATILE_DIRS, mountOf, mountsUnder, parseMountInfo } from '../../
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { keyFromBytes } from '../../core/domain/path-key.ts';
 import type { ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
-import type { ExecStream } from '../ssh/ssh-shell.ts';
+import type { StreamingShell } from '../ssh/ssh-shell.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { ensureStore } from '../store/store-paths.ts';
 import { recordPairs } from '../store/map-store.ts';
@@ -43,7 +43,6 @@ function entryFromMember(m: TarMember): Entry | undefined {
   return e;
 }
 
-type Streaming = RemoteShell & { execStream?(cmd: string, o: { stdin: 'pipe'; signal?: AbortSignal }): Promise<ExecStream> };
 
 /** Starts tar on the host. Its stdout comes with back-pressure when the shell can stream (ssh, local): a
  *  store slower than the wire pauses the channel, and so tar, instead of buffering the host in memory.
@@ -52,7 +51,7 @@ async function startTar(shell: RemoteShell, cmd: string, stdin: Buffer, signal: 
   onStderr: (c: Uint8Array) => void): Promise<{ out: Readable; done: Promise<ExecResult>; stop(): void }> {
   const ac = new AbortController();
   const sig = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
-  const streaming = (shell as Streaming).execStream?.bind(shell);
+  const streaming = (shell as StreamingShell).execStream?.bind(shell);
   if (streaming) {
     const x = await streaming(cmd, { stdin: 'pipe', signal: sig });
     x.stderr.on('data', onStderr);

@@ -6,6 +6,7 @@
 // (a shared remote libvirt) and of live processes are never touched.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { xmlEscape } from './domain-xml.ts';
 
 export interface DomainOwner { host: string; bootId: string; pid: number; startTicks: string }
 
@@ -27,19 +28,20 @@ export function currentOwner(): DomainOwner {
   return { host: hostname(), bootId: bootId(), pid: process.pid, startTicks: startTicks(process.pid) ?? '' };
 }
 
-const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-const unattr = (s: string) => s.replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+/** The inverse of xmlEscape, for the five entities it (and libvirt) writes. */
+const unescapeXml = (s: string) =>
+  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
 /** The <metadata> element for a domain's XML. */
 export function ownerMetadataXml(o: DomainOwner): string {
-  return `<metadata><owner xmlns="${OWNER_NS}" host="${attr(o.host)}" boot-id="${attr(o.bootId)}" pid="${o.pid}" start-ticks="${attr(o.startTicks)}"/></metadata>`;
+  return `<metadata><owner xmlns="${OWNER_NS}" host="${xmlEscape(o.host)}" boot-id="${xmlEscape(o.bootId)}" pid="${o.pid}" start-ticks="${xmlEscape(o.startTicks)}"/></metadata>`;
 }
 
 /** The owner recorded in a domain's XML (as libvirt returns it, possibly with its own prefix), if any. */
 export function ownerFromXml(xml: string): DomainOwner | undefined {
   const el = new RegExp(`<(?:\\w+:)?owner\\b[^>]*xmlns(?::\\w+)?="${OWNER_NS.replace(/[.:-]/g, '\\$&')}"[^>]*/?>`).exec(xml)?.[0];
   if (!el) return undefined;
-  const get = (name: string) => { const m = new RegExp(`\\s${name}="([^"]*)"`).exec(el); return m ? unattr(m[1]!) : undefined; };
+  const get = (name: string) => { const m = new RegExp(`\\s${name}="([^"]*)"`).exec(el); return m ? unescapeXml(m[1]!) : undefined; };
   const host = get('host'), boot = get('boot-id'), pid = Number(get('pid')), ticks = get('start-ticks');
   if (host === undefined || boot === undefined || !Number.isInteger(pid) || pid <= 0 || ticks === undefined) return undefined;
   return { host, bootId: boot, pid, startTicks: ticks };

@@ -41,6 +41,11 @@ export interface ExecStream {
   done: Promise<ExecResult & { stderrTail: string }>;
 }
 
+/** A RemoteShell that may also stream (SshShell, LocalShell): callers fall back to exec() without it. */
+export type StreamingShell = RemoteShell & {
+  execStream?(cmd: string, o: { stdin?: 'pipe'; signal?: AbortSignal; timeoutMs?: number }): Promise<ExecStream>;
+};
+
 interface EarlyEvents { exit?: { code: number | null; signal?: string }; closed?: boolean }
 const earlyEvents = new WeakMap<ClientChannel, EarlyEvents>();
 const STDERR_TAIL = 16 * 1024;

@@ -13,7 +13,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget, targetString } from '../../core/domain/map-target.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { agentScript } from '../agent/agent-script.ts';
-import type { ExecStream } from '../ssh/ssh-shell.ts';
+import type { StreamingShell } from '../ssh/ssh-shell.ts';
 import { shellQuote as q } from '../capture/remote-listing.ts';
 import { hostPath, type ProbeRequest } from './local-probe.ts';
 import { probeRemote, type ShellRunner } from './remote-probe.ts';
@@ -25,7 +25,6 @@ export type SshConnect = (t: { user: string; host: string; port: number }) => Pr
 /** Where agent.sh, the journals and the records live on every host (the boot unit points here). */
 export const HOST_WORK = '/var/lib/understudy';
 
-type Streaming = RemoteShell & { execStream?(cmd: string, o: { stdin: 'pipe'; signal?: AbortSignal }): Promise<ExecStream> };
 
 /** Runs one command, collecting raw stdout (Buffers, for paths and content) and stderr. */
 async function collect(shell: RemoteShell, command: string, opts: { stdin?: Buffer | string; signal?: AbortSignal } = {}) {
@@ -62,14 +61,14 @@ export async function openShellHost(target: string, kind: 'ssh' | 'local', shell
     }
     const [rootDev, workDev] = probe.stdout.toString().trim().split('\n');
     const gnuTar = /^tar \(GNU tar\)/m.test(probe.stdout.toString());
-    return shellSwapHost(target, kind, shell as Streaming, { su, workOnRoot: rootDev === workDev, gnuTar }, must, sh);
+    return shellSwapHost(target, kind, shell as StreamingShell, { su, workOnRoot: rootDev === workDev, gnuTar }, must, sh);
   } catch (e) {
     await shell.close();
     throw e;
   }
 }
 
-function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: Streaming,
+function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingShell,
   { su, workOnRoot, gnuTar }: { su: string; workOnRoot: boolean; gnuTar: boolean },
   must: (what: string, cmd: string, stdin?: Buffer | string) => Promise<Buffer>,
   sh: (cmd: string, opts?: { stdin?: Buffer | string; signal?: AbortSignal }) => ReturnType<typeof collect>): SwapHost {
