@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { saveMap } from '../../../main/adapters/store/map-store.ts';
 import { restoreMap } from '../../../main/adapters/restore/restore-map.ts';
-import { spawnAsNobody } from '../../integration/helpers/run-as-nobody.ts';
+import { NOBODY, spawnAsNobody } from '../../integration/helpers/run-as-nobody.ts';
 
 let work: string;
 before(() => { work = mkdtempSync(join(tmpdir(), 'understudy-restore-safety-')); chmodSync(work, 0o755); });
@@ -59,7 +59,7 @@ test('capture without privileges lists unreadable files and still completes', {
   chmodSync(join(src, 'secret'), 0o000);
   chmodSync(join(src, 'private'), 0o700);
   mkdirSync(store);
-  chownSync(store, 65534, 65534);
+  chownSync(store, NOBODY, NOBODY);
   // run from wherever the repo is cloned (a checkout under a 0700 directory is bind-mounted for nobody)
   const r = spawnAsNobody([process.execPath, 'bin/understudy.mjs', 'capture', `dir:${src}`, '--store', store, '--json'], { HOME: '/tmp' });
   assert.equal(r.status, 0, r.stderr + r.stdout);

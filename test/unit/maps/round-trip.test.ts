@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildHostileTree, snapshot, xattrDump, SPARSE_DATA, TB } from './hostile-tree.ts';
 import { capture } from '../../../main/adapters/capture/capture.ts';
 import { captureRemote } from '../../../main/adapters/capture/capture-remote.ts';
-import { localShell } from '../../../main/adapters/capture/local-shell.ts';
+import { execOnlyShell } from './helpers/exec-only-shell.ts';
 import { LocalShell } from '../../../main/adapters/local/local-shell.ts';
 import { restoreMap } from '../../../main/adapters/restore/restore-map.ts';
 import { loadMap, previousMap } from '../../../main/adapters/store/map-store.ts';
@@ -107,7 +107,7 @@ test('tar-stream capture (the ssh:// path, over a local shell) restores exactly'
   const strip = (m: typeof manifest) => m.entries.map((e) => JSON.stringify(e)).sort();
   const dirMap = (await loadMap(store, (await capture({ store, target: `dir:${src}`, full: true })).map)).manifest;
   assert.deepEqual(strip(manifest), strip(dirMap));
-  const pushed = await captureRemote({ store, target: 'ssh://test@tar-path-exec:22', shell: localShell(), sudo: false, root: src });
+  const pushed = await captureRemote({ store, target: 'ssh://test@tar-path-exec:22', shell: execOnlyShell(), sudo: false, root: src });
   assert.deepEqual(strip((await loadMap(store, pushed.map)).manifest), strip(manifest));
 });
 
@@ -119,13 +119,13 @@ test('the sparse file is read without walking its holes (GNU tar SEEK_DATA)', { 
 
 test('tar-stream re-capture is incremental: unchanged files are not read, a changed one is', { skip: !isRoot && 'needs root' }, async () => {
   const target = 'ssh://test@incremental:22';
-  const first = await captureRemote({ store, target, shell: localShell(), sudo: false, root: src });
+  const first = await captureRemote({ store, target, shell: execOnlyShell(), sudo: false, root: src });
   assert.ok(first.bytesRead > 5 << 20);
-  const again = await captureRemote({ store, target, shell: localShell(), sudo: false, root: src, previous: await previousMap(store, target) });
+  const again = await captureRemote({ store, target, shell: execOnlyShell(), sudo: false, root: src, previous: await previousMap(store, target) });
   assert.equal(again.bytesRead, 0);
   assert.equal(again.files, first.files);
   writeFileSync(join(src, 'etc', 'config'), 'key=changed\n');
-  const third = await captureRemote({ store, target, shell: localShell(), sudo: false, root: src, previous: await previousMap(store, target) });
+  const third = await captureRemote({ store, target, shell: execOnlyShell(), sudo: false, root: src, previous: await previousMap(store, target) });
   assert.equal(third.bytesRead, 'key=changed\n'.length);
   const m2 = (await loadMap(store, again.map)).manifest, m3 = (await loadMap(store, third.map)).manifest;
   assert.deepEqual(diffMaps(m2, m3), { added: [], changed: ['etc/config'], removed: [] });

@@ -1,10 +1,10 @@
-// RemoteShell over `sh -c` on this machine: the same port as SSH, so the tar-stream capture path can be
-// exercised (and used for chroots) without a network hop.
+// A test double of the RemoteShell port that can only exec (no execStream), over `sh -c` on this machine:
+// it drives capture-remote's fallback for shells that cannot stream, without a network hop.
 import { spawn } from 'node:child_process';
-import { UnderstudyError } from '../../core/domain/errors.ts';
-import type { ExecOptions, ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
+import { UnderstudyError } from '../../../../main/core/domain/errors.ts';
+import type { ExecOptions, ExecResult, RemoteShell } from '../../../../main/core/ports/remote-shell.port.ts';
 
-export function localShell(): RemoteShell {
+export function execOnlyShell(): RemoteShell {
   const exec = (command: string, opts: ExecOptions = {}): Promise<ExecResult> => new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
     const timer = opts.timeoutMs ? setTimeout(() => { child.kill('SIGKILL'); reject(new UnderstudyError('timeout', `'${command}' timed out`)); }, opts.timeoutMs) : undefined;
