@@ -97,6 +97,9 @@ async function* sparseBody(body: AsyncIterable<Buffer>, onMap: (extents: Array<[
   }
 }
 
+/** GNU tar writes '%' and '=' in an xattr name as %25 and %3D (a pax keyword ends at '='); nothing else. */
+export const xattrName = (keyword: string): string => keyword.replace(/%25|%3D/g, (m) => (m === '%25' ? '%' : '='));
+
 /**
  * Calls `onMember` for every member in archive order. `content` is given for regular files (and must
  * be consumed before the promise resolves); for sparse members `member.sparse` is set once the map
@@ -119,7 +122,7 @@ export async function readTar(
     const h = entry.header;
     const pax: Record<string, string> = h.pax ?? {};
     const xattrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(pax)) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice(13)] = bytes(v).toString('base64');
+    for (const [k, v] of Object.entries(pax)) if (k.startsWith('SCHILY.xattr.')) xattrs[xattrName(k.slice(13))] = bytes(v).toString('base64');
     const isSparse = pax['GNU.sparse.major'] === '1';
     const m: TarMember = {
       name: stripName(bytes(isSparse ? pax['GNU.sparse.name']! : h.name)),

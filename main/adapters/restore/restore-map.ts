@@ -1,16 +1,16 @@
 // `restore MAP DIR`: materializes a map byte- and metadata-exact into an empty directory. The map is
 // untrusted data: every path key is validated (no '..', no absolute, no empty component, parent must be
-// a directory of the map), directories are created before anything else and symlinks last, files are
+// a directory of the map), directories are created before anything else and symlinks after every other node, files are
 // created O_EXCL (never through a symlink), so nothing can be written outside DIR.
 import { constants } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, rename, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, stat, symlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { bytesFromKey, compareKeys, displayKey } from '../../core/domain/path-key.ts';
-import { loadMap } from '../store/map-store.ts';
-import { objectPath, tmpDir } from '../store/store-paths.ts';
+import { loadVerifiedMap } from '../store/verify-store.ts';
+import { objectPath } from '../store/store-paths.ts';
 import { applyXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
 
 export interface RestoreResult { map: string; dir: string; entries: number; files: number; bytes: number; seconds: number; warnings: string[] }
@@ -20,8 +20,13 @@ const abs = (dir: string, key: string): Buffer => (key === '' ? Buffer.from(dir)
 /** Refuses anything but a missing or empty directory; returns whether it must be created. */
 async function checkDestination(dir: string): Promise<boolean> {
   const st = await lstat(dir).catch(() => undefined);
-  if (!st) return true;
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new UnderstudyError('usage', `restore destination ${dir} is not a directory`);
+  if (!st) {
+    const parent = await stat(dirname(dir)).catch(() => undefined);
+    if (!parent?.isDirectory()) throw new UnderstudyError('usage', `restore destination's parent ${dirname(dir)} is not an existing directory`);
+    return true;
+  }
+  if (st.isSymbolicLink()) throw new UnderstudyError('usage', `restore destination ${dir} is a symlink; give the directory itself`);
+  if (!st.isDirectory()) throw new UnderstudyError('usage', `restore destination ${dir} is not a directory`);
   if ((await readdir(dir)).length > 0) throw new UnderstudyError('usage', `restore destination ${dir} is not empty; restore only writes into an empty directory`);
   return false;
 }
@@ -60,9 +65,9 @@ export async function restoreMap(store: string, mapRef: string, destination: str
   const started = Date.now();
   const dir = resolve(destination);
   const create = await checkDestination(dir);
-  const { id, manifest } = await loadMap(store, mapRef);
+  const { id, manifest } = await loadVerifiedMap(store, mapRef);
   validateManifest(manifest);
-  const entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
+  let entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
   const files = entries.filter((e) => e.type === 'file');
   for (const e of files) {
     const st = await lstat(objectPath(store, e.sha256!)).catch(() => undefined);
@@ -82,16 +87,24 @@ export async function restoreMap(store: string, mapRef: string, destination: str
     }
   }));
   for (const e of of('hardlink')) await link(abs(dir, e.linkTo!), abs(dir, e.path));
-  for (const [tmp, e] of await makeSpecialNodes(dir, entries.filter((x) => x.type === 'fifo' || x.type === 'chardev' || x.type === 'blockdev'))) {
-    await rename(tmp, abs(dir, e.path));
+  const missing = new Set(await makeSpecialNodes(dir, entries.filter((x) => x.type === 'fifo' || x.type === 'chardev' || x.type === 'blockdev')));
+  for (const e of missing) {
+    if (e.type === 'fifo' || process.getuid?.() === 0) throw new UnderstudyError('io', `could not create ${e.type} /${displayKey(e.path)}`);
+    warnings.push(`${e.type} /${displayKey(e.path)} not created (needs root)`);
   }
-  const owned = entries.filter((e) => e.type !== 'symlink' && e.type !== 'hardlink');
+  if (missing.size) entries = entries.filter((e) => !missing.has(e));
+  // Symlinks before any mode is set: an unprivileged restore could not add one to a read-only dir
+  // afterwards. Nothing below follows them: validateManifest makes every parent a real directory of the
+  // map and every path unique, lchown/lutimes/setfattr -h/touch -h act on the link itself, and chmod
+  // only on paths that are not symlinks.
+  for (const e of of('symlink')) await symlink(Buffer.from(bytesFromKey(e.target!)), abs(dir, e.path));
+  const owned = entries.filter((e) => e.type !== 'hardlink');
   for (const e of owned) await ownAndMode(dir, e, warnings);
-  await applyXattrs(dir, owned, join(tmpDir(store), `xattrs-${process.pid}-${Date.now()}`));
-  for (const e of of('symlink')) {
-    await symlink(Buffer.from(bytesFromKey(e.target!)), abs(dir, e.path));
-    await ownAndMode(dir, e, warnings);
-  }
+  await applyXattrs(dir, owned).catch((err: Error) => {
+    // without root, security.* xattrs (file capabilities) and ACLs naming others cannot all be set
+    if (process.getuid?.() === 0) throw err;
+    warnings.push(`some xattrs not set (needs root): ${err.message.split('\n')[0]}`);
+  });
   // Times last, deepest first, so creating children does not move a directory's mtime afterwards.
   const timed = [...entries.filter((e) => e.type !== 'hardlink' && e.type !== 'dir'), ...of('dir').reverse()];
   const inexact: Entry[] = [];

@@ -1,10 +1,9 @@
 // The parts of a restore Node has no API for, done in batches by standard tools: device nodes and
-// fifos (mknod/mkfifo under safe temp names, then renamed into place by raw bytes), xattrs
+// fifos (mknod/mkfifo, names passed as raw bytes through xargs -0), xattrs
 // (`setfattr -h --restore`, never following symlinks), and nanosecond mtimes (`touch -h -d @S.N`, since
 // Node's utimes rounds to microseconds).
 import { spawn } from 'node:child_process';
-import { writeFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat } from 'node:fs/promises';
 import { bytesFromKey } from '../../core/domain/path-key.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { quoteGetfattr } from '../capture/xattr-reader.ts';
@@ -23,41 +22,64 @@ export function runTool(cmd: string, args: string[], cwd: string, stdin?: Buffer
 
 export const relArg = (key: string): Buffer => (key === '' ? Buffer.from('.') : Buffer.concat([Buffer.from('./'), Buffer.from(bytesFromKey(key))]));
 
-/** Creates fifos and device nodes as DIR/.understudy-node-N; returns [tempName, entry] pairs. */
-export async function makeSpecialNodes(dir: string, entries: Entry[]): Promise<Array<[string, Entry]>> {
-  const made: Array<[string, Entry]> = [];
-  const lines: string[] = [];
-  entries.forEach((e, i) => {
-    const name = `.understudy-node-${i}`;
-    if (e.type === 'fifo') lines.push(`mkfifo -m 600 ${name}`);
-    else lines.push(`mknod -m 600 ${name} ${e.type === 'chardev' ? 'c' : 'b'} ${e.rdevMajor} ${e.rdevMinor}`);
-    made.push([join(dir, name), e]);
-  });
-  if (lines.length) await runTool('sh', ['-ec', lines.join('\n')], dir);
-  return made;
+/**
+ * Creates fifos and device nodes at their own paths under `dir` (mode 600; the caller sets mode and owner).
+ * Names go to the tools as NUL-separated argv through xargs, never through shell text, and straight to
+ * their final place: a temp name beside them could be a name the map itself holds. mknod never follows
+ * a symlink in the last component. Returns the entries that could not be made (devices need root).
+ */
+export async function makeSpecialNodes(dir: string, entries: Entry[]): Promise<Entry[]> {
+  if (!entries.length) return [];
+  const args: Buffer[] = [];
+  for (const e of entries) {
+    const kind = e.type === 'fifo' ? 'p' : e.type === 'chardev' ? 'c' : 'b';
+    args.push(relArg(e.path), Buffer.from(`\0${kind}\0${e.rdevMajor ?? 0}\0${e.rdevMinor ?? 0}\0`));
+  }
+  const script = 'if [ "$2" = p ]; then mkfifo -m 600 -- "$1"; else mknod -m 600 -- "$1" "$2" "$3" "$4"; fi';
+  // xargs goes on after a failed node (exit 123); which ones exist is checked below
+  await runTool('xargs', ['-0', '-n', '4', 'sh', '-c', script, 'mknod-one'], dir, Buffer.concat(args)).catch(() => undefined);
+  const missing: Entry[] = [];
+  for (const e of entries) {
+    const st = await lstat(Buffer.concat([Buffer.from(dir + '/'), Buffer.from(bytesFromKey(e.path))])).catch(() => undefined);
+    const ok = e.type === 'fifo' ? st?.isFIFO() : e.type === 'chardev' ? st?.isCharacterDevice() : st?.isBlockDevice();
+    if (!ok) missing.push(e);
+  }
+  return missing;
 }
 
-export async function applyXattrs(dir: string, entries: Entry[], scratch: string): Promise<void> {
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Sets every entry's xattrs with one `setfattr -h --restore=-` (dump on stdin: restore needs no write access to the store). */
+export async function applyXattrs(dir: string, entries: Entry[]): Promise<void> {
   const parts: string[] = [];
   for (const e of entries) {
     if (!e.xattrs || Object.keys(e.xattrs).length === 0) continue;
     parts.push(`# file: ${quoteGetfattr(relArg(e.path))}\n`);
-    for (const [name, value] of Object.entries(e.xattrs)) parts.push(`${quoteGetfattr(Buffer.from(name, 'latin1'))}=0s${value}\n`);
+    for (const [name, value] of Object.entries(e.xattrs)) {
+      // a newline in a value would start a record for another file; validateManifest refuses it first
+      if (!BASE64.test(value)) throw new Error(`xattr ${name} of ${e.path} is not base64`);
+      // an empty value has no '0s' form: setfattr refuses "name=0s"
+      parts.push(`${quoteGetfattr(Buffer.from(name, 'latin1'))}=${value === '' ? '""' : `0s${value}`}\n`);
+    }
     parts.push('\n');
   }
-  if (!parts.length) return;
-  await writeFile(scratch, Buffer.from(parts.join(''), 'latin1'));
-  try { await runTool('setfattr', ['-h', `--restore=${scratch}`], dir); } finally { await rm(scratch, { force: true }); }
+  if (parts.length) await runTool('setfattr', ['-h', '--restore=-'], dir, Buffer.from(parts.join(''), 'latin1'));
+}
+
+/** `touch -d` form of a ns time: touch reads '@-1.25' as -1.25 s, so the sign goes before the magnitude. */
+export function touchStamp(ns: bigint): string {
+  const mag = ns < 0n ? -ns : ns;
+  return `@${ns < 0n ? '-' : ''}${mag / 1_000_000_000n}.${(mag % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
 
 /** Sets exact ns mtimes (and atime = mtime) on entries, grouped by time; never follows symlinks. */
 export async function touchExact(dir: string, entries: Entry[]): Promise<void> {
   const byTime = new Map<string, Buffer[]>();
   for (const e of entries) {
-    const ns = BigInt(e.mtimeNs);
-    const sec = ns / 1_000_000_000n, frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-    const stamp = `@${sec}.${frac}`;
-    byTime.set(stamp, [...(byTime.get(stamp) ?? []), relArg(e.path), Buffer.from([0])]);
+    const stamp = touchStamp(BigInt(e.mtimeNs));
+    const names = byTime.get(stamp) ?? [];
+    if (!names.length) byTime.set(stamp, names);
+    names.push(relArg(e.path), Buffer.from([0]));
   }
   for (const [stamp, names] of byTime) await runTool('xargs', ['-0', '-r', 'touch', '-h', '-d', stamp, '--'], dir, Buffer.concat(names));
 }

@@ -11,7 +11,7 @@
 // no user.* at all): debugfs writes them into the image afterwards.
 // Store objects are only ever linked to and read, never opened for writing or re-stamped; the sandbox
 // edits replace files by unlink + create (sandbox-edits.ts), so nothing writes through a link.
-import { constants, linkSync, mkdirSync, openSync, closeSync, symlinkSync, renameSync } from 'node:fs';
+import { constants, linkSync, mkdirSync, openSync, closeSync, symlinkSync } from 'node:fs';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
@@ -93,6 +93,7 @@ export async function checkoutImageTree(store: string, manifest: Manifest, tree:
   const byPath = new Map(entries.map((e) => [e.path, e]));
   for (const e of entries) if (e.type === 'hardlink') linkSync(at(byPath.get(e.linkTo!)!), at(e));
   const nodes = entries.filter((x) => x.type === 'fifo' || (deviceNodes && (x.type === 'chardev' || x.type === 'blockdev')));
-  for (const [tmp, e] of await makeSpecialNodes(tree, nodes)) renameSync(tmp, at(e));
+  const missing = await makeSpecialNodes(tree, nodes);
+  if (missing.length) throw new Error(`could not create ${missing.length} special node(s), first /${displayKey(missing[0]!.path)}`);
   return stats;
 }

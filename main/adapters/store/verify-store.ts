@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayKey } from '../../core/domain/path-key.ts';
-import { listMapIds, loadMap } from './map-store.ts';
+import type { Manifest } from '../../core/domain/manifest.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
+import { listMapIds, resolveMapId } from './map-store.ts';
 import { mapPath, objectPath } from './store-paths.ts';
 import { batchJobs, runBatches } from './worker-pool.ts';
 
@@ -21,28 +23,54 @@ async function storedObjects(store: string): Promise<string[]> {
   return out;
 }
 
+/** The map file's bytes, or why it cannot be trusted: its sha256 must be its id (it may be truncated, edited, a directory). */
+async function checkedMapBytes(store: string, id: string): Promise<{ text?: Buffer; problem?: string }> {
+  let text: Buffer;
+  try { text = await readFile(mapPath(store, id)); } catch (e) { return { problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }; }
+  if (createHash('sha256').update(text).digest('hex') !== id) return { problem: 'does not match its id (truncated or altered)' };
+  return { text };
+}
+
+/**
+ * loadMap, plus the check that makes a map content-addressed: its bytes hash to its id. Restore and diff
+ * use it so an altered map is refused, not materialized.
+ */
+export async function loadVerifiedMap(store: string, ref: string): Promise<{ id: string; manifest: Manifest }> {
+  const id = await resolveMapId(store, ref);
+  const { text, problem } = await checkedMapBytes(store, id);
+  if (!text) throw new UnderstudyError('store-corrupt', `map ${id} ${problem}; run 'understudy verify'`);
+  try { return { id, manifest: JSON.parse(text.toString('utf8')) as Manifest }; } catch {
+    throw new UnderstudyError('store-corrupt', `map ${id} is not valid JSON`);
+  }
+}
+
 export async function verifyStore(
   store: string,
   mapRef: string | undefined,
   onProgress?: (done: number, total: number) => void,
 ): Promise<VerifyResult> {
-  const ids = mapRef ? [(await loadMap(store, mapRef)).id] : await listMapIds(store);
+  const ids = mapRef ? [await resolveMapId(store, mapRef)] : await listMapIds(store);
   const users = new Map<string, string[]>(); // object -> "mapId:path" users
   const sizes = new Map<string, number>();
   const corrupt: CorruptObject[] = [];
   for (const id of ids) {
-    const text = await readFile(mapPath(store, id));
-    if (createHash('sha256').update(text).digest('hex') !== id) {
+    const { text } = await checkedMapBytes(store, id);
+    let manifest: Manifest | undefined;
+    try { manifest = text && JSON.parse(text.toString('utf8')) as Manifest; } catch { /* reported below */ }
+    if (!manifest || !Array.isArray(manifest.entries)) {
       corrupt.push({ object: `map:${id}`, reason: 'bad-map', paths: [] });
       continue;
     }
-    const { manifest } = await loadMap(store, id);
+    // a hardlink uses its group's object too: restoring it gives the same corrupt bytes
+    const objectOf = new Map<string, string>();
+    for (const e of manifest.entries) if (e.type === 'file' && e.sha256) objectOf.set(e.path, e.sha256);
     for (const e of manifest.entries) {
-      if (e.type !== 'file' || !e.sha256) continue;
-      const list = users.get(e.sha256) ?? [];
+      const sha = e.type === 'file' ? e.sha256 : e.type === 'hardlink' ? objectOf.get(e.linkTo ?? '') : undefined;
+      if (!sha) continue;
+      const list = users.get(sha) ?? [];
       list.push(ids.length > 1 ? `${id.slice(0, 12)}:/${displayKey(e.path)}` : `/${displayKey(e.path)}`);
-      users.set(e.sha256, list);
-      sizes.set(e.sha256, e.sparse ? e.sparse.reduce((n, [, l]) => n + l, 0) : e.size);
+      users.set(sha, list);
+      if (e.type === 'file') sizes.set(sha, e.sparse ? e.sparse.reduce((n, [, l]) => n + l, 0) : e.size);
     }
   }
   // With no MAP: every stored object too, referenced or not.

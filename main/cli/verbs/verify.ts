@@ -3,6 +3,14 @@ import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { verifyStore } from '../../adapters/store/verify-store.ts';
 
+/** A path on one line: control characters (a newline in a name) shown escaped. */
+const oneLine = (p: string): string => p.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+function corruptSummary(problems: number, objects: number, badMaps: number): string {
+  const bad = problems - badMaps;
+  return `CORRUPT: ${[bad ? `${bad} of ${objects} objects corrupt or missing` : '', badMaps ? `${badMaps} map file(s) damaged` : ''].filter(Boolean).join('; ')}`;
+}
+
 export const verifyVerb: Verb = {
   name: 'verify',
   summary: 're-hash objects; exit 3 on corruption: verify [MAP]',
@@ -21,8 +29,8 @@ export const verifyVerb: Verb = {
     }
     else printResult(rt.out, result, () => r.ok
       ? `ok: ${r.objects} objects (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.maps} map(s) verified`
-      : [`CORRUPT: ${r.corrupt.length} of ${r.objects} objects`,
-        ...r.corrupt.flatMap((c) => [`  ${c.object} (${c.reason})`, ...c.paths.map((p) => `    used by ${p}`)])].join('\n'));
+      : [corruptSummary(r.corrupt.length, r.objects, r.corrupt.filter((c) => c.reason === 'bad-map').length),
+        ...r.corrupt.flatMap((c) => [`  ${c.object} (${c.reason})`, ...c.paths.map((p) => `    used by ${oneLine(p)}`)])].join('\n'));
     return r.ok ? 0 : 3;
   },
 };

@@ -40,6 +40,15 @@ export function diffMaps(a: Manifest, b: Manifest, includeDirMtime = true): MapD
       if (includeDirMtime || !onlyDirTime) out.changed.push(p);
     }
   }
+  // A hardlink entry only names its group's first path; when that file's content changes, every other
+  // name of the inode reads the new content too, so it changed as well.
+  const changed = new Set(out.changed);
+  const contentOf = (e?: Entry) => (e ? `${e.type}:${e.sha256}:${e.size}:${JSON.stringify(e.sparse ?? null)}` : '');
+  for (const [p, e] of after) {
+    const old = before.get(p);
+    if (e.type !== 'hardlink' || old?.type !== 'hardlink' || changed.has(p) || e.linkTo !== old.linkTo) continue;
+    if (contentOf(before.get(old.linkTo!)) !== contentOf(after.get(e.linkTo!))) out.changed.push(p);
+  }
   for (const p of before.keys()) if (!after.has(p)) out.removed.push(p);
   for (const list of [out.added, out.changed, out.removed]) list.sort(compareKeys);
   return out;

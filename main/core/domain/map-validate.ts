@@ -5,6 +5,21 @@ import { bytesFromKey, displayKey, keyFromBytes } from './path-key.ts';
 import { UnderstudyError } from './errors.ts';
 
 const SHA = /^[0-9a-f]{64}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAX_ID = 0xfffffffe; // (uid_t)-1 means "leave unchanged" to chown
+/** A timespec holds 64-bit seconds (ns as one int64 would end in 2262; ext4 goes to 2446). */
+const fitsTimespec = (ns: bigint): boolean => ns / 1_000_000_000n < 2n ** 63n && ns / 1_000_000_000n >= -(2n ** 63n);
+
+/** Only the one key encoding of a path's bytes: another spelling ('b64:YQ==' for 'a') would be a second entry for the same file. */
+const isCanonicalKey = (key: string): boolean => keyFromBytes(bytesFromKey(key)) === key;
+
+/** Xattr names and values are written into a `setfattr --restore` dump: a value that is not strict base64 could start another record. */
+function badXattrs(x: unknown): boolean {
+  if (x === undefined) return false;
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return true;
+  return Object.entries(x).some(([name, value]) => name.length === 0 || name.length > 255 || /[\0\u0100-\uffff]/.test(name)
+    || typeof value !== 'string' || !BASE64.test(value));
+}
 const TYPES = new Set(['file', 'dir', 'symlink', 'hardlink', 'fifo', 'chardev', 'blockdev']);
 
 /** A safe relative path key: no empty, '.' or '..' components, no leading '/', no NUL byte. */
@@ -40,11 +55,13 @@ export function validateManifest(m: Manifest): void {
   const byPath = new Map<string, Entry>();
   for (const e of m.entries) {
     if (typeof e.path !== 'string' || !isSafePathKey(e.path)) fail(e, 'unsafe path (absolute, empty component, . or ..)');
+    if (!isCanonicalKey(e.path)) fail(e, 'path key is not in canonical encoding');
     if (!TYPES.has(e.type)) fail(e, `unknown type ${String(e.type)}`);
     if (byPath.has(e.path)) fail(e, 'duplicate path');
     if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) fail(e, 'bad mode');
-    if (!Number.isInteger(e.uid) || !Number.isInteger(e.gid) || e.uid < 0 || e.gid < 0) fail(e, 'bad owner');
-    if (!/^-?\d+$/.test(e.mtimeNs)) fail(e, 'bad mtime');
+    if (![e.uid, e.gid].every((id) => Number.isInteger(id) && id >= 0 && id <= MAX_ID)) fail(e, 'bad owner');
+    if (typeof e.mtimeNs !== 'string' || !/^-?\d{1,29}$/.test(e.mtimeNs) || !fitsTimespec(BigInt(e.mtimeNs))) fail(e, 'bad mtime');
+    if (badXattrs(e.xattrs)) fail(e, 'bad xattrs (names must be bytes, values base64)');
     if (e.type === 'file') {
       if (!SHA.test(e.sha256 ?? '') || !Number.isSafeInteger(e.size) || e.size < 0) fail(e, 'file without a valid sha256/size');
       if (e.sparse) {
@@ -55,8 +72,11 @@ export function validateManifest(m: Manifest): void {
         }
       }
     }
-    if (e.type === 'symlink' && typeof e.target !== 'string') fail(e, 'symlink without target');
-    if ((e.type === 'chardev' || e.type === 'blockdev') && (!Number.isInteger(e.rdevMajor) || !Number.isInteger(e.rdevMinor))) fail(e, 'device without numbers');
+    if (e.type === 'symlink' && (typeof e.target !== 'string' || e.target === '' || !isCanonicalKey(e.target) || bytesFromKey(e.target).includes(0))) {
+      fail(e, 'symlink without a valid target (empty, NUL byte or non-canonical key)');
+    }
+    const devNumber = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffffffff;
+    if ((e.type === 'chardev' || e.type === 'blockdev') && !(devNumber(e.rdevMajor) && devNumber(e.rdevMinor))) fail(e, 'device without valid numbers');
     byPath.set(e.path, e);
   }
   const root = byPath.get('');
