@@ -8,6 +8,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { agentScript } from '../agent/agent-script.ts';
 import { hostPath, probeLocal, type ProbeRequest } from './local-probe.ts';
 import { stageOneByOne } from './stage-files.ts';
+import { lockWorkArea } from './host-lock.ts';
 import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<AgentResult> {
@@ -30,7 +31,12 @@ export async function openDirHost(target: string): Promise<SwapHost> {
   if (parentDev !== st.dev) {
     throw new UnderstudyError('bad-target', `${root} is a mount point: its swap work area must be on the same filesystem, next to it`);
   }
-  const writeText = async (file: string, text: string) => { await writeFile(file + '.tmp', text); await rename(file + '.tmp', file); };
+  // a temp name of its own: two orchestrators may write the same file (agent.sh) at once
+  const writeText = async (file: string, text: string) => {
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  };
   const mkdirp = async (d: string) => { await mkdir(d, { recursive: true }); };
   const putObject: SwapHost['putObject'] = async (file, src, attrs) => {
     if ('file' in src) await copyFile(src.file, file); else await writeFile(file, src.bytes);
@@ -60,6 +66,7 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     readText: (file) => readFile(file, 'utf8').catch(() => null),
     list: (d) => readdir(d).catch(() => []),
     exists: (p) => stat(p).then(() => true, () => false),
+    lock: () => lockWorkArea(`dir:${root}`, work),
     async installAgent() {
       await mkdir(work, { recursive: true });
       const want = agentScript();

@@ -7,11 +7,14 @@ import { access } from 'node:fs/promises';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
-import { sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
+import { indexByPath, sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
+import { ancestorsOf, brokenAncestor, type HostEntry } from '../../core/domain/swap-drift.ts';
+import { loadMap } from '../store/map-store.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
 import { listRecords, newTxid, readHostTxs, type SwapRecord } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
+import { withHostLock } from './host-lock.ts';
 
 export interface RollbackRequest {
   host: SwapHost;
@@ -38,6 +41,10 @@ const looksSame = (a: Entry | null | undefined, b: Entry | null) =>
 
 async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: Record<string, string>): Promise<RollbackResult> {
   const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes)]);
+  for (const p of ancestorsOf(t.changes.map((c) => c.path))) paths.add(p);
+  // what the transaction left at a path it wrote below: its own change, else the directory it wrote in
+  const left = new Map(t.changes.map((c) => [c.path, c.to]));
+  const dirLeft = { type: 'dir' } as Entry;
   // what the transaction left: a file whose size and mtime still match is not re-hashed
   const expected = new Map(t.changes.flatMap((c) => (c.to ? [[c.path, c.to] as const] : [])));
   const now = await host.probe({ paths: [...paths], expected });
@@ -45,15 +52,27 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
   const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];
   const kept: string[] = [];
+  let before: Map<string, Entry> | null | undefined;
+  const entriesBefore = async () => (before !== undefined ? before
+    : before = t.beforeMap ? await loadMap(store, t.beforeMap).then((m) => indexByPath(m.manifest), () => null) : null);
   for (const c of t.changes) {
     const cur = now.get(c.path) ?? null;
     const expected = c.to?.type === 'hardlink' ? (cur ? { ...cur, path: c.path } : null) : c.to;
-    if (!looksSame(cur, expected)) { kept.push(c.path); continue; } // changed on the host since: never reverted
+    // changed on the host since (itself, or a directory above it): never reverted, nor written through
+    if (!looksSame(cur, expected) || brokenAncestor(c.path, now, (p) => (left.has(p) ? left.get(p) : dirLeft)) !== null) {
+      kept.push(c.path);
+      continue;
+    }
     const change: Change = { path: c.path, from: cur, to: c.from };
     if (c.from?.type === 'file') {
       const slot = t.undo[c.path];
+      const linkTo = ((c.from as HostEntry).nlink ?? 1) > 1 ? (await entriesBefore())?.get(c.path)?.linkTo : undefined;
       if (slot && undoLeft[slot.area]?.has(String(slot.n))) {
         change.source = { kind: 'host-link', hostPath: join(t.areas[slot.area]!, 'undo', String(slot.n)) };
+      } else if (linkTo !== undefined && !kept.includes(linkTo)) {
+        // its old inode is gone with the undo area: it joins its link group again (the map before the
+        // transaction says which), through its leader, put back just before it
+        change.to = { ...c.from, type: 'hardlink', linkTo };
       } else if (await access(objectFile(store, c.from.sha256!)).then(() => true, () => false)) {
         change.source = { kind: 'store', sha256: c.from.sha256!, size: c.from.size };
       } else {
@@ -78,7 +97,12 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
 }
 
 /** Reverts the newest transaction, or, with `to`, every newer one until the host is that map (or tx) again. */
-export async function rollbackLatest(req: RollbackRequest): Promise<RollbackResult> {
+export function rollbackLatest(req: RollbackRequest): Promise<RollbackResult> {
+  return withHostLock(req.host, () => rollbackHeld(req));
+}
+
+/** rollbackLatest for a caller that holds the host's lock already (a swap whose health check failed). */
+export async function rollbackHeld(req: RollbackRequest): Promise<RollbackResult> {
   const stack = await revertible(req.host, req.store);
   if (!stack.length) throw new UnderstudyError('usage', `nothing to roll back on ${req.host.target}: no committed swap`);
   let upto = 0;

@@ -47,6 +47,8 @@ export interface SwapHost {
   exists(hostPath: string): Promise<boolean>;
   /** Copies the agent script to work/agent.sh (when it differs). */
   installAgent(): Promise<void>;
+  /** Takes the target's orchestrator lock (see host-lock.ts); resolves to its release. Optional. */
+  lock?(): Promise<() => Promise<void>>;
   agent(args: string[], env?: Record<string, string>): Promise<AgentResult>;
   health(cmds: string[], signal?: AbortSignal): Promise<HealthResult[]>;
   close(): Promise<void>;

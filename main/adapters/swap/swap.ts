@@ -6,13 +6,15 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { computeDelta, parentKey } from '../../core/domain/swap-delta.ts';
 import { diff3Merge, looksLikeText } from '../../core/domain/swap-diff3.ts';
-import { classify, type Conflict, type Prefer } from '../../core/domain/swap-drift.ts';
+import { ancestorsOf, brokenAncestor, classify, type Conflict, type Prefer } from '../../core/domain/swap-drift.ts';
+import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { HealthResult, SwapHost } from './swap-host.ts';
 import { newTxid } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
-import { rollbackLatest } from './rollback.ts';
+import { rollbackHeld } from './rollback.ts';
+import { withHostLock } from './host-lock.ts';
 
 export interface SwapRequest {
   host: SwapHost;
@@ -60,14 +62,21 @@ export interface SwapPlan {
 export async function planSwap(host: SwapHost, store: string, map1: Manifest, map2: Manifest, prefer?: Prefer): Promise<SwapPlan> {
   const m1 = indexByPath(map1), m2 = indexByPath(map2);
   const delta = computeDelta(map1, map2);
-  const paths = new Set(delta.items.map((i) => i.path));
-  for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) paths.add(p); }
+  const parents = new Set<string>();
+  for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) parents.add(p); }
+  const paths = new Set([...delta.items.map((i) => i.path), ...parents, ...ancestorsOf(parents)]);
   const removedDirs = new Set(delta.items.filter((i) => !i.next && i.base?.type === 'dir').map((i) => i.path));
   const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
 
   const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map() };
+  // a directory of map1 that the host turned into something else: nothing below it is written through it
+  const blocked = new Map<string, string[]>();
   for (const d of classify(delta.items, now, m1, m2, prefer)) {
-    if (d.kind === 'apply') plan.changes.push({ path: d.path, from: d.from, to: d.to });
+    const broken = d.kind === 'already' ? null : brokenAncestor(d.path, now, (p) => m1.get(p));
+    if (broken !== null) {
+      if (prefer?.get(broken) === 'host') plan.keptHost.push(d.path);
+      else blocked.set(broken, [...blocked.get(broken) ?? [], d.path]);
+    } else if (d.kind === 'apply') plan.changes.push({ path: d.path, from: d.from, to: d.to });
     else if (d.kind === 'keep-host') plan.keptHost.push(d.path);
     else if (d.kind === 'conflict') plan.conflicts.push(d.conflict);
     else if (d.kind === 'merge') {
@@ -81,21 +90,43 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
       plan.merged.push(d.path);
     }
   }
+  for (const [dir, below] of blocked) {
+    if (plan.conflicts.some((c) => c.path === dir)) continue;
+    const e = now.get(dir);
+    plan.conflicts.push({ path: dir, host: `${e ? `now a ${e.type}` : 'removed'} (map1: a directory)`,
+      sandbox: `changes ${below.length} path(s) below it: ${below.slice(0, 3).map(displayKey).join(', ')}${below.length > 3 ? ' ...' : ''} (only --prefer host resolves it)` });
+  }
   const changing = new Set(plan.changes.map((c) => c.path));
-  for (const p of paths) {
+  for (const p of parents) {
     const e = now.get(p);
     if (e && e.type === 'dir' && !changing.has(p)) plan.parents.set(p, { now: e, wantMtimeNs: e.mtimeNs });
   }
   return plan;
 }
 
-export async function swap(req: SwapRequest): Promise<SwapResult> {
+export function swap(req: SwapRequest): Promise<SwapResult> {
+  return withHostLock(req.host, () => swapLocked(req));
+}
+
+async function swapLocked(req: SwapRequest): Promise<SwapResult> {
+  const started = performance.now();
   const { host, store } = req;
   const { changes, conflicts, merged, keptHost, parents } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
   if (conflicts.length) {
     throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `
       + conflicts.slice(0, 10).map((c) => `${c.path} (host: ${c.host}; sandbox: ${c.sandbox})`).join('; ')
       + ' — choose per path with --prefer host|sandbox PATH', { conflicts });
+  }
+  if (!changes.length) {
+    // the host already is map2 wherever the delta goes (this swap ran before): no transaction, so a later
+    // rollback still takes back the swap that did the work
+    const health = req.health?.length ? await host.health(req.health, req.signal) : [];
+    if (health.some((h) => !h.ok)) {
+      throw new UnderstudyError('health-failed', 'health check failed; the host already was map2, nothing was swapped or rolled back: '
+        + health.filter((h) => !h.ok).map((h) => `${h.cmd} exited ${h.exitCode}`).join('; '), { health });
+    }
+    return { txid: '', outcome: 'committed', files: 0, bytesSent: 0, seconds: (performance.now() - started) / 1000, windowSeconds: 0,
+      merged, keptHost, health, restarted: [], rebooted: false };
   }
   const txid = newTxid('swap');
   req.onTx?.(txid);
@@ -109,7 +140,7 @@ export async function swap(req: SwapRequest): Promise<SwapResult> {
   }
   const health = req.health?.length ? await host.health(req.health, req.signal) : [];
   if (health.some((h) => !h.ok)) {
-    const rb = await rollbackLatest({ host, store, agentEnv: undefined });
+    const rb = await rollbackHeld({ host, store, agentEnv: undefined });
     throw new UnderstudyError('health-failed', `health check failed after the swap; rolled back (${rb.txid}): `
       + health.filter((h) => !h.ok).map((h) => `${h.cmd} exited ${h.exitCode}`).join('; '),
     { health, swap: stats, rollback: rb });

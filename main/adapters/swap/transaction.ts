@@ -84,6 +84,12 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const { host, store, record } = t;
   const plan = buildPlan({ changes: t.changes, parents: t.parents, mounts: record.mounts });
   const areas = record.mounts.map((m) => host.areaDir(m, record.txid));
+  // every object the plan sends is in the store, checked before anything is written to the host
+  for (const op of plan.ops) {
+    if (op.kind !== 'put' || op.stage.type !== 'file' || op.stage.source.kind !== 'store') continue;
+    const { sha256 } = op.stage.source;
+    await stat(objectFile(store, sha256)).catch((e: unknown) => { throw storeCorrupt(sha256, op.path, e); });
+  }
 
   const short: Array<{ filesystem: string; needBytes: number; freeBytes: number }> = [];
   for (let i = 0; i < areas.length; i++) {

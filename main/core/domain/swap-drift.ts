@@ -4,7 +4,7 @@
 // of a text file under etc/ exists. Paths only the host changed are outside the delta: never touched.
 import type { Entry } from './manifest.ts';
 import type { DeltaItem } from './swap-delta.ts';
-import { isUnder } from './swap-delta.ts';
+import { isUnder, parentKey } from './swap-delta.ts';
 import { describeChange, effective, sameAttrs, sameContent } from './swap-entry.ts';
 
 /** The host's current state of one path: an entry as a capture would see it (never 'hardlink'). */
@@ -44,15 +44,19 @@ export function classify(
   map2: ReadonlyMap<string, Entry>,
   prefer: Prefer = new Map(),
 ): Decision[] {
-  return items.map((item): Decision => {
+  const decisions = items.map((item): Decision => {
     const { path } = item;
     const now = host.get(path) ?? null;
     const base = item.base ? effective(item.base, map1) : null;
     const next = item.next ? effective(item.next, map2) : null;
     const conflict = (): Conflict => ({ path, host: describeChange(base, now), sandbox: describeChange(base, next) });
 
-    // the host already looks like map2 (a hardlink member is always re-linked: the link step is idempotent)
-    if (item.next?.type !== 'hardlink' && looksSame(now, next) && now?.mtimeNs === next?.mtimeNs) return { path, kind: 'already' };
+    // the host already looks like map2. A member that leaves its group still shares the group's inode on
+    // the host: it needs its own. A member that stays shares one (nlink) that looks like its leader's; if
+    // the leader itself is applied, the member is re-linked below (the link step is idempotent).
+    const leavesGroup = item.base?.type === 'hardlink' && item.next?.type !== 'hardlink' && (now?.nlink ?? 1) > 1;
+    const linked = item.next?.type !== 'hardlink' || (now?.nlink ?? 1) > 1;
+    if (linked && !leavesGroup && looksSame(now, next) && now?.mtimeNs === next?.mtimeNs) return { path, kind: 'already' };
     let unchanged = base === null ? now === null : now !== null && (base.type === 'dir' && now.type === 'dir'
       ? sameAttrs(base, now) : looksSame(base, now));
     if (unchanged && item.next === null && now?.type === 'dir' && hostOnlyChildren(path, now, map1).length) {
@@ -70,4 +74,31 @@ export function classify(
     }
     return { path, kind: 'conflict', conflict: c };
   });
+  // a member whose leader gets a new inode follows it
+  const moving = new Set(decisions.filter((d) => d.kind === 'apply' || d.kind === 'merge').map((d) => d.path));
+  return decisions.map((d, i) => {
+    const next = items[i]!.next;
+    if (d.kind !== 'already' || next?.type !== 'hardlink' || !moving.has(next.linkTo ?? '')) return d;
+    return { path: d.path, kind: 'apply', from: host.get(d.path) ?? null, to: next };
+  });
+}
+
+/** Every proper ancestor of the paths, the root excluded: the directories a swap writes through. */
+export function ancestorsOf(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const path of paths) {
+    for (let p = parentKey(path); p !== null && p !== '' && !out.has(p); p = parentKey(p)) out.add(p);
+  }
+  return out;
+}
+
+/**
+ * The outermost ancestor of `path` that `was` (map1, or what a transaction left) holds as a directory
+ * but the host no longer does: a symlink (writing below it would follow it, maybe out of the tree), a
+ * file, or nothing. Null when every such ancestor is still a real directory.
+ */
+export function brokenAncestor(path: string, host: ReadonlyMap<string, HostEntry | null>, was: (p: string) => Entry | null | undefined): string | null {
+  const chain: string[] = [];
+  for (let p = parentKey(path); p !== null && p !== ''; p = parentKey(p)) chain.unshift(p);
+  return chain.find((p) => was(p)?.type === 'dir' && host.get(p)?.type !== 'dir') ?? null;
 }

@@ -81,6 +81,9 @@ export function metaFor(to: Entry, from: Entry | null, withMtime = true): Meta {
   return m;
 }
 
+/** A host entry (probe or record) whose inode had other names: `nlink` is only on host entries. */
+const sharedInode = (e: Entry) => ((e as { nlink?: number }).nlink ?? 1) > 1;
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type OpBody = DistributiveOmit<Op, 'n'>;
 type Ranked = { phase: number; key: string; depth: number; sub: number; op: OpBody };
@@ -121,7 +124,9 @@ export function buildPlan(input: PlanInput): Plan {
       add(fromDir ? later(path, 3) : linkPhase, path, 1, { kind: 'link', path, area, leader: to.linkTo! });
       continue;
     }
-    if (from && !fromDir && from.type !== 'hardlink' && sameContent(from, to)) {
+    // metadata alone, in place — unless the inode is shared (a hardlink group on the host, before or
+    // after): a chmod there would reach every other name of it; a fresh (or the undo area's) inode goes in
+    if (from && !fromDir && from.type !== 'hardlink' && sameContent(from, to) && !sharedInode(from) && !sharedInode(to)) {
       add(later(path, 1), path, 0, { kind: 'meta', path, next: metaFor(to, from), prev: metaFor(from, to) });
       continue;
     }

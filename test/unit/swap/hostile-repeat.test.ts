@@ -1,0 +1,110 @@
+// Repeats and races on a dir: host: a swap run twice, a rollback with nothing to roll back, recover
+// with nothing to recover, and two swaps at once on one target.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
+import { swap } from '../../../main/adapters/swap/swap.ts';
+import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
+import { recover } from '../../../main/adapters/swap/recover.ts';
+import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import { buildTree1, mapOfTree, snapshot, upgradeTree } from './helpers/tree.ts';
+
+let base: string, store: string, t1: string, t2: string;
+let map1: ReturnType<typeof mapOfTree>, map2: ReturnType<typeof mapOfTree>;
+
+before(() => {
+  base = mkdtempSync(join(tmpdir(), 'understudy-repeat-'));
+  store = join(base, 'store'); t1 = join(base, 't1'); t2 = join(base, 't2');
+  buildTree1(t1);
+  execFileSync('cp', ['-a', t1, t2]);
+  upgradeTree(t2);
+  map1 = mapOfTree(t1, store); map2 = mapOfTree(t2, store);
+});
+after(() => rmSync(base, { recursive: true, force: true }));
+
+function freshHost(name: string): string {
+  const dir = join(base, name);
+  execFileSync('cp', ['-a', t1, dir]);
+  return dir;
+}
+
+test('the same swap twice: the second changes nothing, and one rollback still lands map1', async () => {
+  const dir = freshHost('twice');
+  const host = await openDirHost(`dir:${dir}`);
+  await swap({ host, store, map1, map2 });
+  const again = await swap({ host, store, map1, map2 });
+  assert.deepEqual(snapshot(dir), snapshot(t2));
+  assert.equal(again.files, 0, 'nothing left to do');
+  await rollbackLatest({ host, store });
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});
+
+test('two swaps at once on one target: one lands, the other is refused (or finds nothing left to do)', async () => {
+  const dir = freshHost('race');
+  const [a, b] = await Promise.allSettled([
+    openDirHost(`dir:${dir}`).then((host) => swap({ host, store, map1, map2 })),
+    openDirHost(`dir:${dir}`).then((host) => swap({ host, store, map1, map2 })),
+  ]);
+  const landed = [a, b].filter((r) => r.status === 'fulfilled' && r.value.files > 0);
+  assert.equal(landed.length, 1, JSON.stringify([a, b].map((r) => (r.status === 'rejected' ? String(r.reason) : r.value.files))));
+  for (const r of [a, b]) if (r.status === 'rejected') assert.ok(isUnderstudyError(r.reason) && r.reason.code === 'io' && /another understudy/.test(r.reason.message), String(r.reason));
+  assert.deepEqual(snapshot(dir), snapshot(t2));
+  await rollbackLatest({ host: await openDirHost(`dir:${dir}`), store });
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});
+
+test('while another orchestrator holds the target, swap and rollback refuse and change nothing; a dead holder is taken over', async () => {
+  const dir = freshHost('held');
+  const host = await openDirHost(`dir:${dir}`);
+  const holder = spawn('sleep', ['60']);
+  try {
+    mkdirSync(host.work, { recursive: true });
+    writeFileSync(join(host.work, 'orchestrator.lock'), `${holder.pid}\n`);
+    const busy = (e: unknown) => isUnderstudyError(e) && e.code === 'io' && e.message.includes(`pid ${holder.pid}`);
+    await assert.rejects(swap({ host, store, map1, map2 }), busy);
+    await assert.rejects(rollbackLatest({ host, store }), busy);
+    assert.deepEqual(snapshot(dir), snapshot(t1));
+    assert.deepEqual(readdirSync(host.work), ['orchestrator.lock']);
+  } finally { holder.kill('SIGKILL'); }
+  await new Promise((res) => holder.once('exit', res));
+  await swap({ host, store, map1, map2 }); // its holder is gone
+  assert.deepEqual(snapshot(dir), snapshot(t2));
+  assert.equal(existsSync(join(host.work, 'orchestrator.lock')), false);
+});
+
+test('recover with nothing to recover, and rollback with nothing to roll back: no work area, no store records', async () => {
+  const dir = freshHost('idle');
+  const host = await openDirHost(`dir:${dir}`);
+  assert.deepEqual(await recover(host), []);
+  await assert.rejects(rollbackLatest({ host, store: join(base, 'empty-store') }), (e: unknown) => isUnderstudyError(e) && e.code === 'usage');
+  assert.equal(existsSync(host.work), false);
+  assert.equal(existsSync(join(base, 'empty-store')), false);
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});
+
+test('a map whose objects are missing from the store -> store-corrupt before anything is renamed, host untouched', async () => {
+  const dir = freshHost('corrupt');
+  const st2 = join(base, 'store2');
+  execFileSync('cp', ['-a', store, st2]);
+  const sha = map2.manifest.entries.find((e) => e.path === 'usr/bin/tool')!.sha256!;
+  rmSync(join(st2, 'objects', sha.slice(0, 2), sha.slice(2)));
+  rmSync(join(st2, 'swaps'), { recursive: true, force: true }); // other cases' transactions
+  const host = await openDirHost(`dir:${dir}`);
+  await assert.rejects(swap({ host, store: st2, map1, map2 }), (e: unknown) => isUnderstudyError(e) && e.code === 'store-corrupt' && e.message.includes('usr/bin/tool'));
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+  assert.equal(existsSync(host.work), false, 'nothing staged, no work area');
+  assert.equal(existsSync(join(st2, 'swaps')), false, 'no transaction recorded');
+});
+
+test('undo area gone: rollback takes the old content from the store and still lands map1', async () => {
+  const dir = freshHost('no-undo');
+  const host = await openDirHost(`dir:${dir}`);
+  await swap({ host, store, map1, map2 });
+  for (const tx of readdirSync(join(host.work, 'tx'))) rmSync(join(host.work, 'tx', tx, 'a0', 'undo'), { recursive: true, force: true });
+  await rollbackLatest({ host, store });
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});
