@@ -7,7 +7,12 @@ import { makeOutput, printFailure } from './output.ts';
 import { UnderstudyError } from '../core/domain/errors.ts';
 import { verbs } from './verbs/index.ts';
 
+// A reader that goes away (`understudy ... --json | head`) must not crash a run midway with EPIPE: the
+// verb finishes (and cleans up its sandbox); what it would still have printed is dropped.
+const dropWhenReaderGone = (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; };
+
 export async function main(argv: string[]): Promise<number> {
+  if (!process.stdout.listeners('error').includes(dropWhenReaderGone)) process.stdout.on('error', dropWhenReaderGone);
   let exitCode = 0;
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
@@ -53,10 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // --help, --version: exit 0. No verb at all: commander printed the help as an error (exit code 1).
+      if (err.exitCode === 0) return 0;
+      const message = err.code === 'commander.help' ? 'no verb given: understudy VERB ... (understudy --help lists them)' : err.message.replace(/^error: /, '');
       // commander has said what is wrong on stderr; with --json the last stdout line is still the result
       const jsonWanted = argv.slice(0, argv.indexOf('--') === -1 ? undefined : argv.indexOf('--')).includes('--json');
-      if (jsonWanted) printFailure(makeOutput(true), new UnderstudyError('usage', err.message.replace(/^error: /, '')));
+      if (jsonWanted) printFailure(makeOutput(true), new UnderstudyError('usage', message));
       return 2;
     }
     throw err;

@@ -14,7 +14,8 @@ export function makeOutput(json: boolean): Output {
   return {
     json,
     event(e) {
-      if (json) process.stdout.write(JSON.stringify(e) + '\n');
+      // the contract's event shape names the run; verbs that are not workflow runs (capture, verify...) say null
+      if (json) process.stdout.write(JSON.stringify({ ...e, run: e.run ?? null }) + '\n');
     },
     info(line) {
       if (!json) process.stderr.write(line + '\n');

@@ -18,6 +18,8 @@ import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { parseMaxFail } from '../../core/workflow/batch-plan.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
+import { checkHypervisorOptions } from './sandbox-option-checks.ts';
+import { requireRunStore } from './run-store-guard.ts';
 
 const count = (name: string, v: unknown, min: number) => {
   const n = Number(v);
@@ -57,6 +59,7 @@ The batch is recorded in the run store as it goes: if its process dies or is int
       return resumeBatchFromCli(rt, String(opts.resume), args[0]);
     }
     if (!args[0]) throw new UnderstudyError('usage', 'batch needs a fleet file (or --resume BATCH)');
+    checkHypervisorOptions(opts);
     const options = {
       canary: count('canary', opts.canary ?? 1, 0), parallel: count('parallel', opts.parallel ?? 1, 1), maxFail: parseMaxFail(String(opts.maxFail ?? 0)),
     };
@@ -88,6 +91,7 @@ The batch is recorded in the run store as it goes: if its process dies or is int
 
 /** `batch --resume BATCH` and `resume BATCH`. A fleet file, if given, must still list the batch's hosts and plan. */
 export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet?: string): Promise<number> {
+  requireRunStore(rt.store, `batch '${batchId}'`);
   const store = new RunStore(rt.store);
   try {
     if (fleet) {

@@ -6,6 +6,7 @@ import { printResult } from '../output.ts';
 import { runDemoStory, type DemoStep } from '../../app/demo/demo-story.ts';
 import { runOutput } from '../render/run-output.ts';
 import { demoInUi } from './demo-ui.ts';
+import { parsePort } from './serve.ts';
 
 function human(r: Record<string, unknown>): string {
   const steps = r.steps as DemoStep[];
@@ -20,6 +21,7 @@ export const demoVerb: Verb = {
   configure: (c) => c.option('--headless', 'run the whole story in the terminal instead of the UI')
     .option('--port <n>', 'port for the UI (default: a free one)'),
   async run(rt, _args, opts) {
+    parsePort(opts.port); // a bad --port is a usage error before any VM boots, headless or not
     if (!opts.headless) return demoInUi(rt, opts);
     const view = runOutput(rt.out);
     try {

@@ -12,6 +12,7 @@ import type { RunResult } from '../../core/workflow/run-result.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { addSandboxOptions, adapterOptions } from './upgrade-options.ts';
+import { checkSandboxOptions } from './sandbox-option-checks.ts';
 
 /** The rehearsal's report for a person: what the upgrade did in the sandbox. */
 export function rehearsalReport(r: RunResult): string {
@@ -34,6 +35,7 @@ export const rehearseVerb: Verb = {
   async run(rt, args, opts) {
     const target = args[0]!;
     parseTarget(target); // usage error before anything is created
+    checkSandboxOptions(opts);
     const store = new RunStore(rt.store);
     const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });
     try {

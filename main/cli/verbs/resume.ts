@@ -10,6 +10,7 @@ import type { RunInput } from '../../core/workflow/run-types.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatchFromCli } from './batch.ts';
+import { requireRunStore } from './run-store-guard.ts';
 
 function isBatch(storeDir: string, id: string): boolean {
   const store = new RunStore(storeDir);
@@ -30,6 +31,7 @@ export const resumeVerb: Verb = {
   configure: (c) => c.argument('<run>', 'run or batch id, or a unique prefix of one')
     .option('--yes', 'approve the review without asking (conflicts still stop the run)'),
   async run(rt, args, opts) {
+    requireRunStore(rt.store, `run or batch '${args[0]!}'`);
     if (isBatch(rt.store, args[0]!)) return resumeBatchFromCli(rt, args[0]!);
     const store = new RunStore(rt.store);
     const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });

@@ -1,7 +1,5 @@
 // `understudy runs`: run history from the run store, newest first; `runs --batches`: fleet batches, with the
 // id to resume an interrupted one by.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
@@ -10,6 +8,7 @@ import { runRow, runsTable } from '../render/run-listing.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { BatchStore, type BatchRecord } from '../../app/run-store/batch-store.ts';
 import { formatTable } from '../../app/runs/batch-listing.ts';
+import { hasRunStore } from './run-store-guard.ts';
 
 const OUTCOMES = ['upgraded', 'rehearsed', 'check-failed', 'conflict', 'rolled-back', 'needs-recovery', 'failed', 'cancelled', 'aborted'];
 
@@ -27,8 +26,9 @@ export const runsVerb: Verb = {
     if (opts.outcome && !OUTCOMES.includes(opts.outcome)) {
       throw new UnderstudyError('usage', `--outcome must be one of ${OUTCOMES.join(', ')}; got '${opts.outcome}'`);
     }
-    if (!existsSync(join(rt.store, 'runs.db'))) {
-      printResult(rt.out, { runs: [] }, () => `no runs in ${rt.store}`);
+    if (!hasRunStore(rt.store)) { // an empty listing of what was asked for, without creating the store
+      if (opts.batches) printResult(rt.out, { batches: [] }, () => 'no batches');
+      else printResult(rt.out, { runs: [] }, () => `no runs in ${rt.store}`);
       return 0;
     }
     const store = new RunStore(rt.store);

@@ -1,14 +1,12 @@
 // `understudy show RUN`: one run from the run store: stages with timings, result and error.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
 import { processAlive } from '../../app/runs/process-alive.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
 import { runRow } from '../render/run-listing.ts';
 import { runDetailText, stageSummaries } from '../render/run-detail.ts';
+import { requireRunStore } from './run-store-guard.ts';
 
 export const showVerb: Verb = {
   name: 'show',
@@ -16,7 +14,7 @@ export const showVerb: Verb = {
   configure: (c) => c.argument('<run>', 'run id or a unique prefix of one'),
   async run(rt, args) {
     const id = args[0]!;
-    if (!existsSync(join(rt.store, 'runs.db'))) throw new UnderstudyError('usage', `no run '${id}': there are no runs in ${rt.store}`);
+    requireRunStore(rt.store, `run '${id}'`);
     const store = new RunStore(rt.store);
     try {
       const rec = store.get(store.resolveId(id))!;

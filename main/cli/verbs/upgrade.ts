@@ -9,6 +9,8 @@ import type { RunInput } from '../../core/workflow/run-types.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { addSandboxOptions, adapterOptions, collect, parsePrefer, parseReboot } from './upgrade-options.ts';
+import { checkSandboxOptions } from './sandbox-option-checks.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
 
 export const upgradeVerb: Verb = {
   name: 'upgrade',
@@ -22,9 +24,14 @@ export const upgradeVerb: Verb = {
     .option('--prefer <side-and-path...>', 'on a conflict keep the host\'s file or take the sandbox\'s: --prefer host|sandbox PATH'),
   async run(rt, args, opts) {
     const target = args[0]!;
-    parseTarget(target); // usage error before anything is created
+    const kind = parseTarget(target).kind; // usage error before anything is created
+    checkSandboxOptions(opts);
     const prefer = parsePrefer(opts.prefer);
     const reboot = parseReboot(opts.reboot);
+    // preflight refuses it too (for the UI); from the command line it is a usage error, no run recorded
+    if (kind === 'local' && reboot === 'always') {
+      throw new UnderstudyError('usage', '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never');
+    }
     const store = new RunStore(rt.store);
     const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });
     try {
