@@ -11,7 +11,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { bytesFromKey, compareKeys, displayKey } from '../../core/domain/path-key.ts';
 import { loadVerifiedMap } from '../store/verify-store.ts';
 import { objectPath } from '../store/store-paths.ts';
-import { applyXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
+import { applyXattrs, clearXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
 
 export interface RestoreResult { map: string; dir: string; entries: number; files: number; bytes: number; seconds: number; warnings: string[] }
 
@@ -72,9 +72,16 @@ export async function restoreMap(store: string, mapRef: string, destination: str
   for (const e of files) {
     const st = await lstat(objectPath(store, e.sha256!)).catch(() => undefined);
     if (!st?.isFile()) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} is missing from the store; run 'understudy verify'`);
+    // a cheap check before anything is written (content is re-hashed by verify, not here)
+    const stored = e.sparse ? e.sparse.reduce((n, [, len]) => n + len, 0) : e.size;
+    if (st.size !== stored) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} has ${st.size} bytes, the map says ${stored}; run 'understudy verify'`);
   }
-  if (create) await mkdir(dir, { mode: 0o700 });
   const warnings: string[] = [];
+  if (create) await mkdir(dir, { mode: 0o700 });
+  else await clearXattrs(dir).catch((err: Error) => {
+    if (process.getuid?.() === 0) throw err;
+    warnings.push(`xattrs of ${dir} not cleared: ${err.message.split('\n')[0]}`);
+  });
   const of = (t: Entry['type']) => entries.filter((e) => e.type === t);
   for (const e of of('dir')) if (e.path !== '') await mkdir(abs(dir, e.path), { mode: 0o700 });
   const total = files.reduce((n, e) => n + e.size, 0);

@@ -2,11 +2,14 @@
 // fifos (mknod/mkfifo, names passed as raw bytes through xargs -0), xattrs
 // (`setfattr -h --restore`, never following symlinks), and nanosecond mtimes (`touch -h -d @S.N`, since
 // Node's utimes rounds to microseconds).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { lstat } from 'node:fs/promises';
 import { bytesFromKey } from '../../core/domain/path-key.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
-import { quoteGetfattr } from '../capture/xattr-reader.ts';
+import { parseGetfattrDump, quoteGetfattr } from '../capture/xattr-reader.ts';
+
+const execFileP = promisify(execFile);
 
 export function runTool(cmd: string, args: string[], cwd: string, stdin?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -64,6 +67,19 @@ export async function applyXattrs(dir: string, entries: Entry[]): Promise<void> 
     parts.push('\n');
   }
   if (parts.length) await runTool('setfattr', ['-h', '--restore=-'], dir, Buffer.from(parts.join(''), 'latin1'));
+}
+
+/**
+ * Removes every xattr of an existing, empty restore destination (a default ACL there would be inherited
+ * by every entry created inside, a stale user.* would stay on the root); the map's own are set later.
+ */
+export async function clearXattrs(dir: string): Promise<void> {
+  // a filesystem without xattr support has none to clear (getfattr fails there)
+  const listed = await execFileP('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', dir], { encoding: 'buffer', maxBuffer: 16 << 20 })
+    .catch(() => undefined);
+  for (const attrs of parseGetfattrDump(listed?.stdout ?? Buffer.alloc(0)).values()) {
+    for (const name of Object.keys(attrs)) await execFileP('setfattr', ['-h', '-x', Buffer.from(name, 'latin1').toString(), '--', dir]);
+  }
 }
 
 /** `touch -d` form of a ns time: touch reads '@-1.25' as -1.25 s, so the sign goes before the magnitude. */

@@ -18,7 +18,12 @@ async function storedObjects(store: string): Promise<string[]> {
   let dirs: string[] = [];
   try { dirs = await readdir(join(store, 'objects')); } catch { return out; }
   for (const d of dirs.filter((x) => /^[0-9a-f]{2}$/.test(x))) {
-    for (const f of await readdir(join(store, 'objects', d))) if (/^[0-9a-f]{62}$/.test(f)) out.push(d + f);
+    let names: string[];
+    try { names = await readdir(join(store, 'objects', d)); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') continue; // its objects are reported missing by the maps using them
+      throw e;
+    }
+    for (const f of names) if (/^[0-9a-f]{62}$/.test(f)) out.push(d + f);
   }
   return out;
 }
@@ -92,7 +97,8 @@ export async function verifyStore(
       for (const r of results) {
         const o = objects[r.id]!;
         if (r.error !== undefined) {
-          if (r.code !== 'ENOENT') throw new Error(`verify: reading object ${o}: ${r.error}`);
+          // a directory (or a path through a non-directory) where the object file should be is no object either
+          if (!['ENOENT', 'EISDIR', 'ENOTDIR'].includes(r.code ?? '')) throw new Error(`verify: reading object ${o}: ${r.error}`);
           corrupt.push({ object: o, reason: 'missing', paths: users.get(o) ?? [] });
           continue;
         }

@@ -2,8 +2,18 @@
 import type { Command } from 'commander';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
+
+/** An --exclude names a path below the root: '/' (everything) or '..' (outside the root) is a mistake, not a no-op. */
+function checkExcludes(paths: string[]): void {
+  for (const p of paths) {
+    const parts = p.split('/').filter((x) => x !== '' && x !== '.');
+    if (parts.length === 0) throw new UnderstudyError('usage', `--exclude '${p}' would leave out the whole root; name a path below it`);
+    if (parts.includes('..')) throw new UnderstudyError('usage', `--exclude '${p}' has a '..' component; give the path as it is on the host, e.g. /var/cache`);
+  }
+}
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -18,6 +28,7 @@ export const captureVerb: Verb = {
     .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it'),
   async run(rt, args, opts) {
     const target = args[0]!;
+    checkExcludes(opts.exclude as string[]);
     let lastInfo = 0;
     const result = await capture({
       store: rt.store, target, excludes: opts.exclude, full: Boolean(opts.full), signal: rt.signal,

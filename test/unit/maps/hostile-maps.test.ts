@@ -90,6 +90,20 @@ test('verify names the hardlinked paths of a corrupt object too', async () => {
   assert.deepEqual(r.corrupt, [{ object: sha, reason: 'mismatch', paths: ['/a', '/b'] }]);
 });
 
+test('an object cut short, or a directory where it should be: restore refuses before writing, verify says missing', async () => {
+  const { store, id, sha } = await linkedStore('short-object');
+  writeFileSync(objectPath(store, sha), 'li');
+  const dest = join(work, 'dest-short');
+  await assert.rejects(restoreMap(store, id, dest), (e: any) => e.code === 'store-corrupt' && /has 2 bytes, the map says 7/.test(e.message));
+  assert.equal(existsSync(dest), false);
+  rmSync(objectPath(store, sha));
+  mkdirSync(objectPath(store, sha));
+  assert.deepEqual((await verifyStore(store, undefined)).corrupt, [{ object: sha, reason: 'missing', paths: ['/a', '/b'] }]);
+  rmSync(join(objectPath(store, sha), '..'), { recursive: true });
+  writeFileSync(join(objectPath(store, sha), '..'), 'a file where a fan-out directory belongs');
+  assert.deepEqual((await verifyStore(store, undefined)).corrupt, [{ object: sha, reason: 'missing', paths: ['/a', '/b'] }]);
+});
+
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['bin/understudy.mjs', ...args, '--json'], { encoding: 'utf8', cwd: join(import.meta.dirname, '../../..') });
   return { status: r.status, result: JSON.parse(r.stdout.trim().split('\n').pop()!) };
@@ -109,6 +123,20 @@ test('an altered map file is refused by restore and diff, and verify MAP names i
   const v = cli('verify', id.slice(0, 8), '--store', store);
   assert.equal(v.status, 3);
   assert.deepEqual(v.result.corrupt, [{ object: `map:${id}`, reason: 'bad-map', paths: [] }]);
+  // maps names it instead of leaving it out without a word
+  const listed = cli('maps', '--store', store);
+  assert.equal(listed.status, 0);
+  assert.deepEqual([listed.result.maps, listed.result.unreadable], [[], [id]]);
+});
+
+test("capture --exclude of the root itself or through '..' is a usage error, store untouched", () => {
+  const store = join(work, 'exclude-store');
+  for (const ex of ['/', './', '../etc', '/var/../etc']) {
+    const r = cli('capture', `dir:${work}`, '--exclude', ex, '--store', store);
+    assert.equal(r.status, 2, ex);
+    assert.equal(r.result.error.code, 'usage');
+  }
+  assert.equal(existsSync(store), false);
 });
 
 test('diff: a hardlink whose group content changed is changed too', () => {

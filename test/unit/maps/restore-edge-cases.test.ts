@@ -1,7 +1,8 @@
 // Round trips on the cases the hostile fixture tree lacks: ns mtimes before 1970 and far in the future
 // (Node's utimes takes neither; touch got '@-S.-N'), xattrs with an empty value (setfattr refuses
 // 'name=0s') or '='/'%' in the name (GNU tar writes those %3D/%25), and a restore by an unprivileged user
-// into a tree with a read-only directory holding a symlink, and a device node it cannot make.
+// into a tree with a read-only directory holding a symlink, and a device node it cannot make. An existing
+// DIR's own xattrs (a default ACL) must not leak into the tree.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -47,6 +48,16 @@ test('mtimes before 1970 and in 2400 (ns), empty xattr values and xattr names wi
   const r = await restoreMap(store, res.map, dest);
   assert.deepEqual(r.warnings, []);
   assert.deepEqual(snapshot(dest), snapshot(src));
+  assert.equal(xattrDump(dest), xattrDump(src));
+});
+
+test('an existing empty DIR with a default ACL and a stale xattr: neither leaks into the restored tree', async () => {
+  const res = await capture({ store, target: `dir:${src}` });
+  const dest = join(work, 'acl-dest');
+  mkdirSync(dest);
+  execFileSync('setfacl', ['-d', '-m', 'u:5:rwx', dest]);
+  execFileSync('setfattr', ['-n', 'user.stale', '-v', '1', dest]);
+  await restoreMap(store, res.map, dest);
   assert.equal(xattrDump(dest), xattrDump(src));
 });
 
