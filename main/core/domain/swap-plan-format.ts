@@ -28,10 +28,23 @@ export function mtimeField(ns: string | undefined): string {
   return frac < 0n ? `${sec - 1n}.${(frac + 1_000_000_000n).toString().padStart(9, '0')}` : `${sec}.${frac.toString().padStart(9, '0')}`;
 }
 
+/**
+ * An xattr name as setfattr reads one. Captures key names by their bytes, one latin1 char each (a name
+ * with a char beyond latin1 is taken as text: its UTF-8 bytes); setfattr undoes \ooo escapes in a name,
+ * so a backslash, an = (the plan splits name=0svalue there) and every byte outside printable ASCII go
+ * escaped, and the name's bytes arrive exact.
+ */
+export function xattrNameField(name: string): string {
+  const bytes = /[^\u0000-\u00ff]/.test(name) ? new TextEncoder().encode(name) : Uint8Array.from(name, (c) => c.charCodeAt(0));
+  let quoted = '';
+  for (const b of bytes) quoted += b <= 0x20 || b >= 0x7f || b === 0x5c || b === 0x3d ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b);
+  return encText(quoted);
+}
+
 function metaFields(m: Meta | null): string[] {
   if (!m) return ['-', '-', '-', '-', '-', '-'];
-  const xset = Object.entries(m.xset).map(([k, v]) => `${encText(k)}=0s${v}`).join(',');
-  const xrm = m.xrm.map(encText).join(',');
+  const xset = Object.entries(m.xset).map(([k, v]) => `${xattrNameField(k)}=0s${v}`).join(',');
+  const xrm = m.xrm.map(xattrNameField).join(',');
   return [m.mode === undefined ? '-' : m.mode.toString(8).padStart(5, '0'), m.uid === undefined ? '-' : String(m.uid), m.gid === undefined ? '-' : String(m.gid), mtimeField(m.mtimeNs), xset || '-', xrm || '-'];
 }
 

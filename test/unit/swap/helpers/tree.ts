@@ -40,7 +40,8 @@ function xattrsOfAll(paths: Buffer[]): Array<Record<string, string>> {
   for (const line of text.split('\n')) {
     if (line.startsWith('# file: ')) { const i = index.get(line.slice(8)); cur = i === undefined ? undefined : out[i]; continue; }
     const m = /^([^#=][^=]*)=0s(.*)$/.exec(line);
-    if (m && cur) cur[m[1]!] = m[2]!;
+    // names as a capture keys them: getfattr's \ooo escapes undone, one latin1 char per byte
+    if (m && cur) cur[m[1]!.replace(/\\([0-7]{3})/g, (_e, o: string) => String.fromCharCode(parseInt(o, 8)))] = m[2]!;
   }
   return out;
 }
