@@ -2,7 +2,7 @@
 // odd owners, an immutable file that makes the swap fail (undone, host exactly as before).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -10,23 +10,14 @@ import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
 import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
-import { mapOfTree, sh, snapshot } from './helpers/tree.ts';
+import { snapshot } from './helpers/tree.ts';
+import { treePair } from './helpers/tree-pair.ts';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'understudy-hostile2-')); });
 after(() => { try { execFileSync('chattr', ['-R', '-i', base], { stdio: 'ignore' }); } catch { /* none set */ } rmSync(base, { recursive: true, force: true }); });
 
-function trees(name: string, tree1: string, upgrade: string) {
-  const store = join(base, name, 'store');
-  const t1 = join(base, name, 't1'), t2 = join(base, name, 't2'), h = join(base, name, 'h');
-  mkdirSync(t1, { recursive: true });
-  sh(tree1, t1);
-  execFileSync('cp', ['-a', t1, t2]);
-  sh(upgrade, t2);
-  const map1 = mapOfTree(t1, store), map2 = mapOfTree(t2, store);
-  execFileSync('cp', ['-a', t1, h]);
-  return { store, t1, t2, h, map1, map2 };
-}
+const trees = (name: string, tree1: string, upgrade: string) => treePair(base, name, tree1, upgrade);
 
 async function roundTrip(name: string, tree1: string, upgrade: string): Promise<void> {
   const { store, t1, t2, h, map1, map2 } = trees(name, tree1, upgrade);

@@ -3,14 +3,14 @@
 // entry, rolls back, checks map1, and rolls back the rollback (map2 again).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
 import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
-import { mapOfTree, sh, snapshot } from './helpers/tree.ts';
+import { mapOfTree, snapshot } from './helpers/tree.ts';
+import { treePair } from './helpers/tree-pair.ts';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'understudy-hostile-')); });
@@ -25,14 +25,7 @@ const view = (dir: string, loose = false) =>
   loose ? mapOfTree(dir, join(base, 'scratch-store')).manifest.entries : snapshot(dir);
 
 async function roundTrip(name: string, tree1: string, upgrade: string, loose = false): Promise<void> {
-  const store = join(base, name, 'store');
-  const t1 = join(base, name, 't1'), t2 = join(base, name, 't2'), h = join(base, name, 'h');
-  mkdirSync(t1, { recursive: true });
-  sh(tree1, t1);
-  execFileSync('cp', ['-a', t1, t2]);
-  sh(upgrade, t2);
-  const map1 = mapOfTree(t1, store), map2 = mapOfTree(t2, store);
-  execFileSync('cp', ['-a', t1, h]);
+  const { store, t1, t2, h, map1, map2 } = treePair(base, name, tree1, upgrade);
   assert.deepEqual(snapshot(h), snapshot(t1));
   const host = await openDirHost(`dir:${h}`);
   const r = await swap({ host, store, map1, map2 });
