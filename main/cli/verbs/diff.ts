@@ -1,6 +1,7 @@
 // `understudy diff MAP_A MAP_B`: added / changed (content or metadata) / removed paths.
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
+import { oneLine } from '../one-line-path.ts';
 import { loadVerifiedMap } from '../../adapters/store/verify-store.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
@@ -13,7 +14,7 @@ export const diffVerb: Verb = {
     const [a, b] = [await loadVerifiedMap(rt.store, args[0]!), await loadVerifiedMap(rt.store, args[1]!)];
     const d = diffMaps(a.manifest, b.manifest);
     printResult(rt.out, { mapA: a.id, mapB: b.id, ...d }, () => [
-      ...d.added.map((p) => `+ /${displayKey(p)}`), ...d.changed.map((p) => `~ /${displayKey(p)}`), ...d.removed.map((p) => `- /${displayKey(p)}`),
+      ...d.added.map((p) => `+ /${oneLine(displayKey(p))}`), ...d.changed.map((p) => `~ /${oneLine(displayKey(p))}`), ...d.removed.map((p) => `- /${oneLine(displayKey(p))}`),
       `${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`,
     ].join('\n'));
     return 0;

@@ -1,10 +1,8 @@
 // `understudy verify [MAP]`: re-hash objects; exit 3 naming corrupt objects and every path using them.
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
+import { oneLine } from '../one-line-path.ts';
 import { verifyStore } from '../../adapters/store/verify-store.ts';
-
-/** A path on one line: control characters (a newline in a name) shown escaped. */
-const oneLine = (p: string): string => p.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 function corruptSummary(problems: number, objects: number, badMaps: number): string {
   const bad = problems - badMaps;

@@ -139,6 +139,15 @@ test("capture --exclude of the root itself or through '..' is a usage error, sto
   assert.equal(existsSync(store), false);
 });
 
+test('human diff output keeps one path per line: a newline in a name is shown escaped', async () => {
+  const store = join(work, 'newline-names');
+  const a = await saveMap(store, m([d(''), d('old\nname', { type: 'fifo' })]));
+  const b = await saveMap(store, m([d(''), d('new\nname', { type: 'fifo' })]));
+  const r = spawnSync(process.execPath, ['bin/understudy.mjs', 'diff', a, b, '--store', store], { encoding: 'utf8', cwd: join(import.meta.dirname, '../../..') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '+ /new\\x0aname\n- /old\\x0aname\n1 added, 0 changed, 1 removed\n');
+});
+
 test('diff: a hardlink whose group content changed is changed too', () => {
   const f = (path: string, sha: string): Entry => d(path, { type: 'file', size: 3, sha256: sha });
   const link = (path: string, to: string): Entry => d(path, { type: 'hardlink', linkTo: to });
