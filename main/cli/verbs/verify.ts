@@ -1,5 +1,7 @@
 // `understudy verify [MAP]`: re-hash objects; exit 3 naming corrupt objects and every path using them.
+import { existsSync } from 'node:fs';
 import type { Verb } from '../verb.ts';
+import { UnderstudyError } from '../../core/domain/errors.ts';
 import { printResult } from '../output.ts';
 import { oneLine } from '../one-line-path.ts';
 import { verifyStore } from '../../adapters/store/verify-store.ts';
@@ -14,6 +16,8 @@ export const verifyVerb: Verb = {
   summary: 're-hash objects; exit 3 on corruption: verify [MAP]',
   configure: (c) => c.argument('[map]', 'map id or unique prefix (default: every map and object)'),
   async run(rt, args) {
+    // "ok, 0 objects" for a mistyped --store would read as a pass
+    if (!existsSync(rt.store)) throw new UnderstudyError('usage', `no store at ${rt.store}: nothing to verify`);
     let last = 0;
     const r = await verifyStore(rt.store, args[0], (done, total) => {
       if (Date.now() - last < 250) return;

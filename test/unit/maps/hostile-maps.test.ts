@@ -129,13 +129,17 @@ test('an altered map file is refused by restore and diff, and verify MAP names i
   assert.deepEqual([listed.result.maps, listed.result.unreadable], [[], [id]]);
 });
 
-test("capture --exclude of the root itself or through '..' is a usage error, store untouched", () => {
+test("capture --exclude of the root itself or through '..', and verify of a missing store, are usage errors", () => {
   const store = join(work, 'exclude-store');
   for (const ex of ['/', './', '../etc', '/var/../etc']) {
     const r = cli('capture', `dir:${work}`, '--exclude', ex, '--store', store);
     assert.equal(r.status, 2, ex);
     assert.equal(r.result.error.code, 'usage');
   }
+  assert.equal(existsSync(store), false);
+  // verify of a store that is not there is no pass
+  const v = cli('verify', '--store', store);
+  assert.deepEqual([v.status, v.result.error.code], [2, 'usage']);
   assert.equal(existsSync(store), false);
 });
 
