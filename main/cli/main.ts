@@ -1,5 +1,7 @@
 // `understudy` command line: parses arguments, resolves the store, runs one verb, maps errors to the
 // contract's exit codes. Usage errors exit 2.
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { composeEngine } from '../app/compose.ts';
 import { resolveStoreDir } from '../app/store-dir.ts';
@@ -10,6 +12,16 @@ import { verbs } from './verbs/index.ts';
 // A reader that goes away (`understudy ... --json | head`) must not crash a run midway with EPIPE: the
 // verb finishes (and cleans up its sandbox); what it would still have printed is dropped.
 const dropWhenReaderGone = (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; };
+
+/** A store path through a file (--store /etc/hostname) is the operator's mistake, not an internal ENOTDIR later. */
+function refuseStoreThroughFile(store: string): void {
+  for (let p = store; ; p = dirname(p)) {
+    let st;
+    try { st = statSync(p, { throwIfNoEntry: false }); } catch { st = undefined; } // ENOTDIR: a file further up
+    if (st && !st.isDirectory()) throw new UnderstudyError('usage', `the store ${store} cannot be there: ${p} exists and is not a directory; choose another --store`);
+    if (st || dirname(p) === p) return;
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   if (!process.stdout.listeners('error').includes(dropWhenReaderGone)) process.stdout.on('error', dropWhenReaderGone);
@@ -41,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       const out = makeOutput(Boolean(opts.json));
       try {
         const store = resolveStoreDir(opts.store);
+        refuseStoreThroughFile(store);
         composeEngine(store);
         exitCode = await verb.run(
           { out, store, exit: (c) => { exitCode = c; }, signal: controller.signal },

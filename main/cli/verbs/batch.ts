@@ -11,12 +11,13 @@ import { RunStore } from '../../app/run-store/run-store.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch, type BatchResult, type HostReport } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
-import { readFleet } from '../../app/runs/fleet-file.ts';
+import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
 import { processAlive } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { parseMaxFail } from '../../core/workflow/batch-plan.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
+import { isUnderstudyError, UnderstudyError } from '../../core/domain/errors.ts';
+import { parseTarget } from '../../core/domain/map-target.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
 import { checkHypervisorOptions } from './sandbox-option-checks.ts';
 import { requireRunStore } from './run-store-guard.ts';
@@ -30,6 +31,15 @@ const count = (name: string, v: unknown, min: number) => {
 /** Options fixed when the batch started; a resumed batch keeps them. */
 const PLAN_OPTIONS = ['canary', 'parallel', 'maxFail', 'rehearse', 'hypervisor', 'libvirtUri', 'identity', 'new'] as const;
 const flag = (o: string) => '--' + o.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** A host whose target does not parse would only fail later as a run of its own: refuse the file up front. */
+function checkFleetTargets(file: string, hosts: FleetHost[]): void {
+  hosts.forEach((h, i) => {
+    try { parseTarget(h.target); } catch (e) {
+      throw new UnderstudyError('usage', `${file}: hosts.${i}: ${isUnderstudyError(e) ? e.message : String(e)}`);
+    }
+  });
+}
 
 export const batchVerb: Verb = {
   name: 'batch',
@@ -64,6 +74,7 @@ The batch is recorded in the run store as it goes: if its process dies or is int
       canary: count('canary', opts.canary ?? 1, 0), parallel: count('parallel', opts.parallel ?? 1, 1), maxFail: parseMaxFail(String(opts.maxFail ?? 0)),
     };
     const hosts = await readFleet(args[0]);
+    checkFleetTargets(args[0], hosts);
     const kind = opts.rehearse ? 'rehearse' : 'upgrade';
     const store = new RunStore(rt.store);
     try {

@@ -3,7 +3,7 @@
 // created by looking. Listing batches of an empty store answers with batches, not runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resultOf, runCli } from './run-cli.ts';
@@ -33,6 +33,9 @@ test('unknown map ids: map-not-found, exit 1, the id named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'understudy-cli-ids-'));
   const store = join(dir, 'store');
   try {
+    mkdirSync(join(dir, 'host'));
+    writeFileSync(join(dir, 'host', 'f'), 'x');
+    assert.equal(runCli(['capture', `dir:${join(dir, 'host')}`, '--store', store]).status, 0, 'a store with one map');
     for (const args of [['verify', 'abc123'], ['diff', 'abc123', 'def456'], ['restore', 'abc123', join(dir, 'out')]]) {
       const r = runCli([...args, '--store', store, '--json']);
       assert.equal(r.status, 1, args.join(' '));

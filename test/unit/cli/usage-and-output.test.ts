@@ -69,3 +69,17 @@ test('assess: a fail verdict is exit 1 with ok:false and error {code, message}; 
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('a --store that is, or lies under, a file is a usage error naming it (not an internal ENOTDIR)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-cli-store-file-'));
+  try {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'x');
+    for (const [verb, store] of [['maps', file], ['runs', join(file, 'sub', 'store')], ['verify', file]]) {
+      const r = runCli([verb!, '--store', store!, '--json']);
+      assert.equal(r.status, 2, `${verb} ${store}: ${r.stdout}`);
+      assert.equal(resultOf(r).error.code, 'usage');
+      assert.match(resultOf(r).error.message, new RegExp(`${file} exists and is not a directory`));
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
