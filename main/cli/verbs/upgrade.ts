@@ -32,6 +32,10 @@ export const upgradeVerb: Verb = {
     if (kind === 'local' && reboot === 'always') {
       throw new UnderstudyError('usage', '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never');
     }
+    // nobody could answer the review prompt: refuse now, not after a whole rehearsal (as batch and rollback do)
+    if (!opts.yes && (rt.out.json || !process.stdin.isTTY)) {
+      throw new UnderstudyError('usage', `upgrade changes the host: pass --yes when nobody can answer the review prompt (${rt.out.json ? '--json' : 'not a terminal'}), or use rehearse`);
+    }
     const store = new RunStore(rt.store);
     const svc = new RunService({ store, services: (input: RunInput) => stageServicesFor(input, rt.store) });
     try {
