@@ -10,6 +10,7 @@ import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath, sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
 import { ancestorsOf, brokenAncestor, type HostEntry } from '../../core/domain/swap-drift.ts';
 import { loadMap } from '../store/map-store.ts';
+import { depth } from '../../core/domain/swap-delta.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
 import { listRecords, newTxid, readHostTxs, type SwapRecord } from './swap-record.ts';
@@ -47,7 +48,9 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
   const dirLeft = { type: 'dir' } as Entry;
   // what the transaction left: a file whose size and mtime still match is not re-hashed
   const expected = new Map(t.changes.flatMap((c) => (c.to ? [[c.path, c.to] as const] : [])));
-  const now = await host.probe({ paths: [...paths], expected });
+  // directories the transaction made (from nothing, a file or a symlink): what lives in them now?
+  const made = new Set(t.changes.filter((c) => c.to?.type === 'dir' && c.from?.type !== 'dir').map((c) => c.path));
+  const now = await host.probe({ paths: [...paths], expected, listChildren: made });
   // which undo slots still hold their object: one listing per area, not one query per path
   const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];
@@ -81,6 +84,14 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
     }
     changes.push(change);
   }
+  // such a directory goes away again only when everything in it does: what the host put there since
+  // (or what is kept below it) stays, and the directory with it (deepest first, so that propagates up)
+  const reverted = new Set(changes.map((c) => c.path));
+  for (const d of [...made].sort((a, b) => depth(b) - depth(a))) {
+    if (!reverted.has(d) || (now.get(d)?.children ?? []).every((k) => reverted.has(k))) continue;
+    reverted.delete(d);
+    kept.push(d);
+  }
   const parents = new Map<string, { now: Entry; wantMtimeNs: string } | null>();
   for (const [p, mtime] of Object.entries(t.parentTimes)) {
     const e = now.get(p);
@@ -88,7 +99,7 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
   }
   const txid = newTxid('rollback');
   const stats = await runTransaction({
-    host, store, changes, parents, agentEnv,
+    host, store, changes: changes.filter((c) => reverted.has(c.path)), parents, agentEnv,
     record: { version: 1, txid, kind: 'rollback', target: host.target, createdAt: new Date().toISOString(),
       reverts: t.txid, beforeMap: t.afterMap, afterMap: t.beforeMap, restoredMap: t.beforeMap, mounts: t.mounts },
   });

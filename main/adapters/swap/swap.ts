@@ -65,7 +65,7 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
   const parents = new Set<string>();
   for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) parents.add(p); }
   const paths = new Set([...delta.items.map((i) => i.path), ...parents, ...ancestorsOf(parents)]);
-  const removedDirs = new Set(delta.items.filter((i) => !i.next && i.base?.type === 'dir').map((i) => i.path));
+  const removedDirs = new Set(delta.items.filter((i) => i.next?.type !== 'dir' && i.base?.type === 'dir').map((i) => i.path));
   const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
 
   const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map() };

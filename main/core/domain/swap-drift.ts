@@ -59,7 +59,8 @@ export function classify(
     if (linked && !leavesGroup && looksSame(now, next) && now?.mtimeNs === next?.mtimeNs) return { path, kind: 'already' };
     let unchanged = base === null ? now === null : now !== null && (base.type === 'dir' && now.type === 'dir'
       ? sameAttrs(base, now) : looksSame(base, now));
-    if (unchanged && item.next === null && now?.type === 'dir' && hostOnlyChildren(path, now, map1).length) {
+    // a directory that goes away (removed, or replaced by a file or symlink) would take them along
+    if (unchanged && item.next?.type !== 'dir' && now?.type === 'dir' && hostOnlyChildren(path, now, map1).length) {
       unchanged = false;
     }
     if (unchanged) return { path, kind: 'apply', from: now, to: item.next };
@@ -68,7 +69,7 @@ export function classify(
     if (choice === 'host') return { path, kind: 'keep-host', conflict: conflict() };
     if (now && base && next && isMergeable(path, now, base, next)) return { path, kind: 'merge', from: now, base, to: next, conflict: conflict() };
     const c = conflict();
-    if (now?.type === 'dir' && item.next === null) {
+    if (now?.type === 'dir' && item.next?.type !== 'dir') {
       const extra = hostOnlyChildren(path, now, map1);
       if (extra.length) c.host = `holds files map1 did not: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ' ...' : ''}`;
     }

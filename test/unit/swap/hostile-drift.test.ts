@@ -11,6 +11,7 @@ import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 import { mapOfTree, sh, snapshot } from './helpers/tree.ts';
+import { treePair } from './helpers/tree-pair.ts';
 
 let base: string, store: string, t1: string, t2: string, outside: string;
 let map1: ReturnType<typeof mapOfTree>, map2: ReturnType<typeof mapOfTree>;
@@ -101,4 +102,30 @@ test('rollback: a directory the host turned into a symlink after the swap is not
   assert.deepEqual(snapshot(outside), outsideBefore, 'nothing written outside the tree');
   assert.ok(rb.kept.includes('usr/lib/pkg/lib.so') && rb.kept.includes('usr/lib/pkg/new'), rb.kept.join(','));
   assert.equal(snapshot(dir).get('etc/app/conf'), snapshot(t1).get('etc/app/conf'), 'the rest is rolled back');
+});
+
+test('a directory that becomes a file or symlink, where the host added a file inside -> conflict, host untouched', async () => {
+  const p = treePair(base, 'd2f', `mkdir -p d2f d2s; printf x > d2f/x; printf y > d2s/y`,
+    `rm -r d2f d2s; printf f > d2f; ln -s elsewhere d2s`);
+  sh(`printf mine > d2f/host-only; printf mine > d2s/host-only`, p.h);
+  const before = snapshot(p.h);
+  await assert.rejects(swap({ host: await openDirHost(`dir:${p.h}`), store: p.store, map1: p.map1, map2: p.map2 }), (e: unknown) => {
+    assert.ok(isUnderstudyError(e) && e.code === 'conflict', String(e));
+    assert.deepEqual((e.details!.conflicts as Array<{ path: string; host: string }>).map((c) => `${c.path}: ${c.host}`),
+      ['d2f: holds files map1 did not: host-only', 'd2s: holds files map1 did not: host-only']);
+    return true;
+  });
+  assert.deepEqual(snapshot(p.h), before);
+});
+
+test('rollback: a directory the swap made (or turned from a file) where the host since added a file is kept, with that file', async () => {
+  const p = treePair(base, 'rb-dir', `printf f > f2d`, `mkdir -p newpkg/sub; printf n > newpkg/sub/n; rm f2d; mkdir f2d; printf c > f2d/c`);
+  const host = await openDirHost(`dir:${p.h}`);
+  await swap({ host, store: p.store, map1: p.map1, map2: p.map2 });
+  sh(`printf mine > newpkg/sub/host-only; printf mine > f2d/host-only`, p.h);
+  const rb = await rollbackLatest({ host, store: p.store });
+  const after = snapshot(p.h);
+  assert.ok(after.has('newpkg/sub/host-only') && after.has('f2d/host-only'), [...after.keys()].join(','));
+  assert.equal(after.has('newpkg/sub/n'), false, 'what the swap added is taken back');
+  assert.deepEqual(rb.kept.sort(), ['f2d', 'newpkg', 'newpkg/sub']);
 });
