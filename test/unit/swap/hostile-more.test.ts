@@ -60,3 +60,17 @@ test('an immutable file the swap must replace: the transaction is undone, the ho
   assert.deepEqual(snapshot(h), snapshot(t1));
   await assert.rejects(rollbackLatest({ host, store }), (e: unknown) => isUnderstudyError(e) && e.code === 'usage');
 });
+
+test('a target directory whose own name is hostile (spaces, newline, quotes, $(...), a leading dash)', async () => {
+  const p = trees('target-name', `mkdir -p a/b; printf 1 > a/b/f; ln -s b a/l; printf 1 > gone`, `printf 2 > a/b/f; rm gone; mkdir n; printf 3 > n/x`);
+  const weird = join(base, 'target-name', "-h o'st\"$(id)\n`x`\\ ");
+  execFileSync('mv', [p.h, weird]);
+  const host = await openDirHost(`dir:${weird}`);
+  await swap({ host, store: p.store, map1: p.map1, map2: p.map2 });
+  assert.deepEqual(snapshot(weird), snapshot(p.t2));
+  await rollbackLatest({ host, store: p.store });
+  assert.deepEqual(snapshot(weird), snapshot(p.t1));
+});
+
+test('the root directory itself changes mode, owner, xattrs and time', () => roundTrip('root-attrs', `printf 1 > f; ${T}`,
+  `chmod 0750 .; chown 1000:1000 .; setfattr -n user.root -v r .; printf 2 > f; touch -d @1700000000.5 .`));
