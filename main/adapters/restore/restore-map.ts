@@ -51,6 +51,14 @@ export async function writeEntryContent(store: string, e: Entry, dest: Buffer | 
   } finally { await inp.close(); await out.close(); }
 }
 
+/** Runs fn over items, at most `limit` at a time (one syscall each is mostly waiting). */
+async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
 async function ownAndMode(dir: string, e: Entry, warnings: string[]): Promise<void> {
   const p = abs(dir, e.path);
   try { await lchown(p, e.uid, e.gid); } catch (err) {
@@ -69,13 +77,13 @@ export async function restoreMap(store: string, mapRef: string, destination: str
   validateManifest(manifest);
   let entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
   const files = entries.filter((e) => e.type === 'file');
-  for (const e of files) {
+  await eachLimit(files, 16, async (e) => {
     const st = await lstat(objectPath(store, e.sha256!)).catch(() => undefined);
     if (!st?.isFile()) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} is missing from the store; run 'understudy verify'`);
     // a cheap check before anything is written (content is re-hashed by verify, not here)
     const stored = e.sparse ? e.sparse.reduce((n, [, len]) => n + len, 0) : e.size;
     if (st.size !== stored) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} has ${st.size} bytes, the map says ${stored}; run 'understudy verify'`);
-  }
+  });
   const warnings: string[] = [];
   if (create) await mkdir(dir, { mode: 0o700 });
   else await clearXattrs(dir).catch((err: Error) => {
@@ -86,13 +94,10 @@ export async function restoreMap(store: string, mapRef: string, destination: str
   for (const e of of('dir')) if (e.path !== '') await mkdir(abs(dir, e.path), { mode: 0o700 });
   const total = files.reduce((n, e) => n + e.size, 0);
   let done = 0;
-  const queue = [...files];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let e = queue.shift(); e; e = queue.shift()) {
-      await writeEntryContent(store, e, abs(dir, e.path));
-      done += e.size; onProgress?.(done, total);
-    }
-  }));
+  await eachLimit(files, 4, async (e) => {
+    await writeEntryContent(store, e, abs(dir, e.path));
+    done += e.size; onProgress?.(done, total);
+  });
   for (const e of of('hardlink')) await link(abs(dir, e.linkTo!), abs(dir, e.path));
   const missing = new Set(await makeSpecialNodes(dir, entries.filter((x) => x.type === 'fifo' || x.type === 'chardev' || x.type === 'blockdev')));
   for (const e of missing) {
@@ -106,20 +111,19 @@ export async function restoreMap(store: string, mapRef: string, destination: str
   // only on paths that are not symlinks.
   for (const e of of('symlink')) await symlink(Buffer.from(bytesFromKey(e.target!)), abs(dir, e.path));
   const owned = entries.filter((e) => e.type !== 'hardlink');
-  for (const e of owned) await ownAndMode(dir, e, warnings);
+  await eachLimit(owned, 16, (e) => ownAndMode(dir, e, warnings));
   await applyXattrs(dir, owned).catch((err: Error) => {
     // without root, security.* xattrs (file capabilities) and ACLs naming others cannot all be set
     if (process.getuid?.() === 0) throw err;
     warnings.push(`some xattrs not set (needs root): ${err.message.split('\n')[0]}`);
   });
-  // Times last, deepest first, so creating children does not move a directory's mtime afterwards.
-  const timed = [...entries.filter((e) => e.type !== 'hardlink' && e.type !== 'dir'), ...of('dir').reverse()];
+  // Times last: nothing after this adds or removes a name, so no directory's mtime moves again.
   const inexact: Entry[] = [];
-  for (const e of timed) {
+  await eachLimit(entries.filter((e) => e.type !== 'hardlink'), 16, async (e) => {
     const s = Number(BigInt(e.mtimeNs) / 1000n) / 1e6;
     await lutimes(abs(dir, e.path), s, s);
     if ((await lstat(abs(dir, e.path), { bigint: true })).mtimeNs !== BigInt(e.mtimeNs)) inexact.push(e);
-  }
+  });
   await touchExact(dir, inexact);
   return { map: id, dir, entries: entries.length, files: files.length, bytes: total, seconds: (Date.now() - started) / 1000, warnings };
 }
