@@ -3,7 +3,7 @@
 // a directory of the map), directories are created before anything else and symlinks after every other node, files are
 // created O_EXCL (never through a symlink), so nothing can be written outside DIR.
 import { constants } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, stat, statfs, symlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
@@ -29,6 +29,15 @@ async function checkDestination(dir: string): Promise<boolean> {
   if (!st.isDirectory()) throw new UnderstudyError('usage', `restore destination ${dir} is not a directory`);
   if ((await readdir(dir)).length > 0) throw new UnderstudyError('usage', `restore destination ${dir} is not empty; restore only writes into an empty directory`);
   return false;
+}
+
+/** Refuses up front when DIR's filesystem cannot hold the content (holes take no space), instead of an ENOSPC halfway. */
+async function checkSpace(onFs: string, files: Entry[]): Promise<void> {
+  const need = files.reduce((n, e) => n + (e.sparse ? e.sparse.reduce((m, [, len]) => m + len, 0) : e.size), 0);
+  const fs = await statfs(onFs).catch(() => undefined);
+  if (!fs) return;
+  const free = fs.bavail * fs.bsize;
+  if (need > free) throw new UnderstudyError('no-space', `restore needs ${(need / 1e6).toFixed(1)} MB of content; ${onFs} has ${(free / 1e6).toFixed(1)} MB free`);
 }
 
 /** Writes one file entry's content from the store to `dest` (created exclusively; sparse stays sparse). */
@@ -70,6 +79,15 @@ async function ownAndMode(dir: string, e: Entry, warnings: string[]): Promise<vo
 
 export async function restoreMap(store: string, mapRef: string, destination: string,
   onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+  return restoreInto(store, mapRef, destination, onProgress).catch((err: NodeJS.ErrnoException) => {
+    // inodes or quota can still run out after the up-front space check
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') throw new UnderstudyError('no-space', `restore ran out of space in ${resolve(destination)}: ${err.message}`);
+    throw err;
+  });
+}
+
+async function restoreInto(store: string, mapRef: string, destination: string,
+  onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
   const started = Date.now();
   const dir = resolve(destination);
   const create = await checkDestination(dir);
@@ -84,6 +102,7 @@ export async function restoreMap(store: string, mapRef: string, destination: str
     const stored = e.sparse ? e.sparse.reduce((n, [, len]) => n + len, 0) : e.size;
     if (st.size !== stored) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} has ${st.size} bytes, the map says ${stored}; run 'understudy verify'`);
   });
+  await checkSpace(create ? dirname(dir) : dir, files);
   const warnings: string[] = [];
   if (create) await mkdir(dir, { mode: 0o700 });
   else await clearXattrs(dir).catch((err: Error) => {

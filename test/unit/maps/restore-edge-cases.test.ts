@@ -2,11 +2,11 @@
 // (Node's utimes takes neither; touch got '@-S.-N'), xattrs with an empty value (setfattr refuses
 // 'name=0s') or '='/'%' in the name (GNU tar writes those %3D/%25), and a restore by an unprivileged user
 // into a tree with a read-only directory holding a symlink, and a device node it cannot make. An existing
-// DIR's own xattrs (a default ACL) must not leak into the tree.
+// DIR's own xattrs (a default ACL) must not leak into the tree; a destination too small is refused first.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { snapshot, xattrDump } from './hostile-tree.ts';
@@ -59,6 +59,21 @@ test('an existing empty DIR with a default ACL and a stale xattr: neither leaks 
   execFileSync('setfattr', ['-n', 'user.stale', '-v', '1', dest]);
   await restoreMap(store, res.map, dest);
   assert.equal(xattrDump(dest), xattrDump(src));
+});
+
+test('a destination filesystem too small for the content: no-space before anything is written', { skip: !isRoot && 'needs root to mount a small tmpfs' }, async () => {
+  const tree = join(work, 'big-tree'), bigStore = join(work, 'big-store'), small = join(work, 'small-fs');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'two-mb'), Buffer.alloc(2 << 20, 1));
+  const res = await capture({ store: bigStore, target: `dir:${tree}` });
+  mkdirSync(small);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1M', 'none', small]);
+  try {
+    await assert.rejects(restoreMap(bigStore, res.map, join(small, 'dest')), (e: any) => e.code === 'no-space' && /needs 2\.1 MB/.test(e.message));
+    assert.deepEqual(readdirSync(small), []);
+  } finally {
+    execFileSync('umount', [small]);
+  }
 });
 
 test('the tar stream (ssh:// path) keeps xattr names with = and % as they are', { skip: !isRoot && 'the tar capture path runs as root' }, async () => {
