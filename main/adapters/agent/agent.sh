@@ -200,6 +200,13 @@ cleanup() { # remove staging (and undo leftovers after an abort), the boot unit,
     sed -n 's/^prep [0-9]* [0-9]* [^ ]* ln \([^ ]*\) .*/\1/p' "$PLAN" > "$TXD/ln-sources"
     while read -r src; do dec "$src"; printf '%s\0' "$D"; done < "$TXD/ln-sources" > "$TXD/ln-sources0"
     xargs -0 rm -f -- < "$TXD/ln-sources0"
+    # an undo slot whose inode another name of the tree still holds (a link group that lost a member)
+    # would show in that file's link count: the record says which name, a rollback re-links to it
+    sed -n 's/^rejoin //p' "$PLAN" > "$TXD/rejoin"
+    while read -r n ai q; do
+      area "$ai"; dec "$q"
+      if same_inode "$A/undo/$n" "$R$D"; then rm -f "$A/undo/$n"; fi
+    done < "$TXD/rejoin"
   fi
   for i in $(sed -n 's/^area \([0-9]*\) .*/\1/p' "$PLAN"); do
     area "$i"; rm -rf "$A/stage"

@@ -41,7 +41,7 @@ const looksSame = (a: Entry | null | undefined, b: Entry | null) =>
   !a || !b ? !a && !b : a.type === 'dir' && b.type === 'dir' ? sameAttrs(a, b) : sameContent(a, b) && sameAttrs(a, b);
 
 async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: Record<string, string>): Promise<RollbackResult> {
-  const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes)]);
+  const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes), ...Object.values(t.rejoin ?? {})]);
   for (const p of ancestorsOf(t.changes.map((c) => c.path))) paths.add(p);
   // what the transaction left at a path it wrote below: its own change, else the directory it wrote in
   const left = new Map(t.changes.map((c) => [c.path, c.to]));
@@ -70,8 +70,13 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
     if (c.from?.type === 'file') {
       const slot = t.undo[c.path];
       const linkTo = ((c.from as HostEntry).nlink ?? 1) > 1 ? (await entriesBefore())?.get(c.path)?.linkTo : undefined;
+      const q = t.rejoin?.[c.path];
+      const qNow = q === undefined ? undefined : now.get(q);
       if (slot && undoLeft[slot.area]?.has(String(slot.n))) {
         change.source = { kind: 'host-link', hostPath: join(t.areas[slot.area]!, 'undo', String(slot.n)) };
+      } else if (q !== undefined && qNow && !left.has(q) && sameContent(qNow, c.from) && sameAttrs(qNow, c.from)) {
+        // its slot was dropped after the commit: the old inode is still in the tree, under q
+        change.to = { ...c.from, type: 'hardlink', linkTo: q };
       } else if (linkTo !== undefined && !kept.includes(linkTo)) {
         // its old inode is gone with the undo area: it joins its link group again (the map before the
         // transaction says which), through its leader, put back just before it
@@ -98,8 +103,14 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
     if (e?.type === 'dir') parents.set(p, { now: e, wantMtimeNs: mtime });
   }
   const txid = newTxid('rollback');
+  // putting back a member's own inode leaves its group's inode with a name outside the rollback
+  const rejoin: Record<string, string> = {};
+  for (const c of t.changes) {
+    const from = now.get(c.path);
+    if (c.to?.type === 'hardlink' && from && (from.nlink ?? 1) > 1 && reverted.has(c.path) && !reverted.has(c.to.linkTo!)) rejoin[c.path] = c.to.linkTo!;
+  }
   const stats = await runTransaction({
-    host, store, changes: changes.filter((c) => reverted.has(c.path)), parents, agentEnv,
+    host, store, changes: changes.filter((c) => reverted.has(c.path)), parents, rejoin, agentEnv,
     record: { version: 1, txid, kind: 'rollback', target: host.target, createdAt: new Date().toISOString(),
       reverts: t.txid, beforeMap: t.afterMap, afterMap: t.beforeMap, restoredMap: t.beforeMap, mounts: t.mounts },
   });

@@ -30,6 +30,8 @@ export interface SwapRecord {
   undo: Record<string, { n: number; area: number }>;
   /** parent directories whose times were kept: path -> mtime before the transaction. */
   parentTimes: Record<string, string>;
+  /** path -> another name of its old inode, left in the tree (its undo slot is dropped after the commit). */
+  rejoin?: Record<string, string>;
   /** Filled in once known. */
   outcome?: 'committed' | 'aborted';
   revertedBy?: string;

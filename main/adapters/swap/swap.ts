@@ -6,7 +6,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { computeDelta, parentKey } from '../../core/domain/swap-delta.ts';
 import { diff3Merge, looksLikeText } from '../../core/domain/swap-diff3.ts';
-import { ancestorsOf, brokenAncestor, classify, type Conflict, type Prefer } from '../../core/domain/swap-drift.ts';
+import { ancestorsOf, brokenAncestor, classify, type Conflict, type HostEntry, type Prefer } from '../../core/domain/swap-drift.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
@@ -57,6 +57,26 @@ export interface SwapPlan {
   keptHost: string[];
   /** Directories the transaction renames inside but does not change: they keep their own time. */
   parents: Map<string, { now: Entry; wantMtimeNs: string } | null>;
+  /** path -> another name of its (shared) old inode that the swap leaves alone (PlanHeader.rejoin). */
+  rejoin: Record<string, string>;
+}
+
+/** For each changed path whose host inode is shared: a name of its map1 link group outside the delta. */
+function rejoinNames(changes: Change[], map1: Manifest, inDelta: ReadonlySet<string>): Record<string, string> {
+  const groups = new Map<string, string[]>();
+  for (const e of map1.entries) {
+    if (e.type !== 'file' && e.type !== 'hardlink') continue;
+    const leader = e.type === 'hardlink' ? e.linkTo! : e.path;
+    groups.set(leader, [...groups.get(leader) ?? [], e.path]);
+  }
+  const leaderOf = new Map(map1.entries.filter((e) => e.type === 'hardlink').map((e) => [e.path, e.linkTo!]));
+  const out: Record<string, string> = {};
+  for (const c of changes) {
+    if (c.from?.type !== 'file' || ((c.from as HostEntry).nlink ?? 1) < 2) continue;
+    const q = groups.get(leaderOf.get(c.path) ?? c.path)?.find((p) => p !== c.path && !inDelta.has(p));
+    if (q !== undefined) out[c.path] = q;
+  }
+  return out;
 }
 
 export async function planSwap(host: SwapHost, store: string, map1: Manifest, map2: Manifest, prefer?: Prefer): Promise<SwapPlan> {
@@ -68,7 +88,7 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
   const removedDirs = new Set(delta.items.filter((i) => i.next?.type !== 'dir' && i.base?.type === 'dir').map((i) => i.path));
   const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
 
-  const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map() };
+  const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map(), rejoin: {} };
   // a directory of map1 that the host turned into something else: nothing below it is written through it
   const blocked = new Map<string, string[]>();
   for (const d of classify(delta.items, now, m1, m2, prefer)) {
@@ -96,6 +116,7 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
     plan.conflicts.push({ path: dir, host: `${e ? `now a ${e.type}` : 'removed'} (map1: a directory)`,
       sandbox: `changes ${below.length} path(s) below it: ${below.slice(0, 3).map(displayKey).join(', ')}${below.length > 3 ? ' ...' : ''} (only --prefer host resolves it)` });
   }
+  plan.rejoin = rejoinNames(plan.changes, map1, new Set(delta.items.map((i) => i.path)));
   const changing = new Set(plan.changes.map((c) => c.path));
   for (const p of parents) {
     const e = now.get(p);
@@ -111,7 +132,7 @@ export function swap(req: SwapRequest): Promise<SwapResult> {
 async function swapLocked(req: SwapRequest): Promise<SwapResult> {
   const started = performance.now();
   const { host, store } = req;
-  const { changes, conflicts, merged, keptHost, parents } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
+  const { changes, conflicts, merged, keptHost, parents, rejoin } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
   if (conflicts.length) {
     throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `
       + conflicts.slice(0, 10).map((c) => `${c.path} (host: ${c.host}; sandbox: ${c.sandbox})`).join('; ')
@@ -131,7 +152,7 @@ async function swapLocked(req: SwapRequest): Promise<SwapResult> {
   const txid = newTxid('swap');
   req.onTx?.(txid);
   const stats = await runTransaction({
-    host, store, changes, parents, agentEnv: req.agentEnv,
+    host, store, changes, parents, rejoin, agentEnv: req.agentEnv,
     record: { version: 1, txid, kind: 'swap', target: host.target, createdAt: new Date().toISOString(),
       map1: req.map1.id, map2: req.map2.id, beforeMap: req.map1.id, afterMap: req.map2.id, mounts: mountsOf(req.map2.manifest) },
   });

@@ -69,8 +69,10 @@ export interface TxStats {
 export interface TxInput {
   host: SwapHost;
   store: string;
-  record: Omit<SwapRecord, 'areas' | 'undo' | 'changes' | 'parentTimes'>;
+  record: Omit<SwapRecord, 'areas' | 'undo' | 'changes' | 'parentTimes' | 'rejoin'>;
   changes: Change[];
+  /** path -> a name that keeps the path's old inode in the tree (see PlanHeader.rejoin). */
+  rejoin?: Record<string, string>;
   parents: PlanInput['parents'];
   /** Extra environment for the agent (tests: UNDERSTUDY_AGENT_KILL_AT). */
   agentEnv?: Record<string, string>;
@@ -106,16 +108,17 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   for (const op of plan.ops) if (op.kind === 'put' || op.kind === 'link' || op.kind === 'del' || op.kind === 'mkdir') undo[op.path] ??= { n: op.n, area: op.area };
   const parentTimes: Record<string, string> = {};
   for (const [p, v] of t.parents) if (v) parentTimes[p] = v.now.mtimeNs;
+  const rejoin = Object.entries(t.rejoin ?? {}).filter(([p]) => undo[p]);
   await host.installAgent();
   await saveRecord(host, store, {
-    ...record, areas, undo, parentTimes,
+    ...record, areas, undo, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
   });
   // The plan goes down before any staging area exists: an orchestrator that dies while staging leaves a
   // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
   const txDir = join(host.work, 'tx', record.txid);
   await host.mkdirp(txDir);
-  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas }, plan.ops));
+  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
   const tStage = performance.now();

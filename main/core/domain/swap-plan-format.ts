@@ -73,7 +73,17 @@ export function opLine(op: Op): string {
   }
 }
 
-export interface PlanHeader { txid: string; kind: 'swap' | 'rollback'; areas: string[] /** absolute dirs, host paths */ }
+export interface PlanHeader {
+  txid: string;
+  kind: 'swap' | 'rollback';
+  areas: string[] /** absolute dirs, host paths */;
+  /**
+   * op n -> a path that keeps the inode op n's undo slot holds (another name of its link group, untouched
+   * by the transaction): after the commit the agent drops that slot if it still is that inode, so the
+   * undo area adds no link to a file of the tree. A rollback re-links the path to that name instead.
+   */
+  rejoin?: Array<{ n: number; area: number; path: string }>;
+}
 
 /** The whole plan file. Areas are absolute host directories (not below the root) on each filesystem. */
 export function formatPlan(h: PlanHeader, ops: Op[]): string {
@@ -83,6 +93,7 @@ export function formatPlan(h: PlanHeader, ops: Op[]): string {
     if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.path, op.stage));
     lines.push(opLine(op));
   }
+  for (const r of h.rejoin ?? []) lines.push(`rejoin ${r.n} ${r.area} ${encPath(r.path)}`);
   lines.push('end');
   return lines.join('\n') + '\n';
 }

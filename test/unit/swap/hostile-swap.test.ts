@@ -9,32 +9,24 @@ import { join } from 'node:path';
 import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
 import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
-import { mapOfTree, snapshot } from './helpers/tree.ts';
+import { snapshot } from './helpers/tree.ts';
 import { treePair } from './helpers/tree-pair.ts';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'understudy-hostile-')); });
 after(() => rmSync(base, { recursive: true, force: true }));
 
-/**
- * `loose`: the tree as a capture sees it (hardlink groups by the names in the tree) instead of snapshot()'s
- * raw nlink. The undo area keeps old inodes by hardlink, so a name whose inode also sits in an undo slot
- * counts one link more; the map, and what any name holds, is the same.
- */
-const view = (dir: string, loose = false) =>
-  loose ? mapOfTree(dir, join(base, 'scratch-store')).manifest.entries : snapshot(dir);
-
-async function roundTrip(name: string, tree1: string, upgrade: string, loose = false): Promise<void> {
+async function roundTrip(name: string, tree1: string, upgrade: string): Promise<void> {
   const { store, t1, t2, h, map1, map2 } = treePair(base, name, tree1, upgrade);
   assert.deepEqual(snapshot(h), snapshot(t1));
   const host = await openDirHost(`dir:${h}`);
   const r = await swap({ host, store, map1, map2 });
   assert.equal(r.outcome, 'committed');
-  assert.deepEqual(view(h, loose), view(t2, loose), 'after swap: map2');
+  assert.deepEqual(snapshot(h), snapshot(t2), 'after swap: map2');
   await rollbackLatest({ host, store });
-  assert.deepEqual(view(h, loose), view(t1, loose), 'after rollback: map1');
+  assert.deepEqual(snapshot(h), snapshot(t1), 'after rollback: map1');
   await rollbackLatest({ host, store });
-  assert.deepEqual(view(h, loose), view(t2, loose), 'after rolling back the rollback: map2');
+  assert.deepEqual(snapshot(h), snapshot(t2), 'after rolling back the rollback: map2');
 }
 
 const T = 'find . -exec touch -h -d @1600000000.123456789 {} +';
@@ -64,15 +56,16 @@ test('type changes: file->symlink, symlink->dir, dir->file, dir->symlink, file->
   rm -r d2f; printf nowfile > d2f; rm -r d2s; ln -s d2f d2s
   rm f2fifo; mkfifo f2fifo; rm fifo2f; printf f > fifo2f; rm lnk-to-dir; mkdir lnk-to-dir`));
 
-test('hardlinks: file becomes a link into another file; a group splits; a group gains a member', () => roundTrip('links', `
+test('hardlinks: file becomes a link into another file; a group splits; loses a member; gains one (link counts exact)', () => roundTrip('links', `
   printf a > a; printf b > b; printf g > g1; ln g1 g2; ln g1 g3; printf h > h1; ln h1 h2
-  printf k > k1; ln k1 k2; ln k1 k3; printf m > m1; ln m1 m2
+  printf k > k1; ln k1 k2; ln k1 k3; printf m > m1; ln m1 m2; printf r > r1; ln r1 r2; ln r1 r3
   ${T}`, `
+  rm r2
   cp k3 k3.tmp; rm k3; mv k3.tmp k3; chmod 600 k3; touch -d @1600000000.123456789 k3
   chmod 640 m1
   rm b; ln a b
   cp g2 g2.tmp; rm g2; mv g2.tmp g2; touch -d @1600000000.123456789 g2
-  mkdir -p new/dir; ln h1 new/dir/h3; ln h1 h4`, true));
+  mkdir -p new/dir; ln h1 new/dir/h3; ln h1 h4`));
 
 test('directory modes: setgid/sticky, owner; a 0555 directory gains a file, another loses one', () => roundTrip('dirmodes', `
   mkdir m1 m2 ro ro2 own; printf x > ro2/goes; chmod 0555 ro ro2; printf o > own/f
