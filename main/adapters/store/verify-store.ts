@@ -104,7 +104,7 @@ export async function verifyStore(
         }
         bytes += r.size;
         done += r.size;
-        onProgress?.(done, total);
+        onProgress?.(done, Math.max(total, done)); // unreferenced objects have no size in any map
         if (r.sha256 !== o) corrupt.push({ object: o, reason: 'mismatch', paths: users.get(o) ?? [] });
       }
     },
