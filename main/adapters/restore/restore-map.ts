@@ -68,13 +68,18 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
   }));
 }
 
-async function ownAndMode(dir: string, e: Entry, warnings: string[]): Promise<void> {
+async function ownAndMode(dir: string, e: Entry, warnings: string[], deferred?: Entry[]): Promise<void> {
   const p = abs(dir, e.path);
   try { await lchown(p, e.uid, e.gid); } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
     if (warnings.length < 20) warnings.push(`owner of /${displayKey(e.path)} not set (needs root)`);
   }
-  if (e.type !== 'symlink') await chmod(p, e.mode);
+  if (e.type === 'symlink') return;
+  // Without root, a directory whose owner may not search it (mode 0600, 0000) would shut out everything
+  // still to be done below it: it keeps u+x until the very end (chmod moves no mtime).
+  const shut = e.type === 'dir' && (e.mode & 0o100) === 0 && process.getuid?.() !== 0;
+  await chmod(p, shut ? e.mode | 0o100 : e.mode);
+  if (shut) deferred?.push(e);
 }
 
 export async function restoreMap(store: string, mapRef: string, destination: string,
@@ -130,7 +135,8 @@ async function restoreInto(store: string, mapRef: string, destination: string,
   // only on paths that are not symlinks.
   for (const e of of('symlink')) await symlink(Buffer.from(bytesFromKey(e.target!)), abs(dir, e.path));
   const owned = entries.filter((e) => e.type !== 'hardlink');
-  await eachLimit(owned, 16, (e) => ownAndMode(dir, e, warnings));
+  const shutDirs: Entry[] = [];
+  await eachLimit(owned, 16, (e) => ownAndMode(dir, e, warnings, shutDirs));
   await applyXattrs(dir, owned).catch((err: Error) => {
     // without root, security.* xattrs (file capabilities) and ACLs naming others cannot all be set
     if (process.getuid?.() === 0) throw err;
@@ -144,6 +150,7 @@ async function restoreInto(store: string, mapRef: string, destination: string,
     if ((await lstat(abs(dir, e.path), { bigint: true })).mtimeNs !== BigInt(e.mtimeNs)) inexact.push(e);
   });
   await touchExact(dir, inexact);
+  for (const e of shutDirs.sort((a, b) => compareKeys(b.path, a.path))) await chmod(abs(dir, e.path), e.mode); // deepest first
   return { map: id, dir, entries: entries.length, files: files.length, bytes: total, seconds: (Date.now() - started) / 1000, warnings };
 }
 
