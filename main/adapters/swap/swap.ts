@@ -116,6 +116,11 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
     plan.conflicts.push({ path: dir, host: `${e ? `now a ${e.type}` : 'removed'} (map1: a directory)`,
       sandbox: `changes ${below.length} path(s) below it: ${below.slice(0, 3).map(displayKey).join(', ')}${below.length > 3 ? ' ...' : ''} (only --prefer host resolves it)` });
   }
+  // a directory that goes away would take a path kept as the host has it along: it stays too
+  const keptDirs = ancestorsOf(plan.keptHost);
+  const sweeping = plan.changes.filter((c) => c.from?.type === 'dir' && c.to?.type !== 'dir' && keptDirs.has(c.path)).map((c) => c.path);
+  plan.changes = plan.changes.filter((c) => !sweeping.includes(c.path));
+  plan.keptHost.push(...sweeping);
   plan.rejoin = rejoinNames(plan.changes, map1, new Set(delta.items.map((i) => i.path)));
   const changing = new Set(plan.changes.map((c) => c.path));
   for (const p of parents) {

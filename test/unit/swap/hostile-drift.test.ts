@@ -129,3 +129,12 @@ test('rollback: a directory the swap made (or turned from a file) where the host
   assert.equal(after.has('newpkg/sub/n'), false, 'what the swap added is taken back');
   assert.deepEqual(rb.kept.sort(), ['f2d', 'newpkg', 'newpkg/sub']);
 });
+
+test('--prefer host on a file inside a directory map2 removes: the file stays, and so does its directory', async () => {
+  const dir = hostWith('p4', `printf mine > var/gone/sub/f`);
+  const r = await swap({ host: await openDirHost(`dir:${dir}`), store, map1, map2, prefer: new Map([['var/gone/sub/f', 'host' as const]]) });
+  assert.deepEqual(r.keptHost.sort(), ['var/gone', 'var/gone/sub', 'var/gone/sub/f']);
+  const after = snapshot(dir);
+  assert.ok(after.has('var/gone/sub/f'), 'the preferred host file is still in the tree');
+  assert.equal(execFileSync('cat', [join(dir, 'var/gone/sub/f')], { encoding: 'utf8' }), 'mine');
+});
