@@ -31,6 +31,19 @@ async function checkDestination(dir: string): Promise<boolean> {
   return false;
 }
 
+/** Restore works by whole paths: one past Linux's PATH_MAX under DIR would fail halfway, so it is refused first. */
+function checkPathLengths(dir: string, entries: Entry[]): void {
+  const base = Buffer.byteLength(dir) + 1;
+  let longest: Entry | undefined, len = 0;
+  for (const e of entries) {
+    const n = bytesFromKey(e.path).length;
+    if (n > len) { len = n; longest = e; }
+  }
+  if (longest && base + len >= 4096) {
+    throw new UnderstudyError('usage', `/${displayKey(longest.path).slice(0, 60)}... is ${len} bytes long: under ${dir} that passes the 4095-byte path limit; restore into a shorter DIR`);
+  }
+}
+
 /** Refuses up front when DIR's filesystem cannot hold the content (holes take no space), instead of an ENOSPC halfway. */
 async function checkSpace(onFs: string, files: Entry[]): Promise<void> {
   const need = files.reduce((n, e) => n + (e.sparse ? e.sparse.reduce((m, [, len]) => m + len, 0) : e.size), 0);
@@ -98,6 +111,7 @@ async function restoreInto(store: string, mapRef: string, destination: string,
   const create = await checkDestination(dir);
   const { id, manifest } = await loadVerifiedMap(store, mapRef);
   validateManifest(manifest);
+  checkPathLengths(dir, manifest.entries);
   let entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));
   const files = entries.filter((e) => e.type === 'file');
   await eachLimit(files, 16, async (e) => {

@@ -70,6 +70,16 @@ test('restore into a path whose parent does not exist is a usage error, nothing 
   assert.equal(existsSync(join(work, 'no')), false);
 });
 
+test('a path that would pass PATH_MAX under DIR is refused before anything is written', async () => {
+  const store = join(work, 'long-paths');
+  const dirs = [d('')];
+  for (let i = 1, key = ''; i <= 17; i++) { key += (key ? '/' : '') + String(i).padEnd(250, 'x'); dirs.push(d(key)); }
+  const id = await saveMap(store, m(dirs));
+  const dest = join(work, 'dest-long');
+  await assert.rejects(restoreMap(store, id, dest), (e: any) => e.code === 'usage' && /4095-byte path limit/.test(e.message));
+  assert.equal(existsSync(dest), false);
+});
+
 /** A store with one map: dir, a file hardlinked twice. Returns the store, map id and the file's object. */
 async function linkedStore(name: string): Promise<{ store: string; id: string; sha: string }> {
   const store = join(work, name);
