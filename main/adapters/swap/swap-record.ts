@@ -84,6 +84,18 @@ export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> 
   return out;
 }
 
+/**
+ * Refuses while a transaction on the host is journaled but neither committed nor undone: a new swap or
+ * rollback planned over its half-renamed tree would be undone in part by the recovery that still owes.
+ */
+export function assertRecovered(host: SwapHost, onHost: Map<string, HostTx>): void {
+  const open = [...onHost].filter(([, tx]) => /^planned/m.test(tx.journal ?? '') && !/^(commit|aborted)/m.test(tx.journal ?? '')).map(([id]) => id);
+  if (open.length) {
+    throw new UnderstudyError('needs-recovery', `${host.target} has an interrupted transaction (${open.join(', ')}); `
+      + `run 'understudy recover ${host.target}' first (host untouched)`, { txids: open });
+  }
+}
+
 /** Every transaction of this target, oldest first: host records win over the store's copies. */
 export async function listRecords(host: SwapHost, store: string, onHost?: Map<string, HostTx>): Promise<SwapRecord[]> {
   const byId = new Map<string, SwapRecord>();

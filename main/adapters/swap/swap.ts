@@ -11,7 +11,7 @@ import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { HealthResult, SwapHost } from './swap-host.ts';
-import { newTxid } from './swap-record.ts';
+import { assertRecovered, newTxid, readHostTxs } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
 import { rollbackHeld } from './rollback.ts';
 import { withHostLock } from './host-lock.ts';
@@ -137,6 +137,7 @@ export function swap(req: SwapRequest): Promise<SwapResult> {
 async function swapLocked(req: SwapRequest): Promise<SwapResult> {
   const started = performance.now();
   const { host, store } = req;
+  assertRecovered(host, await readHostTxs(host));
   const { changes, conflicts, merged, keptHost, parents, rejoin } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
   if (conflicts.length) {
     throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `

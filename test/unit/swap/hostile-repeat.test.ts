@@ -108,3 +108,18 @@ test('undo area gone: rollback takes the old content from the store and still la
   await rollbackLatest({ host, store });
   assert.deepEqual(snapshot(dir), snapshot(t1));
 });
+
+test('an interrupted transaction not yet recovered: swap and rollback refuse (needs-recovery), recover then works', async () => {
+  const dir = freshHost('unrecovered');
+  const host = await openDirHost(`dir:${dir}`);
+  await assert.rejects(swap({ host, store, map1, map2, agentEnv: { UNDERSTUDY_AGENT_KILL_AT: '30' } }), (e: unknown) => isUnderstudyError(e) && e.code === 'needs-recovery');
+  const half = snapshot(dir);
+  for (const again of [() => swap({ host, store, map1, map2 }), () => rollbackLatest({ host, store })]) {
+    await assert.rejects(again(), (e: unknown) => isUnderstudyError(e) && e.code === 'needs-recovery' && /recover/.test(e.message));
+    assert.deepEqual(snapshot(dir), half, 'untouched');
+  }
+  assert.deepEqual((await recover(host)).map((r) => r.result), ['rolled-back']);
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+  await swap({ host, store, map1, map2 });
+  assert.deepEqual(snapshot(dir), snapshot(t2));
+});
