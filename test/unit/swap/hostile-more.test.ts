@@ -74,3 +74,9 @@ test('a target directory whose own name is hostile (spaces, newline, quotes, $(.
 
 test('the root directory itself changes mode, owner, xattrs and time', () => roundTrip('root-attrs', `printf 1 > f; ${T}`,
   `chmod 0750 .; chown 1000:1000 .; setfattr -n user.root -v r .; printf 2 > f; touch -d @1700000000.5 .`));
+
+test('device nodes: added, changed numbers, removed, replaced by a file', async (t) => {
+  try { execFileSync('mknod', [join(base, 'probe-dev'), 'c', '1', '3']); } catch { t.skip('mknod not allowed here'); return; }
+  await roundTrip('devices', `mkdir dev; mknod dev/null c 1 3; mknod dev/loop b 7 0; mknod dev/gone c 1 5; mknod dev/tofile c 1 8; ${T}`,
+    `rm dev/null; mknod dev/null c 1 7; mknod dev/new b 7 1; rm dev/gone; rm dev/tofile; printf f > dev/tofile; chmod 600 dev/loop`);
+});

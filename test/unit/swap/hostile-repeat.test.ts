@@ -11,7 +11,7 @@ import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
 import { recover } from '../../../main/adapters/swap/recover.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
-import { buildTree1, mapOfTree, snapshot, upgradeTree } from './helpers/tree.ts';
+import { buildTree1, mapOfTree, sh, snapshot, upgradeTree } from './helpers/tree.ts';
 
 let base: string, store: string, t1: string, t2: string;
 let map1: ReturnType<typeof mapOfTree>, map2: ReturnType<typeof mapOfTree>;
@@ -122,4 +122,20 @@ test('an interrupted transaction not yet recovered: swap and rollback refuse (ne
   assert.deepEqual(snapshot(dir), snapshot(t1));
   await swap({ host, store, map1, map2 });
   assert.deepEqual(snapshot(dir), snapshot(t2));
+});
+
+test('three maps: swap 1->2, swap 2->3, rollback --to map1 lands map1 exactly, then forward again one by one', async () => {
+  const t3 = join(base, 't3');
+  execFileSync('cp', ['-a', t2, t3]);
+  sh(`printf v3 > usr/bin/tool; rm -r data/f2d; ln -s ../usr data/f2d; printf 'shared v3\\n' > usr/bin/b; mkdir -p opt/old; printf back > opt/old/top`, t3);
+  const map3 = mapOfTree(t3, store);
+  const dir = freshHost('chain');
+  const host = await openDirHost(`dir:${dir}`);
+  await swap({ host, store, map1, map2 });
+  await swap({ host, store, map1: map2, map2: map3 });
+  assert.deepEqual(snapshot(dir), snapshot(t3));
+  await rollbackLatest({ host, store, to: map1.id.slice(0, 12) });
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+  await rollbackLatest({ host, store });
+  assert.deepEqual(snapshot(dir), snapshot(t2), 'rolling back the last rollback: map2');
 });

@@ -61,7 +61,9 @@ export function mapOfTree(root: string, store: string): { id: string; manifest: 
     if (st.isDirectory()) e.type = 'dir';
     else if (st.isSymbolicLink()) { e.type = 'symlink'; e.target = keyFromBytes(readlinkSync(abs, { encoding: 'buffer' })); }
     else if (st.isFIFO()) e.type = 'fifo';
-    else if (st.isCharacterDevice()) { e.type = 'chardev'; e.rdevMajor = Number(st.rdev >> 8n); e.rdevMinor = Number(st.rdev & 0xffn); }
+    else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      e.type = st.isBlockDevice() ? 'blockdev' : 'chardev'; e.rdevMajor = Number(st.rdev >> 8n); e.rdevMinor = Number(st.rdev & 0xffn);
+    }
     else if (st.isFile()) {
       const ino = `${st.dev}:${st.ino}`;
       if (st.nlink > 1n && leaders.has(ino)) { e.type = 'hardlink'; e.linkTo = leaders.get(ino)!; }
