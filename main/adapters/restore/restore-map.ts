@@ -9,7 +9,7 @@ import type { Entry } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { bytesFromKey, compareKeys, displayKey } from '../../core/domain/path-key.ts';
-import { loadVerifiedMap } from '../store/verify-store.ts';
+import { loadVerifiedMap, verifyStore } from '../store/verify-store.ts';
 import { objectPath } from '../store/store-paths.ts';
 import { applyXattrs, clearXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
 
@@ -96,8 +96,8 @@ async function ownAndMode(dir: string, e: Entry, warnings: string[], deferred?: 
 }
 
 export async function restoreMap(store: string, mapRef: string, destination: string,
-  onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
-  return restoreInto(store, mapRef, destination, onProgress).catch((err: NodeJS.ErrnoException) => {
+  onProgress?: (done: number, total: number) => void, onVerifyProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+  return restoreInto(store, mapRef, destination, onProgress, onVerifyProgress).catch((err: NodeJS.ErrnoException) => {
     // inodes or quota can still run out after the up-front space check
     if (err.code === 'ENOSPC' || err.code === 'EDQUOT') throw new UnderstudyError('no-space', `restore ran out of space in ${resolve(destination)}: ${err.message}`);
     throw err;
@@ -105,7 +105,7 @@ export async function restoreMap(store: string, mapRef: string, destination: str
 }
 
 async function restoreInto(store: string, mapRef: string, destination: string,
-  onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+  onProgress?: (done: number, total: number) => void, onVerifyProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
   const started = Date.now();
   const dir = resolve(destination);
   const create = await checkDestination(dir);
@@ -122,6 +122,14 @@ async function restoreInto(store: string, mapRef: string, destination: string,
     if (st.size !== stored) throw new UnderstudyError('store-corrupt', `object ${e.sha256} of /${displayKey(e.path)} has ${st.size} bytes, the map says ${stored}; run 'understudy verify'`);
   });
   await checkSpace(create ? dirname(dir) : dir, files);
+  // Content is re-hashed before anything is written: a flipped byte in the store must not come out as
+  // a silently different file (copying stays a kernel copy; this read is the price, ~1/6 of a restore).
+  const check = await verifyStore(store, id, onVerifyProgress);
+  if (!check.ok) {
+    const first = check.corrupt[0]!;
+    throw new UnderstudyError('store-corrupt', `${check.corrupt.length} object(s) of map ${id.slice(0, 12)} are corrupt or missing, e.g. ${first.object} (${first.reason}) used by ${first.paths.slice(0, 3).join(', ')}; nothing restored; run 'understudy verify'`,
+      { corrupt: check.corrupt });
+  }
   const warnings: string[] = [];
   if (create) await mkdir(dir, { mode: 0o700 });
   else await clearXattrs(dir).catch((err: Error) => {

@@ -9,11 +9,12 @@ export const restoreVerb: Verb = {
   configure: (c) => c.argument('<map>').argument('<dir>'),
   async run(rt, args) {
     let last = 0;
-    const r = await restoreMap(rt.store, args[0]!, args[1]!, (done, total) => {
+    const progress = (stage: string) => (done: number, total: number) => {
       if (Date.now() - last < 250) return;
       last = Date.now();
-      rt.out.event({ type: 'progress', stage: 'restore', current: done, total });
-    });
+      rt.out.event({ type: 'progress', stage, current: done, total });
+    };
+    const r = await restoreMap(rt.store, args[0]!, args[1]!, progress('restore'), progress('verify'));
     for (const w of r.warnings) rt.out.info(`warning: ${w}`);
     printResult(rt.out, { ...r }, () => `restored ${r.map.slice(0, 12)} into ${r.dir}: ${r.entries} entries, ${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(1)} s`);
     return 0;

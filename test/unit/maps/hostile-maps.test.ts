@@ -100,6 +100,17 @@ test('verify names the hardlinked paths of a corrupt object too', async () => {
   assert.deepEqual(r.corrupt, [{ object: sha, reason: 'mismatch', paths: ['/a', '/b'] }]);
 });
 
+test('a corrupt object of the same size: restore refuses before writing and names it with its paths', async () => {
+  const { store, id, sha } = await linkedStore('flipped-object');
+  writeFileSync(objectPath(store, sha), 'LINKED\n');
+  const dest = join(work, 'dest-flipped');
+  await assert.rejects(restoreMap(store, id, dest), (e: any) => e.code === 'store-corrupt'
+    && e.details.corrupt[0].object === sha && e.details.corrupt[0].paths.join() === '/a,/b');
+  assert.equal(existsSync(dest), false);
+  const r = cli('restore', id, dest, '--store', store);
+  assert.deepEqual([r.status, r.result.error.code, r.result.corrupt.length], [3, 'store-corrupt', 1]);
+});
+
 test('an object cut short, or a directory where it should be: restore refuses before writing, verify says missing', async () => {
   const { store, id, sha } = await linkedStore('short-object');
   writeFileSync(objectPath(store, sha), 'li');
