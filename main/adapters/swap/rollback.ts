@@ -32,7 +32,12 @@ const committedJournal = (j = '') => /^commit/m.test(j);
 /** Committed transactions not yet reverted, newest first (records and journals: one read of the host). */
 export async function revertible(host: SwapHost, store: string, read?: Map<string, HostTx>): Promise<SwapRecord[]> {
   const onHost = read ?? await readHostTxs(host);
-  const committed = (await listRecords(host, store, onHost)).filter((r) => committedJournal(onHost.get(r.txid)?.journal));
+  // the host's journal says; a transaction the host has no trace of (its work area was wiped) counts as
+  // the store's copy of its record says
+  const committed = (await listRecords(host, store, onHost)).filter((r) => {
+    const tx = onHost.get(r.txid);
+    return tx ? committedJournal(tx.journal) : r.outcome === 'committed';
+  });
   const reverted = new Set(committed.map((r) => r.reverts).filter(Boolean));
   return committed.filter((r) => !reverted.has(r.txid)).reverse();
 }

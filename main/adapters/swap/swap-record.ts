@@ -41,9 +41,14 @@ export const recordFile = (host: SwapHost, txid: string) => join(host.work, 'tx'
 const storeDir = (store: string) => join(store, 'swaps');
 
 export async function saveRecord(host: SwapHost, store: string, r: SwapRecord): Promise<void> {
-  const text = JSON.stringify(r) + '\n';
   await host.mkdirp(join(host.work, 'tx', r.txid));
-  await host.writeText(recordFile(host, r.txid), text);
+  await host.writeText(recordFile(host, r.txid), JSON.stringify(r) + '\n');
+  await saveStoreRecord(store, r);
+}
+
+/** The store's copy alone (its outcome, once known: what a rollback trusts when the host's copy is gone). */
+export async function saveStoreRecord(store: string, r: SwapRecord): Promise<void> {
+  const text = JSON.stringify(r) + '\n';
   await mkdir(storeDir(store), { recursive: true });
   await writeFile(join(storeDir(store), `${r.txid}.json.tmp`), text);
   await rename(join(storeDir(store), `${r.txid}.json.tmp`), join(storeDir(store), `${r.txid}.json`));

@@ -9,7 +9,7 @@ import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-p
 import { formatPlan } from '../../core/domain/swap-plan-format.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import type { StageFile, SwapHost } from './swap-host.ts';
-import { saveRecord, type SwapRecord } from './swap-record.ts';
+import { saveRecord, saveStoreRecord, type SwapRecord } from './swap-record.ts';
 
 export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
 
@@ -110,10 +110,11 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   for (const [p, v] of t.parents) if (v) parentTimes[p] = v.now.mtimeNs;
   const rejoin = Object.entries(t.rejoin ?? {}).filter(([p]) => undo[p]);
   await host.installAgent();
-  await saveRecord(host, store, {
+  const full: SwapRecord = {
     ...record, areas, undo, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
-  });
+  };
+  await saveRecord(host, store, full);
   // The plan goes down before any staging area exists: an orchestrator that dies while staging leaves a
   // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
   const txDir = join(host.work, 'tx', record.txid);
@@ -130,6 +131,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
   const outcome = /^result committed$/m.test(r.stdout) ? 'committed' : /^result aborted$/m.test(r.stdout) ? 'aborted' : undefined;
   if (r.code === 75) throw new UnderstudyError('io', `another understudy agent is working on ${host.target} (${r.stderr.trim()}); try again when it is done`);
+  if (outcome) await saveStoreRecord(store, { ...full, outcome });
   if (!outcome) {
     throw new UnderstudyError('needs-recovery', `the host agent stopped without finishing (exit ${r.code}): ${r.stderr.trim().slice(-500)}; run 'understudy recover ${host.target}'`, { txid: record.txid });
   }

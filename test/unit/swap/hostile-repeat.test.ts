@@ -139,3 +139,13 @@ test('three maps: swap 1->2, swap 2->3, rollback --to map1 lands map1 exactly, t
   await rollbackLatest({ host, store });
   assert.deepEqual(snapshot(dir), snapshot(t2), 'rolling back the last rollback: map2');
 });
+
+test('the whole work area next to the target is gone: rollback works from the store records and objects, exactly map1', async () => {
+  const dir = freshHost('wiped');
+  const host = await openDirHost(`dir:${dir}`);
+  await swap({ host, store, map1, map2 });
+  rmSync(host.work, { recursive: true, force: true });
+  const rb = await rollbackLatest({ host, store });
+  assert.equal(rb.restoredMap, map1.id);
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});
