@@ -13,7 +13,7 @@ import { loadMap } from '../store/map-store.ts';
 import { depth } from '../../core/domain/swap-delta.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
-import { assertRecovered, listRecords, newTxid, readHostTxs, type HostTx, type SwapRecord } from './swap-record.ts';
+import { assertRecovered, listRecords, newTxid, readHostTxs, type SwapRecord } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
 import { withHostLock } from './host-lock.ts';
 
@@ -30,8 +30,10 @@ export interface RollbackResult extends TxStats { restoredMap?: string; reverted
 const committedJournal = (j = '') => /^commit/m.test(j);
 
 /** Committed transactions not yet reverted, newest first (records and journals: one read of the host). */
-export async function revertible(host: SwapHost, store: string, read?: Map<string, HostTx>): Promise<SwapRecord[]> {
-  const onHost = read ?? await readHostTxs(host);
+export async function revertible(host: SwapHost, store: string): Promise<SwapRecord[]> {
+  const onHost = await readHostTxs(host);
+  // which is the newest is unknowable while one is half done: recover first (needs-recovery)
+  assertRecovered(host, onHost);
   // the host's journal says; a transaction the host has no trace of (its work area was wiped) counts as
   // the store's copy of its record says
   const committed = (await listRecords(host, store, onHost)).filter((r) => {
@@ -130,9 +132,7 @@ export function rollbackLatest(req: RollbackRequest): Promise<RollbackResult> {
 
 /** rollbackLatest for a caller that holds the host's lock already (a swap whose health check failed). */
 export async function rollbackHeld(req: RollbackRequest): Promise<RollbackResult> {
-  const onHost = await readHostTxs(req.host);
-  assertRecovered(req.host, onHost);
-  const stack = await revertible(req.host, req.store, onHost);
+  const stack = await revertible(req.host, req.store);
   if (!stack.length) throw new UnderstudyError('usage', `nothing to roll back on ${req.host.target}: no committed swap`);
   let upto = 0;
   if (req.to) {

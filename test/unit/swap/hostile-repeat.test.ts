@@ -2,8 +2,7 @@
 // with nothing to recover, and two swaps at once on one target.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
@@ -11,19 +10,13 @@ import { swap } from '../../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
 import { recover } from '../../../main/adapters/swap/recover.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
-import { buildTree1, mapOfTree, sh, snapshot, upgradeTree } from './helpers/tree.ts';
+import { mapOfTree, sh, snapshot } from './helpers/tree.ts';
+import { standardPair } from './helpers/tree-pair.ts';
 
 let base: string, store: string, t1: string, t2: string;
 let map1: ReturnType<typeof mapOfTree>, map2: ReturnType<typeof mapOfTree>;
 
-before(() => {
-  base = mkdtempSync(join(tmpdir(), 'understudy-repeat-'));
-  store = join(base, 'store'); t1 = join(base, 't1'); t2 = join(base, 't2');
-  buildTree1(t1);
-  execFileSync('cp', ['-a', t1, t2]);
-  upgradeTree(t2);
-  map1 = mapOfTree(t1, store); map2 = mapOfTree(t2, store);
-});
+before(() => { ({ base, store, t1, t2, map1, map2 } = standardPair('understudy-repeat-')); });
 after(() => rmSync(base, { recursive: true, force: true }));
 
 function freshHost(name: string): string {
