@@ -9,7 +9,8 @@ import type { Entry } from '../../core/domain/manifest.ts';
 import { validateManifest } from '../../core/domain/map-validate.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { bytesFromKey, compareKeys, displayKey } from '../../core/domain/path-key.ts';
-import { loadVerifiedMap, verifyStore } from '../store/verify-store.ts';
+import { verifyStore } from '../store/verify-store.ts';
+import { loadMap } from '../store/map-store.ts';
 import { objectPath } from '../store/store-paths.ts';
 import { applyXattrs, clearXattrs, makeSpecialNodes, touchExact } from './restore-tools.ts';
 
@@ -109,7 +110,7 @@ async function restoreInto(store: string, mapRef: string, destination: string,
   const started = Date.now();
   const dir = resolve(destination);
   const create = await checkDestination(dir);
-  const { id, manifest } = await loadVerifiedMap(store, mapRef);
+  const { id, manifest } = await loadMap(store, mapRef);
   validateManifest(manifest);
   checkPathLengths(dir, manifest.entries);
   let entries = [...manifest.entries].sort((a, b) => compareKeys(a.path, b.path));

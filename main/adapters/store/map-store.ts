@@ -60,18 +60,30 @@ export async function listMapIds(store: string): Promise<string[]> {
 }
 
 export async function resolveMapId(store: string, ref: string): Promise<string> {
-  if (!/^[0-9a-f]{1,64}$/.test(ref)) throw new UnderstudyError('map-not-found', `'${ref}' is not a map id (hex, a unique prefix is enough)`);
-  const hits = (await listMapIds(store)).filter((id) => id.startsWith(ref));
+  const hex = ref.toLowerCase(); // ids are shown lower-case; a pasted upper-case one is the same map
+  if (!/^[0-9a-f]{1,64}$/.test(hex)) throw new UnderstudyError('map-not-found', `'${ref}' is not a map id (hex, a unique prefix is enough)`);
+  const hits = (await listMapIds(store)).filter((id) => id.startsWith(hex));
   if (hits.length === 0) throw new UnderstudyError('map-not-found', `no map '${ref}' in store ${store}`);
   if (hits.length > 1) throw new UnderstudyError('usage', `map prefix '${ref}' is ambiguous: ${hits.map((h) => h.slice(0, 12)).join(', ')}`);
   return hits[0]!;
 }
 
+/**
+ * The map's manifest, after the check that makes a map content-addressed: its bytes hash to its id. An
+ * altered, truncated or unreadable map file is store-corrupt, never used (by restore, diff, the sandbox
+ * disk build, a rehearsal's delta or a rollback).
+ */
 export async function loadMap(store: string, ref: string): Promise<{ id: string; manifest: Manifest }> {
   const id = await resolveMapId(store, ref);
-  const text = await readFile(mapPath(store, id), 'utf8');
+  let bytes: Buffer;
+  try { bytes = await readFile(mapPath(store, id)); } catch (e) {
+    throw new UnderstudyError('store-corrupt', `map ${id} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); run 'understudy verify'`);
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== id) {
+    throw new UnderstudyError('store-corrupt', `map ${id} does not match its id (truncated or altered); run 'understudy verify'`);
+  }
   try {
-    return { id, manifest: JSON.parse(text) as Manifest };
+    return { id, manifest: JSON.parse(bytes.toString('utf8')) as Manifest };
   } catch {
     throw new UnderstudyError('store-corrupt', `map ${id} is not valid JSON`);
   }

@@ -5,7 +5,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayKey } from '../../core/domain/path-key.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
 import { listMapIds, resolveMapId } from './map-store.ts';
 import { mapPath, objectPath } from './store-paths.ts';
 import { batchJobs, runBatches } from './worker-pool.ts';
@@ -34,19 +33,6 @@ async function checkedMapBytes(store: string, id: string): Promise<{ text?: Buff
   try { text = await readFile(mapPath(store, id)); } catch (e) { return { problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }; }
   if (createHash('sha256').update(text).digest('hex') !== id) return { problem: 'does not match its id (truncated or altered)' };
   return { text };
-}
-
-/**
- * loadMap, plus the check that makes a map content-addressed: its bytes hash to its id. Restore and diff
- * use it so an altered map is refused, not materialized.
- */
-export async function loadVerifiedMap(store: string, ref: string): Promise<{ id: string; manifest: Manifest }> {
-  const id = await resolveMapId(store, ref);
-  const { text, problem } = await checkedMapBytes(store, id);
-  if (!text) throw new UnderstudyError('store-corrupt', `map ${id} ${problem}; run 'understudy verify'`);
-  try { return { id, manifest: JSON.parse(text.toString('utf8')) as Manifest }; } catch {
-    throw new UnderstudyError('store-corrupt', `map ${id} is not valid JSON`);
-  }
 }
 
 export async function verifyStore(

@@ -2,7 +2,7 @@
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { oneLine } from '../one-line-path.ts';
-import { loadVerifiedMap } from '../../adapters/store/verify-store.ts';
+import { loadMap } from '../../adapters/store/map-store.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 
@@ -11,7 +11,7 @@ export const diffVerb: Verb = {
   summary: 'what differs between two maps: diff MAP_A MAP_B',
   configure: (c) => c.argument('<mapA>').argument('<mapB>'),
   async run(rt, args) {
-    const [a, b] = [await loadVerifiedMap(rt.store, args[0]!), await loadVerifiedMap(rt.store, args[1]!)];
+    const [a, b] = [await loadMap(rt.store, args[0]!), await loadMap(rt.store, args[1]!)];
     const d = diffMaps(a.manifest, b.manifest);
     printResult(rt.out, { mapA: a.id, mapB: b.id, ...d }, () => [
       ...d.added.map((p) => `+ /${oneLine(displayKey(p))}`), ...d.changed.map((p) => `~ /${oneLine(displayKey(p))}`), ...d.removed.map((p) => `- /${oneLine(displayKey(p))}`),
