@@ -32,6 +32,11 @@ function tarMessageName(s: string): Buffer {
   return Buffer.from(out);
 }
 
+/** A file tar could not archive (it goes on with the rest, and exits 2 at the end). */
+const TAR_UNREADABLE = /^tar: (.*): Cannot (open|read|stat): (.*)$/;
+/** What tar prints about files it could not read or that moved while read, and nothing else. */
+const TAR_READ_PROBLEM = /^tar: (.*: Cannot (open|read|stat): .*|.*: file changed as we read it|Exiting with failure status due to previous errors)$/;
+
 function entryFromMember(m: TarMember): Entry | undefined {
   const types: Record<string, Entry['type'] | undefined> = { file: 'file', dir: 'dir', symlink: 'symlink', link: 'file', fifo: 'fifo', chardev: 'chardev', blockdev: 'blockdev' };
   const type = types[m.type];
@@ -148,7 +153,10 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
       byPath.set(e.path, e);
     });
     const res = await tar.done;
-    if (res.exitCode !== 0 && res.exitCode !== 1) {
+    // tar exits 2 after files it could not open or read, having archived the rest: those are listed as
+    // unreadable below, like a dir: capture does; any other error fails the capture
+    const onlyUnreadable = res.exitCode === 2 && stderr.trim() !== '' && stderr.trim().split('\n').every((l) => TAR_READ_PROBLEM.test(l));
+    if (res.exitCode !== 0 && res.exitCode !== 1 && !onlyUnreadable) {
       throw new UnderstudyError('remote-command', `${opts.target}: tar exited ${res.exitCode ?? res.signal}: ${stderr.trim().split('\n').slice(-5).join('; ')}`);
     }
     await writer.finish();
@@ -161,7 +169,7 @@ export async function captureRemote(opts: CaptureOptions & { shell: RemoteShell;
   for (const line of stderr.split('\n')) {
     const moved = /^tar: (.*): file changed as we read it$/.exec(line);
     if (moved) unstable.push(keyFromBytes(tarMessageName(moved[1]!.replace(/^\.\//, ''))));
-    const unread = /^tar: (.*): Cannot (open|read|stat): (.*)$/.exec(line);
+    const unread = TAR_UNREADABLE.exec(line);
     if (unread) excluded.push({ path: keyFromBytes(tarMessageName(unread[1]!.replace(/^\.\//, ''))), reason: 'unreadable', detail: unread[3] });
   }
   applyHardlinkGroups(groups);
