@@ -2,18 +2,9 @@
 import type { Command } from 'commander';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
-import { UnderstudyError } from '../../core/domain/errors.ts';
+import { checkExcludes } from '../exclude-option.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
-
-/** An --exclude names a path below the root: '/' (everything) or '..' (outside the root) is a mistake, not a no-op. */
-function checkExcludes(paths: string[]): void {
-  for (const p of paths) {
-    const parts = p.split('/').filter((x) => x !== '' && x !== '.');
-    if (parts.length === 0) throw new UnderstudyError('usage', `--exclude '${p}' would leave out the whole root; name a path below it`);
-    if (parts.includes('..')) throw new UnderstudyError('usage', `--exclude '${p}' has a '..' component; give the path as it is on the host, e.g. /var/cache`);
-  }
-}
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 

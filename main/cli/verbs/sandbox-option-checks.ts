@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { relayCommandForUrl } from '../../adapters/mirror/relay-command.ts';
+import { checkExcludes } from '../exclude-option.ts';
 
 const usage = (message: string) => new UnderstudyError('usage', message);
 
@@ -24,6 +25,7 @@ export function checkHypervisorOptions(opts: Record<string, any>): void {
 /** Every option addSandboxOptions adds. */
 export function checkSandboxOptions(opts: Record<string, any>): void {
   checkHypervisorOptions(opts);
+  checkExcludes((opts.exclude as string[] | undefined) ?? []);
   if (opts.initrd !== undefined && opts.kernel === undefined) throw usage('--initrd needs --kernel');
   for (const flag of ['kernel', 'initrd'] as const) if (opts[flag] !== undefined) requireFile(`--${flag}`, String(opts[flag]));
   const mirror = opts.mirror as string | undefined;

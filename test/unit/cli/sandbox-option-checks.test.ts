@@ -24,6 +24,8 @@ test('bad sandbox options are usage errors before anything is created', () => {
     [['upgrade', host, '--run', 'true', '--hypervisor', 'kvm', '--yes'], /--hypervisor must be qemu or libvirt/],
     [['upgrade', 'local', '--run', 'true', '--reboot', 'always'], /--reboot always cannot be honoured on the local target/],
     [['batch', join(dir, 'fleet.yaml'), '--yes', '--hypervisor', 'xen'], /--hypervisor must be qemu or libvirt/],
+    [['rehearse', host, '--run', 'true', '--exclude', '/'], /--exclude '\/' would leave out the whole root/],
+    [['upgrade', host, '--run', 'true', '--yes', '--exclude', 'var/../../etc'], /--exclude 'var\/..\/..\/etc' has a '..' component/],
   ];
   try {
     for (const [args, message] of cases) {
