@@ -1,4 +1,4 @@
-// `npm run bench -- capture [--tree DIR]`: on one tree (default /usr, >= 1 GB), side by side in one run:
+// `npm run bench -- capture [--tree DIR] [--work DIR]`: on one tree (default /usr, >= 1 GB), side by side in one run:
 //   capture throughput vs `tar -cf - -C TREE . | openssl dgst -sha256`   (goal >= 0.8x)
 //   unchanged re-capture time vs full capture, content bytes read       (goal <= 5 %, 0 bytes)
 //   peak RSS of the capture process                                      (goal <= 300 MB)
@@ -47,7 +47,9 @@ function inChild(verb: string, store: string, tree: string): Record<string, any>
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const i = args.indexOf('--tree');
   const tree = i >= 0 ? args[i + 1]! : process.env.BENCH_TREE ?? '/usr';
-  const work = mkdtempSync(join(tmpdir(), 'understudy-bench-capture-'));
+  // --work DIR: where the store (and the durable copy) go, e.g. /dev/shm to see the capture without the disk
+  const w = args.indexOf('--work');
+  const work = mkdtempSync(join(w >= 0 ? args[w + 1]! : tmpdir(), 'understudy-bench-capture-'));
   const store = join(work, 'store');
   const q = `'${tree.replace(/'/g, `'\\''`)}'`;
   try {
@@ -83,7 +85,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     };
     const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
     console.log([
-      `capture bench on ${tree}: ${r.files} files, ${(bytes / 1e9).toFixed(2)} GB`,
+      `capture bench on ${tree}: ${r.files} files, ${(bytes / 1e9).toFixed(2)} GB; store in ${work}`,
       `  capture           ${r.captureSec.toFixed(2)} s  ${r.captureMBps.toFixed(0)} MB/s   tar|openssl ${r.tarOpensslSec.toFixed(2)} s  ${r.tarOpensslMBps.toFixed(0)} MB/s   ratio ${r.captureVsTar.toFixed(2)}x (goal >= 0.8x)`,
       `  durable copy      ${r.durableCopySec.toFixed(2)} s (cp -a + sync: this disk's floor for a store that keeps the bytes)   capture vs it ${r.captureVsDurableCopy.toFixed(2)}x   best capture vs tar|openssl this disk allows ${r.bestVsTarOnThisDisk.toFixed(2)}x`,
       `  unchanged again   ${r.recaptureSec.toFixed(2)} s = ${pct(r.recaptureShare)} of full (goal <= 5 %), content bytes read ${r.recaptureBytesRead} (goal 0)`,
