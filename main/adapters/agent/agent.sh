@@ -41,6 +41,11 @@ realdir() { [ -d "$1" ] && [ ! -L "$1" ]; }
 dec() { # decode a plan field (\0ooo escapes) into D, keeping trailing newlines
   case $1 in *\\*) D=$(printf '%bx' "$1"); D=${D%x} ;; *) D=$1 ;; esac
 }
+in_tree() { # every directory above $1, below the root, is a real one (lstat): not reached through a symlink
+  _d=${1%/*}
+  while [ "${#_d}" -gt "${#R}" ]; do [ -L "$_d" ] && return 1; _d=${_d%/*}; done
+  return 0
+}
 same_inode() { # lstat-based, unlike test -ef (which follows symlinks)
   a=$(ls -di -- "$1" 2>/dev/null) && b=$(ls -di -- "$2" 2>/dev/null) || return 1
   set -- $a; a=$1; set -- $b; [ "$a" = "$1" ]
@@ -108,7 +113,8 @@ prep() { # N PATH TYPE ARG MODE UID GID MTIME XSET XRM: the staged object for op
   esac
   step; apply_meta "$S" "$@" || return 1
   if ! exists "$U" && [ ! -e "$U.none" ]; then
-    if ! exists "$P"; then step; : > "$U.none" || return 1
+    # (below a symlink that an earlier step replaces by a directory, the name is not in the tree yet)
+    if ! exists "$P" || ! in_tree "$P"; then step; : > "$U.none" || return 1
     elif ! realdir "$P"; then step; ln "$P" "$U" || return 1
     fi # a directory here goes away by an earlier step of the plan: the put decides at its turn
   fi
@@ -158,7 +164,9 @@ undo() {
       if exists "$U"; then
         step; mvx "$U" "$P" || return 1
       elif [ -e "$U.none" ]; then
-        step; rm -f "$P" || return 1
+        # below a symlink its forward step never ran (the directory that replaces the link comes first,
+        # and is undone after): that name is the link target's, not ours
+        if in_tree "$P"; then step; rm -f "$P" || return 1; fi
         rm -f "$U.none"
       fi ;;
     mkdir)

@@ -8,7 +8,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath, sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
-import { ancestorsOf, brokenAncestor, type HostEntry } from '../../core/domain/swap-drift.ts';
+import { ancestorsOf, brokenAncestor, withoutShadowed, type HostEntry } from '../../core/domain/swap-drift.ts';
 import { loadMap } from '../store/map-store.ts';
 import { depth } from '../../core/domain/swap-delta.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
@@ -57,7 +57,7 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
   const expected = new Map(t.changes.flatMap((c) => (c.to ? [[c.path, c.to] as const] : [])));
   // directories the transaction made (from nothing, a file or a symlink): what lives in them now?
   const made = new Set(t.changes.filter((c) => c.to?.type === 'dir' && c.from?.type !== 'dir').map((c) => c.path));
-  const now = await host.probe({ paths: [...paths], expected, listChildren: made });
+  const now = withoutShadowed(await host.probe({ paths: [...paths], expected, listChildren: made }));
   // which undo slots still hold their object: one listing per area, not one query per path
   const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];

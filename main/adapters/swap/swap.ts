@@ -6,7 +6,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { computeDelta, parentKey } from '../../core/domain/swap-delta.ts';
 import { diff3Merge, looksLikeText } from '../../core/domain/swap-diff3.ts';
-import { ancestorsOf, brokenAncestor, classify, type Conflict, type HostEntry, type Prefer } from '../../core/domain/swap-drift.ts';
+import { ancestorsOf, brokenAncestor, classify, withoutShadowed, type Conflict, type HostEntry, type Prefer } from '../../core/domain/swap-drift.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
@@ -86,7 +86,7 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
   for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) parents.add(p); }
   const paths = new Set([...delta.items.map((i) => i.path), ...parents, ...ancestorsOf(parents)]);
   const removedDirs = new Set(delta.items.filter((i) => i.next?.type !== 'dir' && i.base?.type === 'dir').map((i) => i.path));
-  const now = await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs });
+  const now = withoutShadowed(await host.probe({ paths: [...paths], expected: m1, listChildren: removedDirs }));
 
   const plan: SwapPlan = { changes: [], conflicts: [], merged: [], keptHost: [], parents: new Map(), rejoin: {} };
   // a directory of map1 that the host turned into something else: nothing below it is written through it

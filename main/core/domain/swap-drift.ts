@@ -103,3 +103,17 @@ export function brokenAncestor(path: string, host: ReadonlyMap<string, HostEntry
   for (let p = parentKey(path); p !== null && p !== ''; p = parentKey(p)) chain.unshift(p);
   return chain.find((p) => was(p)?.type === 'dir' && host.get(p)?.type !== 'dir') ?? null;
 }
+
+/**
+ * A path below a symlink (or file) on the host is not an entry of the tree: lstat saw whatever the link
+ * leads to. Such paths count as absent. `host` must hold the paths' ancestors (ancestorsOf).
+ */
+export function withoutShadowed(host: Map<string, HostEntry | null>): Map<string, HostEntry | null> {
+  for (const p of [...host.keys()]) {
+    for (let a = parentKey(p); a !== null && a !== ''; a = parentKey(a)) {
+      const e = host.get(a);
+      if (e && e.type !== 'dir') { host.set(p, null); break; }
+    }
+  }
+  return host;
+}

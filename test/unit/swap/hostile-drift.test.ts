@@ -87,7 +87,8 @@ test('--prefer host on a directory turned symlink keeps everything below it; the
   const dir = hostWith('p3', `mkdir ${outside}/lib3; cp -a usr/lib/. ${outside}/lib3/; rm -r usr/lib; ln -s ${outside}/lib3 usr/lib`);
   const outsideBefore = snapshot(outside);
   const r = await swap({ host: await openDirHost(`dir:${dir}`), store, map1, map2, prefer: new Map([['usr/lib', 'host' as const]]) });
-  assert.deepEqual(r.keptHost.sort(), ['usr/lib/pkg', 'usr/lib/pkg/lib.so', 'usr/lib/pkg/new', 'usr/lib/pkg/old']);
+  // (pkg/old, which map2 removes, is not in the tree: below a symlink a name is the link target's)
+  assert.deepEqual(r.keptHost.sort(), ['usr/lib/pkg', 'usr/lib/pkg/lib.so', 'usr/lib/pkg/new']);
   assert.deepEqual(snapshot(outside), outsideBefore);
   assert.equal(snapshot(dir).get('etc/app/conf'), snapshot(t2).get('etc/app/conf'));
 });

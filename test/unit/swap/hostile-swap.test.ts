@@ -95,3 +95,13 @@ test('a directory tree holding files goes away; a new directory chain with files
   ${T}`, `
   rm -r gone; mkdir -p keep/n1/n2/n3/n4; printf deep > keep/n1/n2/n3/n4/f; printf mid > keep/n1/f
   chmod 700 keep/n1/n2; ln -s n2 keep/n1/ln`));
+
+test('symlink to a directory becomes a real directory holding the same names (merged-/usr style), and back', () => roundTrip('unmerge', `
+  mkdir -p usr/lib; printf x > usr/lib/x; printf y > usr/lib/y; ln -s usr/lib lib
+  ${T}`, `
+  rm lib; mkdir lib; printf X > lib/x; printf y > lib/y; ln -s ../usr/lib/x lib/z`));
+
+test('a real directory becomes a symlink to another directory holding the same names', () => roundTrip('merge', `
+  mkdir -p usr/lib lib; printf x > usr/lib/x; printf old > lib/x; printf y > lib/y
+  ${T}`, `
+  rm -r lib; ln -s usr/lib lib`));
