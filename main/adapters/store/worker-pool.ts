@@ -22,6 +22,7 @@ export async function runBatches<J, R>(opts: {
     await new Promise<void>((resolve, reject) => {
       let outstanding = 0;
       const onAbort = () => reject(opts.signal!.reason);
+      if (opts.signal?.aborted) { onAbort(); return; } // its 'abort' event is already over: it would never come
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => { opts.signal?.removeEventListener('abort', onAbort); resolve(); };
       const feed = (w: Worker, b = next()) => {
