@@ -125,7 +125,7 @@ async function restoreInto(store: string, mapRef: string, destination: string,
   await checkSpace(create ? dirname(dir) : dir, files);
   // Content is re-hashed before anything is written: a flipped byte in the store must not come out as
   // a silently different file (copying stays a kernel copy; this read is the price, ~1/6 of a restore).
-  const check = await verifyStore(store, id, onVerifyProgress);
+  const check = await verifyStore(store, id, onVerifyProgress, { id, manifest });
   if (!check.ok) {
     const first = check.corrupt[0]!;
     throw new UnderstudyError('store-corrupt', `${check.corrupt.length} object(s) of map ${id.slice(0, 12)} are corrupt or missing, e.g. ${first.object} (${first.reason}) used by ${first.paths.slice(0, 3).join(', ')}; nothing restored; run 'understudy verify'`,

@@ -68,22 +68,25 @@ export async function resolveMapId(store: string, ref: string): Promise<string> 
   return hits[0]!;
 }
 
+/** A map file's bytes, or why they cannot be trusted: their sha256 must be the id (a map may be truncated, edited, a directory). */
+export async function readCheckedMap(store: string, id: string): Promise<{ bytes: Buffer } | { problem: string }> {
+  let bytes: Buffer;
+  try { bytes = await readFile(mapPath(store, id)); } catch (e) { return { problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }; }
+  if (createHash('sha256').update(bytes).digest('hex') !== id) return { problem: 'does not match its id (truncated or altered)' };
+  return { bytes };
+}
+
 /**
- * The map's manifest, after the check that makes a map content-addressed: its bytes hash to its id. An
- * altered, truncated or unreadable map file is store-corrupt, never used (by restore, diff, the sandbox
- * disk build, a rehearsal's delta or a rollback).
+ * The map's manifest, after the check that makes a map content-addressed (readCheckedMap). An altered,
+ * truncated or unreadable map file is store-corrupt, never used (by restore, diff, the sandbox disk
+ * build, a rehearsal's delta or a rollback).
  */
 export async function loadMap(store: string, ref: string): Promise<{ id: string; manifest: Manifest }> {
   const id = await resolveMapId(store, ref);
-  let bytes: Buffer;
-  try { bytes = await readFile(mapPath(store, id)); } catch (e) {
-    throw new UnderstudyError('store-corrupt', `map ${id} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); run 'understudy verify'`);
-  }
-  if (createHash('sha256').update(bytes).digest('hex') !== id) {
-    throw new UnderstudyError('store-corrupt', `map ${id} does not match its id (truncated or altered); run 'understudy verify'`);
-  }
+  const read = await readCheckedMap(store, id);
+  if ('problem' in read) throw new UnderstudyError('store-corrupt', `map ${id} ${read.problem}; run 'understudy verify'`);
   try {
-    return { id, manifest: JSON.parse(bytes.toString('utf8')) as Manifest };
+    return { id, manifest: JSON.parse(read.bytes.toString('utf8')) as Manifest };
   } catch {
     throw new UnderstudyError('store-corrupt', `map ${id} is not valid JSON`);
   }

@@ -1,12 +1,11 @@
 // `verify`: re-hash every object a map (or every map) uses, and every map file against its id. Names
 // each corrupt or missing object with every path, in every map, that uses it.
-import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayKey } from '../../core/domain/path-key.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
-import { listMapIds, resolveMapId } from './map-store.ts';
-import { mapPath, objectPath } from './store-paths.ts';
+import { listMapIds, readCheckedMap, resolveMapId } from './map-store.ts';
+import { objectPath } from './store-paths.ts';
 import { batchJobs, runBatches } from './worker-pool.ts';
 
 export interface CorruptObject { object: string; reason: 'mismatch' | 'missing' | 'bad-map'; paths: string[] }
@@ -27,27 +26,23 @@ async function storedObjects(store: string): Promise<string[]> {
   return out;
 }
 
-/** The map file's bytes, or why it cannot be trusted: its sha256 must be its id (it may be truncated, edited, a directory). */
-async function checkedMapBytes(store: string, id: string): Promise<{ text?: Buffer; problem?: string }> {
-  let text: Buffer;
-  try { text = await readFile(mapPath(store, id)); } catch (e) { return { problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }; }
-  if (createHash('sha256').update(text).digest('hex') !== id) return { problem: 'does not match its id (truncated or altered)' };
-  return { text };
-}
-
 export async function verifyStore(
   store: string,
   mapRef: string | undefined,
   onProgress?: (done: number, total: number) => void,
+  /** The map `mapRef` names, already read through loadMap (its check done): not read and hashed again. */
+  loaded?: { id: string; manifest: Manifest },
 ): Promise<VerifyResult> {
   const ids = mapRef ? [await resolveMapId(store, mapRef)] : await listMapIds(store);
   const users = new Map<string, string[]>(); // object -> "mapId:path" users
   const sizes = new Map<string, number>();
   const corrupt: CorruptObject[] = [];
   for (const id of ids) {
-    const { text } = await checkedMapBytes(store, id);
-    let manifest: Manifest | undefined;
-    try { manifest = text && JSON.parse(text.toString('utf8')) as Manifest; } catch { /* reported below */ }
+    let manifest: Manifest | undefined = loaded?.id === id ? loaded.manifest : undefined;
+    if (!manifest) {
+      const read = await readCheckedMap(store, id);
+      try { manifest = 'bytes' in read ? JSON.parse(read.bytes.toString('utf8')) as Manifest : undefined; } catch { /* reported below */ }
+    }
     if (!manifest || !Array.isArray(manifest.entries)) {
       corrupt.push({ object: `map:${id}`, reason: 'bad-map', paths: [] });
       continue;
