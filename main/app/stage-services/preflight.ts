@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseTarget } from '../../core/domain/map-target.ts';
+import { rebootRefusal } from '../../core/domain/restart-plan.ts';
 import type { PreflightItem, RunInput } from '../../core/workflow/run-types.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { isUnderstudyError } from '../../core/domain/errors.ts';
@@ -46,11 +47,8 @@ export async function preflightItems(input: RunInput, store: string,
       return `${t.user}@${t.host}:${t.port}, host key known, ${gib(Number(r.stdout.trim()) * 1024)} free on /`;
     } finally { await shell.close(); }
   }));
-  if (t.kind === 'local' && input.kind === 'upgrade' && input.reboot === 'always') {
-    // understudy never reboots the machine it runs on (restart.ts): refuse before anything is done
-    items.push({ name: 'reboot policy', ok: false,
-      detail: '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never and reboot it yourself' });
-  }
+  const refusal = input.kind === 'upgrade' ? rebootRefusal(t.kind, input.reboot) : undefined;
+  if (refusal) items.push({ name: 'reboot policy', ok: false, detail: refusal });
   items.push(await check('store writable', async () => {
     await mkdir(store, { recursive: true });
     await access(store, constants.W_OK);

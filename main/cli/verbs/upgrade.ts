@@ -7,6 +7,7 @@ import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
 import type { RunInput } from '../../core/workflow/run-types.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
+import { rebootRefusal } from '../../core/domain/restart-plan.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { addSandboxOptions, adapterOptions, collect, parsePrefer, parseReboot } from './upgrade-options.ts';
 import { checkSandboxOptions } from './sandbox-option-checks.ts';
@@ -29,9 +30,8 @@ export const upgradeVerb: Verb = {
     const prefer = parsePrefer(opts.prefer);
     const reboot = parseReboot(opts.reboot);
     // preflight refuses it too (for the UI); from the command line it is a usage error, no run recorded
-    if (kind === 'local' && reboot === 'always') {
-      throw new UnderstudyError('usage', '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never');
-    }
+    const refusal = rebootRefusal(kind, reboot);
+    if (refusal) throw new UnderstudyError('usage', refusal);
     // nobody could answer the review prompt: refuse now, not after a whole rehearsal (as batch and rollback do)
     if (!opts.yes && (rt.out.json || !process.stdin.isTTY)) {
       throw new UnderstudyError('usage', `upgrade changes the host: pass --yes when nobody can answer the review prompt (${rt.out.json ? '--json' : 'not a terminal'}), or use rehearse`);

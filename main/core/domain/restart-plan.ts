@@ -4,6 +4,15 @@
 
 export type RebootChoice = 'auto' | 'never' | 'always';
 
+/**
+ * Why a reboot policy cannot be honoured on a target, if it cannot: understudy never reboots the machine
+ * it runs on (the `local` target), so `always` there is refused before anything is done.
+ */
+export function rebootRefusal(targetKind: string, reboot: RebootChoice): string | undefined {
+  if (targetKind !== 'local' || reboot !== 'always') return undefined;
+  return '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never and reboot it yourself';
+}
+
 const REBOOT_PATTERNS: RegExp[] = [
   /^boot\/(vmlinuz|initrd\.img)/,
   /^(usr\/)?lib\/modules\//,
