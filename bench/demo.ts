@@ -1,6 +1,6 @@
 // `npm run bench -- demo`: the demo story (host VM, 1.0 -> 2.0 swapped, 3.0 caught, rollback) in this
 // process, reporting each step's wall time, each run's time by workflow stage, and the orchestrator's
-// peak RSS. No baseline to divide by: these are the story's own figures, for README and regressions.
+// peak RSS. No baseline to divide by: these are the story's own figures, for docs/figures.md and regressions.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

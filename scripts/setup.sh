@@ -40,7 +40,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# 4. libvirtd without systemd (see README troubleshooting); needs root, skipped otherwise
+# 4. libvirtd without systemd (see docs/troubleshooting.md); needs root, skipped otherwise
 if [ "$(id -u)" = 0 ]; then
   getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
   getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu

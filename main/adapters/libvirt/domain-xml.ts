@@ -3,7 +3,7 @@
 // restrict=on and no guestfwd=...-cmd: (the only way the sandbox reaches the package mirror):
 //   -netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:PORT-:22,guestfwd=tcp:ADDR:PORT-cmd:PROG
 //   -device virtio-net-pci,netdev=n0,bus=pcie.0,addr=0x10
-// Measured on libvirt 9.0 / QEMU 7.2 (see README "libvirt adapter"):
+// Measured on libvirt 9.0 / QEMU 7.2 (see docs/architecture.md):
 // - the passthrough -device needs an explicit PCI slot, else it takes slot 1 before libvirt's own
 //   pcie-root-port and QEMU refuses to start;
 // - libvirt starts QEMU with `-sandbox on,...,spawn=deny`: the first guestfwd connection then forks and

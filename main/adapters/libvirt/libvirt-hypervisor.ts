@@ -47,7 +47,7 @@ export class LibvirtHypervisor implements Hypervisor {
       await conn.connectOpen();
     } catch (e) {
       throw new UnderstudyError('hypervisor', `cannot connect to libvirt at ${this.uri}: ${(e as Error).message}` +
-        ' (is libvirtd running? see README troubleshooting)');
+        ' (is libvirtd running? see docs/troubleshooting.md)');
     }
     return conn;
   }

@@ -1,4 +1,4 @@
-// Unknown ids, as README's CLI reference documents them: an unknown run or batch is a usage error (exit 2),
+// Unknown ids, as docs/cli.md documents them: an unknown run or batch is a usage error (exit 2),
 // an unknown map is map-not-found (exit 1); either way the message names the id and an empty store is not
 // created by looking. Listing batches of an empty store answers with batches, not runs.
 import { test } from 'node:test';
