@@ -104,7 +104,8 @@ export const Verdict = z.enum(['ok', 'warn', 'fail', 'unknown']);
 export type Verdict = z.infer<typeof Verdict>;
 
 export const MapInfo = z.object({
-  id: z.string(), target: z.string(), host: z.string(), capturedAt: z.string(), files: z.number(), bytes: z.number(),
+  /** content: the hash of the map's entries alone; identical trees share it whatever host or time. */
+  id: z.string(), content: z.string().optional(), target: z.string(), host: z.string(), capturedAt: z.string(), files: z.number(), bytes: z.number(),
 });
 export type MapInfo = z.infer<typeof MapInfo>;
 

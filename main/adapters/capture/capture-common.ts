@@ -17,6 +17,8 @@ export interface CaptureOptions {
 
 export interface CaptureResult {
   map: string;
+  /** The content id: the hash of the entries alone (identical trees share it; map-store.ts contentIdOf). */
+  content: string;
   files: number;
   bytes: number;
   /** Content bytes read from the target (0 for an unchanged re-capture). */
@@ -59,11 +61,11 @@ export function makeMeter(opts: CaptureOptions, total: number): Meter {
 export async function finishCapture(
   opts: CaptureOptions, manifest: Manifest, index: Iterable<readonly [string, string]>, meter: Meter, started: number,
 ): Promise<CaptureResult> {
-  const map = await saveMapAndStatIndex(opts.store, manifest, opts.target, index);
+  const { id: map, content } = await saveMapAndStatIndex(opts.store, manifest, opts.target, index);
   let files = 0, bytes = 0;
   for (const e of manifest.entries) if (e.type === 'file') { files++; bytes += e.size; }
   return {
-    map, files, bytes, bytesRead: meter.read, bytesStored: meter.storedBytes, seconds: (Date.now() - started) / 1000,
+    map, content, files, bytes, bytesRead: meter.read, bytesStored: meter.storedBytes, seconds: (Date.now() - started) / 1000,
     excluded: manifest.excluded.length, unstable: manifest.unstable,
   };
 }

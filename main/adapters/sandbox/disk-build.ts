@@ -1,6 +1,6 @@
 // The sandbox's disks, built from map1, by root or by any user (nothing here needs privileges: the
 // image is a file that mkfs.ext4 and debugfs write, and the map's owners go straight into its inodes):
-//   base image (cached per map entries in the image cache, $UNDERSTUDY_IMAGES or
+//   base image (cached per map content id in the image cache, $UNDERSTUDY_IMAGES or
 //   $XDG_CACHE_HOME/understudy/images):
 //   - `mkfs.ext4` of an empty image, then one streamed debugfs script writes every entry straight from
 //     its store object plus the sandbox-only edits (debugfs-populate.ts), then the map's mode, owner,
@@ -16,7 +16,6 @@
 //   runs as root and installs the key as root's, whoever owns it on the seed disk).
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -24,7 +23,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
-import { loadMap } from '../store/map-store.ts';
+import { contentIdOf, loadMap } from '../store/map-store.ts';
 import { writeEntryContent } from '../restore/restore-map.ts';
 import { applyEditsToTree, planSandboxEdits, type EditPlan } from './sandbox-edits.ts';
 import { populateWithDebugfs } from './debugfs-populate.ts';
@@ -105,8 +104,9 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   signal?: AbortSignal): Promise<BaseImage> {
   const started = Date.now();
   const { id, manifest } = await loadMap(store, mapRef);
-  // Keyed by the entries (not the map id, which includes the capture time): an unchanged host re-uses it.
-  const key = createHash('sha256').update(JSON.stringify(manifest.entries)).digest('hex');
+  // Keyed by the content id (not the map id, which includes the host and capture time): an unchanged
+  // host captured again, and a clone with the identical tree, re-use it.
+  const key = contentIdOf(manifest);
   const dir = join(imageCacheRoot(), `sandbox-${key.slice(0, 24)}`);
   const cmdline = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
   const done = (cached: boolean): BaseImage => {

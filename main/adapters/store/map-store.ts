@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalPieces } from '../../core/domain/map-canonical.ts';
+import { canonicalParts, canonicalPieces, contentPieces } from '../../core/domain/map-canonical.ts';
 import type { Manifest, MapInfo } from '../../core/domain/manifest.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { ensureStore, legacyStatIndexPath, mapPath, statIndexPath, tmpDir } from './store-paths.ts';
@@ -92,10 +92,21 @@ export async function loadMap(store: string, ref: string): Promise<{ id: string;
   }
 }
 
+/**
+ * The map's content id: the sha256 of its entries alone (map-canonical.ts contentPieces), so identical
+ * trees have one content id whatever their host, target or capture time. The map id (the whole file's
+ * hash) stays what maps are stored and verified by; the content id is what "the same tree" means.
+ */
+export function contentIdOf(m: Pick<Manifest, 'entries'>): string {
+  const hash = createHash('sha256');
+  for (const piece of contentPieces(m)) hash.update(piece, 'utf8');
+  return hash.digest('hex');
+}
+
 export function mapInfo(id: string, m: Manifest): MapInfo {
   let files = 0, bytes = 0;
   for (const e of m.entries) if (e.type === 'file') { files++; bytes += e.size; }
-  return { id, target: m.target, host: m.host, capturedAt: m.capturedAt, files, bytes };
+  return { id, content: contentIdOf(m), target: m.target, host: m.host, capturedAt: m.capturedAt, files, bytes };
 }
 
 export async function listMaps(store: string): Promise<MapInfo[]> {
@@ -133,9 +144,10 @@ export async function saveStatIndex(store: string, id: string, target: string, i
  * saveMap + saveStatIndex, the two files written and synced at the same time (their disk waits overlap);
  * the map is in place before its index, and the index before it becomes the target's latest.
  */
-export async function saveMapAndStatIndex(store: string, m: Manifest, target: string, index: Iterable<readonly [string, string]>): Promise<string> {
+export async function saveMapAndStatIndex(store: string, m: Manifest, target: string, index: Iterable<readonly [string, string]>): Promise<{ id: string; content: string }> {
   await ensureStore(store);
-  const written = await Promise.allSettled([writeSynced(store, canonicalPieces(m)), writeSynced(store, StatIndexFile.encode(index))]);
+  const content = createHash('sha256');
+  const written = await Promise.allSettled([writeSynced(store, hashingContent(m, content)), writeSynced(store, StatIndexFile.encode(index))]);
   const [map, idx] = written.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
   if (!map || !idx) {
     for (const w of [map, idx]) if (w) await rm(w.tmp, { force: true });
@@ -144,7 +156,15 @@ export async function saveMapAndStatIndex(store: string, m: Manifest, target: st
   await place(map.tmp, mapPath(store, map.sha256));
   await place(idx.tmp, statIndexPath(store, map.sha256));
   await writeDurably(store, [map.sha256], () => latestPath(store, target));
-  return map.sha256;
+  return { id: map.sha256, content: content.digest('hex') };
+}
+
+/** The canonical pieces, the entries' also fed to `content` (the content id, without encoding twice). */
+function* hashingContent(m: Manifest, content: ReturnType<typeof createHash>): Generator<string> {
+  const { head, body, tail } = canonicalParts(m);
+  yield head;
+  for (const piece of body) { content.update(piece, 'utf8'); yield piece; }
+  yield tail;
 }
 
 export async function loadStatIndex(store: string, id: string): Promise<StatIndex | undefined> {

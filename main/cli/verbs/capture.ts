@@ -34,7 +34,7 @@ export const captureVerb: Verb = {
       connect: sshConnector(rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal),
     });
     printResult(rt.out, { ...result }, (r) =>
-      `map ${r.map}\n${r.files} files, ${mb(r.bytes as number)}; read ${mb(r.bytesRead as number)}, stored ${mb(r.bytesStored as number)} new; `
+      `map ${r.map}\ncontent ${r.content}\n${r.files} files, ${mb(r.bytes as number)}; read ${mb(r.bytesRead as number)}, stored ${mb(r.bytesStored as number)} new; `
       + `${r.excluded} excluded, ${(r.unstable as string[]).length} unstable; ${(r.seconds as number).toFixed(1)} s`);
     return 0;
   },

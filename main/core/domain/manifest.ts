@@ -62,6 +62,8 @@ export interface Manifest {
 /** Summary of a map as listed by `understudy maps`. */
 export interface MapInfo {
   id: string;
+  /** Content id: the hash of the entries alone; identical trees share it (map-store.ts contentIdOf). */
+  content: string;
   target: string;
   host: string;
   capturedAt: string;
