@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { computeDelta, parentKey } from '../../core/domain/swap-delta.ts';
-import { diff3Merge, looksLikeText } from '../../core/domain/swap-diff3.ts';
-import { ancestorsOf, brokenAncestor, classify, withoutShadowed, type Conflict, type HostEntry, type Prefer } from '../../core/domain/swap-drift.ts';
+import { MAX_MERGE_BYTES, mergeTextBytes } from '../../core/domain/swap-diff3.ts';
+import { ancestorsOf, brokenAncestor, classify, mergedEntry, withoutShadowed, type Conflict, type HostEntry, type Prefer } from '../../core/domain/swap-drift.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath } from '../../core/domain/swap-entry.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
@@ -38,14 +38,10 @@ export interface SwapResult extends TxStats {
   rebooted: boolean;
 }
 
-const MAX_MERGE_BYTES = 1 << 20;
-
 async function tryMerge(host: SwapHost, store: string, path: string, base: Entry, to: Entry): Promise<Uint8Array | null> {
   if (base.size > MAX_MERGE_BYTES || to.size > MAX_MERGE_BYTES) return null;
   const [b, h, n] = await Promise.all([readFile(objectFile(store, base.sha256!)), host.readFile(path), readFile(objectFile(store, to.sha256!))]);
-  if (h.length > MAX_MERGE_BYTES || ![b, h, n].every(looksLikeText)) return null;
-  const merged = diff3Merge(b.toString('utf8'), h.toString('utf8'), n.toString('utf8'));
-  return merged === null ? null : Buffer.from(merged, 'utf8');
+  return mergeTextBytes(b, h, n);
 }
 
 /** What a swap would do to the host as it is now: the delta re-checked path by path (re-stat; re-hash
@@ -102,10 +98,7 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
     else if (d.kind === 'merge') {
       const bytes = await tryMerge(host, store, d.path, d.base, d.to);
       if (!bytes) { plan.conflicts.push({ ...d.conflict, sandbox: `${d.conflict.sandbox} (no clean 3-way merge)` }); continue; }
-      const attrs = d.to.mode === d.base.mode && d.to.uid === d.base.uid && d.to.gid === d.base.gid ? d.from : d.to;
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const to: Entry = { ...attrs, path: d.path, type: 'file', size: bytes.length, sha256, mtimeNs: d.to.mtimeNs };
-      delete (to as { nlink?: number }).nlink;
+      const to = mergedEntry(d.path, d.from, d.base, d.to, { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
       plan.changes.push({ path: d.path, from: d.from, to, source: { kind: 'bytes', data: bytes } });
       plan.merged.push(d.path);
     }

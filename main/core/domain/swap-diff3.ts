@@ -94,3 +94,18 @@ export function looksLikeText(bytes: Uint8Array): boolean {
   if (bytes.includes(0)) return false;
   try { new TextDecoder('utf-8', { fatal: true }).decode(bytes); return true; } catch { return false; }
 }
+
+/** Files larger than this are never merged (config files are small; a big one is a conflict). */
+export const MAX_MERGE_BYTES = 1 << 20;
+
+/**
+ * The 3-way merge of three versions of a file as bytes (base = map1, ours = the host's, theirs =
+ * map2's): null unless all three are small UTF-8 text and the merge is clean. The swap and a fleet
+ * follower's verification (follower-delta.ts) both merge through this.
+ */
+export function mergeTextBytes(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array): Uint8Array | null {
+  if ([base, ours, theirs].some((b) => b.length > MAX_MERGE_BYTES || !looksLikeText(b))) return null;
+  const dec = new TextDecoder('utf-8', { ignoreBOM: true }); // a BOM is content: keep it
+  const merged = diff3Merge(dec.decode(base), dec.decode(ours), dec.decode(theirs));
+  return merged === null ? null : new TextEncoder().encode(merged);
+}

@@ -84,6 +84,20 @@ export function classify(
   });
 }
 
+/**
+ * The entry a clean 3-way merge lands as: the merged content, the host's own mode and owner unless the
+ * new version changed them, map2's time.
+ */
+export function mergedEntry(path: string, from: HostEntry, base: Entry, to: Entry, merged: { sha256: string; size: number }): Entry {
+  const attrs = to.mode === base.mode && to.uid === base.uid && to.gid === base.gid ? from : to;
+  const e: Entry & { nlink?: number; children?: string[] } = { ...attrs, path, type: 'file', size: merged.size, sha256: merged.sha256, mtimeNs: to.mtimeNs };
+  delete e.nlink;
+  delete e.children;
+  delete e.sparse;
+  delete e.linkTo;
+  return e;
+}
+
 /** Every proper ancestor of the paths, the root excluded: the directories a swap writes through. */
 export function ancestorsOf(paths: Iterable<string>): Set<string> {
   const out = new Set<string>();
