@@ -10,6 +10,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('stage'), run: z.string(), stage: z.string(), state: StageState, at: z.string(),
     seconds: z.number().optional(), error: z.object({ code: z.string(), message: z.string() }).optional(),
+    note: z.string().optional(),
   }),
   z.object({
     type: z.literal('progress'), run: z.string(), stage: z.string(), step: z.string().optional(),
@@ -49,6 +50,8 @@ export const StageInfo = z.object({
   startedAt: z.string().optional(),
   seconds: z.number().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Why it was skipped. */
+  note: z.string().optional(),
 });
 export type StageInfo = z.infer<typeof StageInfo>;
 
@@ -65,6 +68,11 @@ export const Review = z.object({
   conflicts: z.array(Conflict),
   checks: z.array(CheckResult),
   disruption: z.object({ restart: z.array(z.string()), reboot: z.boolean(), reason: z.string().optional() }),
+  /** The sandbox's reboot after the upgrade: its one-line summary, and on failure the console's last lines. */
+  reboot: z.object({
+    rehearsed: z.boolean(), ok: z.boolean().optional(), summary: z.string(), kernel: z.string().optional(),
+    failedUnits: z.array(z.string()).optional(), consoleTail: z.string().optional(),
+  }).optional(),
   /** The run stopped before the sandbox was captured again: packages/checks are known, files are not. */
   partial: z.boolean().optional(),
 });

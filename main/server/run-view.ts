@@ -2,8 +2,10 @@
 // RunSummary / RunDetail: stage list with states, review evidence, expected disruption, status.
 import type { Review, RunDetail, RunEvent, RunStatus, RunSummary, StageInfo } from '../contract/index.ts';
 import type { RunContext } from '../core/workflow/run-types.ts';
+import { bootChanges } from '../core/domain/boot-changes.ts';
+import { rebootSummary, skippedStageNote } from '../core/workflow/reboot-rehearsal.ts';
 
-export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2', 'releasing'];
+export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
 export const UPGRADE_STAGES = [...REHEARSE_STAGES, 'reconciling', 'review', 'swapping', 'restarting', 'health'];
 export const ROLLBACK_STAGES = ['rolling-back'];
 
@@ -36,7 +38,7 @@ export function summaryOf(rec: RunRecordLike, live: boolean): RunSummary {
 }
 
 /** Stages in machine order; extra stages the run went through (cleaning-up, rolling-back) follow. */
-export function stagesOf(kind: string, ctx: Pick<RunContext, 'timings' | 'error'> | undefined, finished: boolean): StageInfo[] {
+export function stagesOf(kind: string, ctx: Pick<RunContext, 'timings' | 'error' | 'reboot'> | undefined, finished: boolean): StageInfo[] {
   const timings = ctx?.timings ?? {};
   const order = kind === 'upgrade' ? UPGRADE_STAGES : kind === 'rollback' ? ROLLBACK_STAGES : REHEARSE_STAGES;
   const names = [...order, ...Object.keys(timings).filter((n) => !order.includes(n))];
@@ -47,19 +49,21 @@ export function stagesOf(kind: string, ctx: Pick<RunContext, 'timings' | 'error'
     const base = { name, startedAt: t.startedAt, ...(t.seconds !== undefined ? { seconds: t.seconds } : {}) };
     if (err) return { ...base, state: err.code === 'cancelled' ? 'cancelled' : 'failed', error: { code: err.code, message: err.message } };
     if (t.seconds === undefined) return { ...base, state: finished ? 'failed' : 'active' };
-    return { ...base, state: 'done' };
+    const note = ctx && skippedStageNote(ctx, name);
+    return note ? { ...base, state: 'skipped', note } : { ...base, state: 'done' };
   });
 }
 
 const UNIT_FILE = /(?:^|\/)(?:usr\/)?lib\/systemd\/system\/([^/]+)\.service$|^etc\/systemd\/system\/([^/]+)\.service$/;
-const NEEDS_REBOOT = [/^boot\//, /^(usr\/)?lib\/modules\//, /(^|\/)libc\.so(\.\d+)?$/, /(^|\/)ld-linux[^/]*\.so/, /^(usr\/)?lib\/systemd\/systemd$/];
 
 /** What the swap is expected to disrupt: the restart stage's actual result once it ran, else a prediction. */
 export function disruptionOf(ctx: RunContext): Review['disruption'] {
   if (ctx.restart) return { restart: ctx.restart.restarted, reboot: ctx.restart.rebooted, reason: 'as it happened' };
   if (ctx.input.target.startsWith('dir:')) return { restart: [], reboot: false, reason: 'dir: target: nothing runs there' };
   const paths = [...(ctx.delta?.added ?? []), ...(ctx.delta?.changed ?? []), ...(ctx.delta?.removed ?? [])].map((p) => p.replace(/^\//, ''));
-  const reboot = ctx.input.reboot === 'always' || (ctx.input.reboot !== 'never' && paths.some((p) => NEEDS_REBOOT.some((r) => r.test(p))));
+  // the rule the restart stage applies (core/domain/boot-changes.ts tier 'reboot')
+  const reboot = ctx.input.reboot === 'always'
+    || (ctx.input.reboot !== 'never' && bootChanges({ added: ctx.delta?.added, changed: ctx.delta?.changed }).rebootPaths.length > 0);
   const units = new Set<string>();
   for (const p of paths) { const m = UNIT_FILE.exec(p); if (m) units.add(m[1] ?? m[2]!); }
   const upgraded = new Set((ctx.packages?.upgraded ?? []).map((p) => p.name));
@@ -76,6 +80,15 @@ export function reviewOf(ctx: RunContext | undefined): Review | undefined {
     conflicts: ctx.conflicts ?? [],
     checks: (ctx.checks ?? []).map((c) => ({ cmd: c.cmd, ok: c.ok, exitCode: c.exitCode, ...(c.output ? { output: c.output } : {}) })),
     disruption: disruptionOf(ctx),
+    ...(ctx.reboot ? {
+      reboot: {
+        rehearsed: ctx.reboot.rehearsed, summary: rebootSummary(ctx.reboot),
+        ...(ctx.reboot.ok !== undefined ? { ok: ctx.reboot.ok } : {}),
+        ...(ctx.reboot.kernel ? { kernel: `${ctx.reboot.kernel.path}: ${ctx.reboot.kernel.chosenBy}` } : {}),
+        ...(ctx.reboot.failedUnits?.length ? { failedUnits: ctx.reboot.failedUnits } : {}),
+        ...(ctx.reboot.consoleTail ? { consoleTail: ctx.reboot.consoleTail } : {}),
+      },
+    } : {}),
   };
 }
 

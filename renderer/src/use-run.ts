@@ -85,7 +85,7 @@ function applyStage(d: RunDetail, e: Extract<RunEvent, { type: 'stage' }>): RunD
     ...d,
     stage: e.state === 'active' ? e.stage : d.stage,
     stages: stages.map((s) => s.name !== e.stage ? s : {
-      ...s, state: e.state, seconds: e.seconds ?? s.seconds, error: e.error ?? s.error,
+      ...s, state: e.state, seconds: e.seconds ?? s.seconds, error: e.error ?? s.error, note: e.note ?? s.note,
       startedAt: e.state === 'active' ? e.at : s.startedAt,
     }),
   };

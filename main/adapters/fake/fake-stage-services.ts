@@ -4,7 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import { UnderstudyError, type ErrorCode } from '../../core/domain/errors.ts';
 import type { StageIo, StageServiceName, StageServices } from '../../core/workflow/stage-services.ts';
-import type { Conflict } from '../../core/workflow/run-types.ts';
+import type { Conflict, DeltaSummary } from '../../core/workflow/run-types.ts';
 import { abortableSleep } from './abortable-sleep.ts';
 
 export interface FakeOptions {
@@ -19,6 +19,10 @@ export interface FakeOptions {
   checksFail?: boolean;
   /** map1 per target (default: the same map for every target). */
   map1For?(target: string): string;
+  /** captureSandbox reports this delta (default: one changed binary, nothing that boots). */
+  delta?: DeltaSummary;
+  /** rehearseReboot reports a boot that did not reach a running system. */
+  rebootFails?: boolean;
   /** checkHealth returns a failing result. */
   healthFail?: boolean;
   /** findConflicts reports these. */
@@ -86,8 +90,19 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
       }),
     })),
     captureSandbox: svc('captureSandbox', () => ({
-      map2: 'b'.repeat(64), delta: { added: [], changed: ['usr/bin/hello-service'], removed: [] },
+      map2: 'b'.repeat(64), delta: opts.delta ?? { added: [], changed: ['usr/bin/hello-service'], removed: [] },
     })),
+    rehearseReboot: svc('rehearseReboot', (a) => {
+      const kernel = { version: '6.12.9-amd64', path: 'boot/vmlinuz-6.12.9-amd64', initrds: ['boot/initrd.img-6.12.9-amd64'],
+        chosenBy: 'the newest kernel in /boot (fake)', cmdline: 'root=/dev/vda rw console=ttyS0' };
+      const base = { rehearsed: true, reason: a.reason, because: a.because, kernel };
+      const reboot = opts.rebootFails
+        ? { ...base, ok: false, failure: 'the sandbox did not reach a running system: emergency mode (fake)',
+          failedUnits: ['mnt-data.mount'], consoleTail: 'You are in emergency mode.' }
+        : { ...base, ok: true, running: kernel.version, bootSeconds: 1, systemState: 'running', failedUnits: [], failedBefore: [],
+          checks: a.checks.map((cmd) => ({ cmd, ok: true, exitCode: 0 })) };
+      return { reboot, sandbox: { ...a.sandbox, sshPort: 2223 } };
+    }),
     releaseSandbox: svc('releaseSandbox', () => undefined),
     findConflicts: svc('findConflicts', () => ({ conflicts: opts.conflicts ?? [] })),
     swap: svc('swap', () => ({ swap: { files: 1, bytesSent: 4096, seconds: 0.1, windowSeconds: 0.01 } })),

@@ -34,6 +34,9 @@ import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts'
 
 const run = promisify(execFile);
 
+/** The sandbox's kernel arguments: its one merged root disk, the serial console, eth0 for the DHCP unit. */
+export const SANDBOX_CMDLINE = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
+
 export interface BaseImage { dir: string; rootImg: string; kernel: string; initrd?: string; cmdline: string; cached: boolean; seconds: number }
 
 export function imageCacheRoot(): string {
@@ -108,7 +111,7 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   // host captured again, and a clone with the identical tree, re-use it.
   const key = contentIdOf(manifest);
   const dir = join(imageCacheRoot(), `sandbox-${key.slice(0, 24)}`);
-  const cmdline = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
+  const cmdline = SANDBOX_CMDLINE;
   const done = (cached: boolean): BaseImage => {
     const kernel = override?.kernel ?? join(dir, 'vmlinuz');
     const initrd = override?.kernel ? override.initrd : (existsSync(join(dir, 'initrd.img')) ? join(dir, 'initrd.img') : undefined);

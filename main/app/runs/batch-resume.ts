@@ -50,7 +50,7 @@ export type Continuation =
 // Rehearsal stages a follower of a shared rehearsal skipped (see core/workflow/shared-rehearsal.ts): it has
 // no sandbox of its own, and the owner's result died with the process.
 const SHARED_PREFIX = 'shared-rehearsal:';
-const FOLLOWER_STAGES = new Set(['booting', 'upgrading', 'checking', 'capturing2']);
+const FOLLOWER_STAGES = new Set(['booting', 'upgrading', 'checking', 'capturing2', 'rebooting']);
 
 export function continuation(runs: RunStore, target: string, runId: string): Continuation {
   const rec = runs.get(runId);

@@ -1,6 +1,5 @@
 // The real StageServices: capture (maps), sandbox (disk, VM, SSH), swap (agent + journal) composed for
 // one run. Each stage honors io.signal and is safe to re-enter (see core/workflow/stage-services.ts).
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
@@ -9,7 +8,7 @@ import type { StageIo, StageServices } from '../../core/workflow/stage-services.
 import { capture } from '../../adapters/capture/capture.ts';
 import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
-import { baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
+import { SANDBOX_CMDLINE, baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS, withStageTimeout } from '../../adapters/sandbox/stage-timeout.ts';
@@ -17,7 +16,6 @@ import { diffMaps } from '../../core/domain/map-diff.ts';
 import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
-import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { effectiveMap2 } from './effective-map2.ts';
 import { hypervisorFor } from './hypervisor-for.ts';
 import { registerSandbox, releaseSandboxById, sandboxFor } from './sandbox-registry.ts';
@@ -27,7 +25,8 @@ import { restartAfterSwap } from './restart.ts';
 import { preflightItems } from './preflight.ts';
 import { HOST_WORK } from '../../adapters/swap/ssh-host.ts';
 import { followSerial } from './serial-follower.ts';
-import { lineSplitter } from './line-splitter.ts';
+import { streamed } from './streamed-command.ts';
+import { rehearseRebootInSandbox } from './reboot-sandbox.ts';
 
 /** understudy's own journal and staging on a real host are not part of the host's OS. */
 export const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
@@ -37,25 +36,6 @@ const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSign
   withStageTimeout(label, ms, io.signal, fn);
 
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
-
-/** Runs a sandbox command with its output streamed to the run's log and kept in RUN_DIR/output.log. */
-async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo, signal: AbortSignal, runDir: string) {
-  await mkdir(runDir, { recursive: true });
-  const file = createWriteStream(join(runDir, 'output.log'), { flags: 'a' });
-  file.on('error', () => undefined); // the run's log in the store still has every line
-  file.write(`$ ${cmd}\n`);
-  io.log('info', source, `$ ${cmd}`);
-  const split = (stream: 'stdout' | 'stderr') => lineSplitter((line) => io.log(stream, source, line));
-  const out = split('stdout'), err = split('stderr');
-  const keep = (into: typeof out) => (c: Uint8Array) => { file.write(c); into.push(Buffer.from(c).toString()); };
-  try {
-    return await shell.exec(cmd, { signal, onStdout: keep(out), onStderr: keep(err) });
-  } finally {
-    out.flush();
-    err.flush();
-    await new Promise<void>((resolve) => file.end(resolve));
-  }
-}
 
 export function realStageServices(input: RunInput, store: string): StageServices {
   const o = input.options;
@@ -167,6 +147,18 @@ export function realStageServices(input: RunInput, store: string): StageServices
         const d = diffMaps(m1, eff, false);
         io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
         return { map2, delta: d };
+      });
+    },
+
+    async rehearseReboot({ sandbox, map1, map2, checks, reason, because }, io) {
+      const limit = STAGE_TIMEOUTS_MS.shutdown + 2 * STAGE_TIMEOUTS_MS.boot + STAGE_TIMEOUTS_MS.check;
+      return timed('the reboot rehearsal', limit, io, async (signal) => {
+        const sb = sandboxFor(sandbox.id);
+        const reboot = await rehearseRebootInSandbox({
+          store, runDir, sandbox: sb, map1, map2, checks, reason, because, sandboxCmdline: SANDBOX_CMDLINE, io, signal,
+          bootTimeoutMs: STAGE_TIMEOUTS_MS.boot, settleTimeoutMs: STAGE_TIMEOUTS_MS.boot,
+        });
+        return { reboot, sandbox: { ...sandbox, sshPort: sb.vm.sshPort } };
       });
     },
 

@@ -22,6 +22,7 @@ export class LiveStageView {
         const row: StageRow = {
           stage: e.stage, state: e.state, startedAtMs: e.state === 'active' ? Date.parse(e.at) : existing?.row.startedAtMs ?? Date.parse(e.at),
           ...(e.seconds !== undefined ? { seconds: e.seconds } : {}), ...(e.error ? { error: e.error.message } : {}),
+          ...(e.note ? { note: e.note } : {}),
         };
         if (existing) { existing.row = row; existing.bar.update(0, { row }); } else this.rows.set(e.stage, { row, bar: this.bars.create(1, 0, { row }) });
         break;

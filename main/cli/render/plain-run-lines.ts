@@ -13,7 +13,7 @@ export function plainRunLines(write: (line: string) => void, opts: { progressEve
       case 'stage':
         if (e.state === 'active') write(`${e.stage} ...`);
         else if (e.state === 'done') write(`${e.stage} done${e.seconds !== undefined ? ` (${formatSeconds(e.seconds)})` : ''}`);
-        else write(`${e.stage} ${e.state}${e.error ? `: ${e.error.message}` : ''}`);
+        else write(`${e.stage} ${e.state}${e.error ? `: ${e.error.message}` : e.note ? `: ${e.note}` : ''}`);
         break;
       case 'progress': {
         const t = now();

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { relayCommandForUrl } from '../../adapters/mirror/relay-command.ts';
 import { checkExcludes } from '../exclude-option.ts';
+import { parseRebootRehearsal } from './upgrade-options.ts';
 
 const usage = (message: string) => new UnderstudyError('usage', message);
 
@@ -26,6 +27,7 @@ export function checkHypervisorOptions(opts: Record<string, any>): void {
 export function checkSandboxOptions(opts: Record<string, any>): void {
   checkHypervisorOptions(opts);
   checkExcludes((opts.exclude as string[] | undefined) ?? []);
+  parseRebootRehearsal(opts.rebootRehearsal);
   if (opts.initrd !== undefined && opts.kernel === undefined) throw usage('--initrd needs --kernel');
   for (const flag of ['kernel', 'initrd'] as const) if (opts[flag] !== undefined) requireFile(`--${flag}`, String(opts[flag]));
   const mirror = opts.mirror as string | undefined;

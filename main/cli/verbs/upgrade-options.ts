@@ -1,7 +1,7 @@
 // Options shared by the verbs that drive a sandbox run (upgrade; batch reads the same from its fleet file).
 import type { Command } from 'commander';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import type { RebootPolicy } from '../../core/workflow/run-types.ts';
+import type { RebootPolicy, RebootRehearsalPolicy } from '../../core/workflow/run-types.ts';
 
 export const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -13,6 +13,8 @@ export function addSandboxOptions(c: Command): Command {
     .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system)')
     .option('--kernel <file>', "boot this kernel instead of the map's newest /boot/vmlinuz-*")
     .option('--initrd <file>', 'with --kernel: its initrd')
+    .option('--reboot-rehearsal <when>', 'reboot the sandbox after the upgrade: auto (when kernel, initrd, modules, libc, '
+      + 'systemd, fstab, crypttab, bootloader or unit enablement changed; the rule --reboot auto uses), always, never', 'auto')
     .option('--exclude <path>', 'leave this path out of the capture; repeatable', collect, [] as string[])
     .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
     .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it');
@@ -34,6 +36,12 @@ export function parsePrefer(words: string[] | undefined): Record<string, 'host' 
 export function parseReboot(v: string | undefined): RebootPolicy {
   const r = v ?? 'auto';
   if (r !== 'auto' && r !== 'never' && r !== 'always') throw new UnderstudyError('usage', `--reboot must be auto, never or always, not '${r}'`);
+  return r;
+}
+
+export function parseRebootRehearsal(v: string | undefined): RebootRehearsalPolicy {
+  const r = v ?? 'auto';
+  if (r !== 'auto' && r !== 'never' && r !== 'always') throw new UnderstudyError('usage', `--reboot-rehearsal must be auto, always or never, not '${r}'`);
   return r;
 }
 

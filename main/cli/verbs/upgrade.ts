@@ -9,7 +9,7 @@ import type { RunInput } from '../../core/workflow/run-types.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { rebootRefusal } from '../../core/domain/restart-plan.ts';
 import { driveRunFromCli } from '../render/cli-run-driver.ts';
-import { addSandboxOptions, adapterOptions, collect, parsePrefer, parseReboot } from './upgrade-options.ts';
+import { addSandboxOptions, adapterOptions, parseRebootRehearsal, collect, parsePrefer, parseReboot } from './upgrade-options.ts';
 import { checkSandboxOptions } from './sandbox-option-checks.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 
@@ -41,6 +41,7 @@ export const upgradeVerb: Verb = {
     try {
       const handle = svc.startRun('upgrade', {
         target, command: opts.run, checks: opts.check, health: opts.health, yes: Boolean(opts.yes), reboot,
+        rebootRehearsal: parseRebootRehearsal(opts.rebootRehearsal),
         options: { ...adapterOptions(opts), ...(Object.keys(prefer).length ? { prefer } : {}) },
       });
       return await driveRunFromCli(rt, svc, handle, { yes: Boolean(opts.yes) });

@@ -16,6 +16,8 @@ export interface Progress {
 export type StageState = 'pending' | 'active' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
 export type RunEvent =
-  | { type: 'stage'; run: string; stage: string; state: StageState; at: string; seconds?: number; error?: { code: string; message: string } }
+  | { type: 'stage'; run: string; stage: string; state: StageState; at: string; seconds?: number; error?: { code: string; message: string };
+      /** Why a stage was skipped (e.g. rebooting: nothing that boots changed). */
+      note?: string }
   | ({ type: 'progress'; run: string } & Progress)
   | { type: 'log'; run: string; stream: 'stdout' | 'stderr' | 'serial' | 'info'; source: string; text: string; at: string };

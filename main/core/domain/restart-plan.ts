@@ -1,6 +1,7 @@
 // What a swap's delta means for the running host: reboot (kernel, initrd, libc, systemd changed) or
 // restart the services whose unit files changed (binaries are matched against running units by the
 // caller). Pure, so the rule is unit-tested and shown in the review before anything runs.
+import { bootChanges } from './boot-changes.ts';
 
 export type RebootChoice = 'auto' | 'never' | 'always';
 
@@ -12,15 +13,6 @@ export function rebootRefusal(targetKind: string, reboot: RebootChoice): string 
   if (targetKind !== 'local' || reboot !== 'always') return undefined;
   return '--reboot always cannot be honoured on the local target: understudy never reboots the machine it runs on; use --reboot auto or never and reboot it yourself';
 }
-
-const REBOOT_PATTERNS: RegExp[] = [
-  /^boot\/(vmlinuz|initrd\.img)/,
-  /^(usr\/)?lib\/modules\//,
-  /^(usr\/)?lib\/x86_64-linux-gnu\/(libc\.so|libc-|ld-linux)/,
-  /^(usr\/)?lib64\/ld-linux/,
-  /^(usr\/)?lib\/systemd\/systemd$/,
-  /^(usr\/)?lib\/systemd\/libsystemd-shared/,
-];
 
 // unit files of services, sockets and timers; templates (name@.service) restart through their socket
 const UNIT_FILE = /^(?:usr\/)?(?:lib|etc)\/systemd\/system\/([^/@]+\.(?:service|socket|timer))$/;
@@ -35,8 +27,10 @@ export interface RestartPlan {
   binaries: string[];
 }
 
+/** `changedPaths`: the delta's added and changed paths. The reboot rule is boot-changes.ts's tier 'reboot',
+ *  the same table that decides the sandbox's reboot rehearsal. */
 export function planRestart(changedPaths: string[], policy: RebootChoice): RestartPlan {
-  const rebootBecause = changedPaths.filter((p) => REBOOT_PATTERNS.some((r) => r.test(p)));
+  const rebootBecause = bootChanges({ changed: changedPaths }).rebootPaths;
   const units = [...new Set(changedPaths.flatMap((p) => { const m = UNIT_FILE.exec(p); return m ? [m[1]!] : []; }))].sort();
   const binaries = changedPaths.filter((p) => /^(usr\/)?(s?bin|lib|libexec)\//.test(p) && !/^(usr\/)?lib\/systemd\/(system|user)\//.test(p))
     .map((p) => '/' + p);

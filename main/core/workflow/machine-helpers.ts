@@ -30,6 +30,7 @@ export function patchFromFailure(err: unknown): ContextPatch {
   if (Array.isArray(d.conflicts)) patch.conflicts = d.conflicts as ContextPatch['conflicts'];
   if (Array.isArray(d.health)) patch.health = d.health as ContextPatch['health'];
   if (Array.isArray(d.preflight)) patch.preflight = d.preflight as ContextPatch['preflight'];
+  if (d.reboot && typeof d.reboot === 'object') patch.reboot = d.reboot as ContextPatch['reboot'];
   return patch;
 }
 

@@ -27,6 +27,7 @@ export interface RunResult {
   delta?: { added: string[]; changed: string[]; removed: string[] };
   packages?: RunContext['packages'];
   checks?: RunContext['checks'];
+  reboot?: RunContext['reboot'];
   conflicts?: RunContext['conflicts'];
   swap?: Record<string, unknown>;
   health?: RunContext['health'];
@@ -51,6 +52,7 @@ export function runResult(context: RunContext, state: string): RunResult {
   if (c.delta) r.delta = c.delta;
   if (c.packages) r.packages = c.packages;
   if (c.checks) r.checks = c.checks;
+  if (c.reboot) r.reboot = c.reboot;
   if (c.conflicts) r.conflicts = c.conflicts;
   if (c.health) r.health = c.health;
   if (c.hypervisor) r.hypervisor = c.hypervisor;

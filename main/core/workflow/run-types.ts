@@ -3,6 +3,8 @@
 
 export type RunKind = 'rehearse' | 'upgrade';
 export type RebootPolicy = 'auto' | 'never' | 'always';
+/** --reboot-rehearsal: reboot the sandbox when what boots changed (auto), always, or never. */
+export type RebootRehearsalPolicy = 'auto' | 'always' | 'never';
 
 export interface RunInput {
   runId: string;
@@ -18,6 +20,8 @@ export interface RunInput {
   /** --yes: approve the review without asking (conflicts still stop the run). */
   yes: boolean;
   reboot: RebootPolicy;
+  /** Absent in runs recorded before it existed: auto. */
+  rebootRehearsal?: RebootRehearsalPolicy;
   /** Adapter options the core passes through untouched (hypervisor, libvirtUri, identity, mirror ...). */
   options: Record<string, unknown>;
 }
@@ -33,6 +37,34 @@ export type Resolution = 'host' | 'sandbox';
 export interface SwapStats { files: number; bytesSent: number; seconds: number; windowSeconds: number }
 export interface RestartResult { restarted: string[]; rebooted: boolean }
 export interface PreflightItem { name: string; ok: boolean; detail?: string }
+
+/** The sandbox's reboot after the upgrade (stage `rebooting`): skipped and why, or what booted and how it went. */
+export interface RebootReport {
+  rehearsed: boolean;
+  /** Why it ran or was skipped (the changes to what boots, or the policy). */
+  reason: string;
+  /** The changes to what boots that triggered it (boot-changes.ts phrases). */
+  because: string[];
+  /** What booted: map2's kernel the host's boot configuration picks next, and why that one. */
+  kernel?: { version?: string; path: string; initrds: string[]; chosenBy: string; cmdline: string };
+  /** `uname -r` after the reboot. */
+  running?: string;
+  /** Seconds from the VM's start to a settled system (systemctl is-system-running --wait). */
+  bootSeconds?: number;
+  /** What `systemctl is-system-running --wait` said (running, degraded, ...). */
+  systemState?: string;
+  /** Units failed after the reboot that were not failed before it. */
+  failedUnits?: string[];
+  /** Units already failed before the reboot (listed, not blamed on it). */
+  failedBefore?: string[];
+  /** The --check commands, run again after the reboot. */
+  checks?: CheckResult[];
+  ok?: boolean;
+  /** What went wrong, when ok is false. */
+  failure?: string;
+  /** The reboot's last serial console lines when it failed (the whole console is in the run's directory). */
+  consoleTail?: string;
+}
 /** An opaque, JSON-serializable handle to a running sandbox (VM id, ports, temp dirs ...). */
 export interface SandboxRef { id: string; [k: string]: unknown }
 
@@ -54,6 +86,7 @@ export interface RunContext {
   checks?: CheckResult[];
   map2?: string;
   delta?: DeltaSummary;
+  reboot?: RebootReport;
   conflicts?: Conflict[];
   resolutions?: Record<string, Resolution>;
   /** Set once the swap stage was entered: from then on the host may differ from map1. */

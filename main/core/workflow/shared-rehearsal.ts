@@ -2,13 +2,20 @@
 // owner) rehearses for real; the others (followers) wait for its result and reuse packages, checks, map2
 // and delta without booting a sandbox of their own. If the owner's rehearsal fails before it produced a
 // result, a waiting follower takes over and rehearses itself. One instance per (command, checks) plan.
-import type { CheckResult, DeltaSummary, PackageChanges } from './run-types.ts';
+import type { CheckResult, DeltaSummary, PackageChanges, RebootReport, SandboxRef } from './run-types.ts';
 import type { StageIo, StageServices } from './stage-services.ts';
 
 interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map2: string; delta: DeltaSummary; hypervisor: string; accel: string }
-interface Entry { owner: string; done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal> }
+interface Entry {
+  owner: string; done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal>;
+  /** The owner's reboot rehearsal (same delta, so followers reach the same decision and wait for it). */
+  reboot: Promise<RebootReport>; rebootDone(r: RebootReport): void; rebootFailed(e: unknown): void;
+}
 
 const SHARED = 'shared-rehearsal:';
+
+const untilAborted = <T>(p: Promise<T>, signal: AbortSignal): Promise<T> => Promise.race([p,
+  new Promise<never>((_r, rej) => { if (signal.aborted) rej(signal.reason); signal.addEventListener('abort', () => rej(signal.reason), { once: true }); })]);
 
 export function sharedRehearsal(inner: StageServices) {
   const byMap = new Map<string, Entry>();
@@ -21,7 +28,11 @@ export function sharedRehearsal(inner: StageServices) {
     let reject!: Entry['reject'];
     const done = new Promise<Rehearsal>((res, rej) => { resolve = res; reject = rej; });
     done.catch(() => {});
-    const e: Entry = { owner, done, resolve, reject, partial: {} };
+    let rebootDone!: Entry['rebootDone'];
+    let rebootFailed!: Entry['rebootFailed'];
+    const reboot = new Promise<RebootReport>((res, rej) => { rebootDone = res; rebootFailed = rej; });
+    reboot.catch(() => {});
+    const e: Entry = { owner, done, resolve, reject, partial: {}, reboot, rebootDone, rebootFailed };
     byMap.set(map1, e);
     rehearsals++;
     return e;
@@ -91,6 +102,19 @@ export function sharedRehearsal(inner: StageServices) {
       const e = ownEntry(io);
       e?.resolve({ hypervisor: '', accel: '', ...e.partial, ...r } as Rehearsal);
       return r;
+    },
+    async rehearseReboot(a, io) {
+      const f = followed(io);
+      if (f) return { reboot: await untilAborted(f.reboot, io.signal), sandbox: a.sandbox as SandboxRef };
+      const e = ownEntry(io);
+      try {
+        const r = await inner.rehearseReboot(a, io);
+        e?.rebootDone(r.reboot);
+        return r;
+      } catch (err) {
+        e?.rebootFailed(err);
+        throw err;
+      }
     },
     async releaseSandbox(a, io) {
       if (a.sandbox?.id.startsWith(SHARED) || a.image?.startsWith(SHARED)) return;

@@ -5,6 +5,7 @@
 import { fromPromise } from 'xstate';
 import { UnderstudyError } from '../domain/errors.ts';
 import type { ContextPatch, RunContext } from './run-types.ts';
+import { planRebootRehearsal, rebootSummary } from './reboot-rehearsal.ts';
 import type { RunEventSink, StageIo, StageServices } from './stage-services.ts';
 
 export interface StageActorInput { context: RunContext }
@@ -74,6 +75,18 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
       return { checks };
     }),
     captureSandbox: stage('capturing2', (c, io) => s.captureSandbox({ sandbox: need(c.sandbox, 'sandbox'), map1: need(c.map1, 'map1') }, io)),
+    rehearseReboot: stage('rebooting', async (c, io) => {
+      const plan = planRebootRehearsal(c.input.rebootRehearsal ?? 'auto', c.delta, c.packages);
+      io.log('info', 'reboot', plan.rehearse ? `rehearsing the reboot: ${plan.reason}` : plan.reason);
+      if (!plan.rehearse) return { reboot: { rehearsed: false, reason: plan.reason, because: plan.because } };
+      const r = await s.rehearseReboot({
+        sandbox: need(c.sandbox, 'sandbox'), map1: need(c.map1, 'map1'), map2: need(c.map2, 'map2'), checks: c.input.checks,
+        reason: plan.reason, because: plan.because,
+      }, io);
+      io.log(r.reboot.ok ? 'info' : 'stderr', 'reboot', rebootSummary(r.reboot));
+      if (!r.reboot.ok) throw new UnderstudyError('check-failed', rebootSummary(r.reboot), { reboot: r.reboot });
+      return { reboot: r.reboot, sandbox: r.sandbox };
+    }),
     releaseSandbox: stage('releasing', async (c, io) => {
       await s.releaseSandbox({ sandbox: c.sandbox, image: c.image }, io);
       return {};

@@ -12,7 +12,7 @@
 // - releaseSandbox and rollback are safe to call at any time, any number of times.
 import type { RunEvent } from '../domain/events.ts';
 import type {
-  CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, Resolution,
+  CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
   RestartResult, RunInput, SandboxRef, SwapStats,
 } from './run-types.ts';
 
@@ -37,6 +37,15 @@ export interface StageServices {
   runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges }>;
   runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[] }>;
   captureSandbox(a: { sandbox: SandboxRef; map1: string }, io: StageIo): Promise<{ map2: string; delta: DeltaSummary }>;
+  /**
+   * Shuts the sandbox down and boots it again from its own disk (now map2) on the kernel and initrd the
+   * host's boot configuration takes next (read from map2), then runs the checks again and lists the failed
+   * units. Called only when the machine decided to rehearse the reboot (`reason`/`because` say why). A
+   * boot or check that fails is a report with ok:false (the machine makes it check-failed); only trouble
+   * of understudy's own (a hypervisor that cannot start) throws. Returns the sandbox's new handle.
+   */
+  rehearseReboot(a: { sandbox: SandboxRef; map1: string; map2: string; checks: string[]; reason: string; because: string[] },
+    io: StageIo): Promise<{ reboot: RebootReport; sandbox: SandboxRef }>;
   /** Stops and removes the sandbox and the run's disk images. No-op when there is nothing left. */
   releaseSandbox(a: { sandbox?: SandboxRef; image?: string }, io: StageIo): Promise<void>;
   /** Paths of the delta whose host copy drifted from map1 since the capture. Host untouched. */

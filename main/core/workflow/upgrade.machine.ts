@@ -1,12 +1,16 @@
 // The one engine behind `rehearse`, `upgrade`, the UI and `resume`.
 //
-//   preflight -> capturing -> building -> booting -> upgrading -> checking -> capturing2 -> releasing
+//   preflight -> capturing -> building -> booting -> upgrading -> checking -> capturing2 -> rebooting -> releasing
 //     rehearse: -> rehearsed
 //     upgrade:  -> reconciling -> review (APPROVE | ABORT | --yes) -> swapping -> restarting -> health -> done
 //   before the swap, any failure/CANCEL/ABORT -> cleaning-up (sandbox released) -> failed | check-failed |
 //     conflict | cancelled | aborted
 //   from the swap on, failure/CANCEL -> rolling-back -> rolled-back (health-failed) | failed | cancelled;
 //     a rollback that fails, or a swap that reports needs-recovery -> needs-recovery
+//
+// `rebooting` comes after capturing2: it decides on the delta the swap will apply (the same rule as
+// `--reboot auto`), reads the kernel the host will boot from map2 itself, and whatever the reboot writes
+// cannot reach map2. When nothing that boots changed, it is skipped and says why.
 //
 // Stage work is done by named actors the app provides (machine.provide({ actors: makeStageActors(...) })).
 // Guards decide on UnderstudyError.code only.
@@ -40,7 +44,7 @@ export const upgradeMachine = setup({
   actors: {
     preflight: slot('preflight'), captureHost: slot('captureHost'), buildImage: slot('buildImage'),
     bootSandbox: slot('bootSandbox'), runUpgrade: slot('runUpgrade'), runChecks: slot('runChecks'),
-    captureSandbox: slot('captureSandbox'), releaseSandbox: slot('releaseSandbox'), findConflicts: slot('findConflicts'),
+    captureSandbox: slot('captureSandbox'), rehearseReboot: slot('rehearseReboot'), releaseSandbox: slot('releaseSandbox'), findConflicts: slot('findConflicts'),
     swap: slot('swap'), restart: slot('restart'), checkHealth: slot('checkHealth'), rollback: slot('rollback'),
   },
   guards: {
@@ -90,7 +94,8 @@ export const upgradeMachine = setup({
     booting: stageState('booting', 'bootSandbox', 'upgrading'),
     upgrading: stageState('upgrading', 'runUpgrade', 'checking'),
     checking: stageState('checking', 'runChecks', 'capturing2'),
-    capturing2: stageState('capturing2', 'captureSandbox', 'releasing'),
+    capturing2: stageState('capturing2', 'captureSandbox', 'rebooting'),
+    rebooting: stageState('rebooting', 'rehearseReboot', 'releasing'),
     releasing: {
       entry: { type: 'stageStarted', params: { stage: 'releasing' } },
       invoke: {
@@ -187,7 +192,7 @@ function endingFor(code: string, hostTouched: boolean): Ending {
 }
 
 type Src = 'preflight' | 'captureHost' | 'buildImage' | 'bootSandbox' | 'runUpgrade' | 'runChecks' | 'captureSandbox'
-  | 'findConflicts' | 'restart' | 'checkHealth';
+  | 'rehearseReboot' | 'findConflicts' | 'restart' | 'checkHealth';
 
 /**
  * A stage's state: its actor's result moves on to `next`; failure and CANCEL go to `onStop`: cleanup

@@ -25,6 +25,7 @@ export function StageTimeline({ stages }: { stages: StageInfo[] }) {
           <span className="state-label">{s.state === 'pending' ? '' : s.state}</span>
           <span className="elapsed">{s.state === 'active' ? formatSeconds(secondsBetween(s.startedAt)) : s.seconds !== undefined ? formatSeconds(s.seconds) : ''}</span>
           {s.error && <div className="stage-error" role="alert">{s.error.code}: {s.error.message}</div>}
+          {s.note && <div className="stage-note muted">{s.note}</div>}
         </li>
       ))}
     </ol>

@@ -49,6 +49,14 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
               ))}
             </ul>
           )}
+          {review.reboot && (
+            <>
+              <h2>Reboot rehearsal</h2>
+              <p className={review.reboot.ok === false ? 'bad' : review.reboot.rehearsed ? 'good' : 'muted'} data-testid="reboot-rehearsal">{review.reboot.summary}</p>
+              {review.reboot.kernel && <p className="muted mono">{review.reboot.kernel}</p>}
+              {review.reboot.consoleTail && <details><summary>Console, last lines</summary><pre className="console-tail">{review.reboot.consoleTail}</pre></details>}
+            </>
+          )}
           <h2>Expected disruption</h2>
           <p>{disruption.reboot ? 'The host will reboot.' : 'No reboot.'} {disruption.restart.length ? `Services restarted: ${disruption.restart.join(', ')}.` : 'No service restarts.'} {disruption.reason && <span className="muted">{disruption.reason}</span>}</p>
         </section>

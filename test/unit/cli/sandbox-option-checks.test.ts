@@ -25,6 +25,8 @@ test('bad sandbox options are usage errors before anything is created', () => {
     [['upgrade', 'local', '--run', 'true', '--reboot', 'always'], /--reboot always cannot be honoured on the local target/],
     [['batch', join(dir, 'fleet.yaml'), '--yes', '--hypervisor', 'xen'], /--hypervisor must be qemu or libvirt/],
     [['rehearse', host, '--run', 'true', '--exclude', '/'], /--exclude '\/' would leave out the whole root/],
+    [['rehearse', host, '--run', 'true', '--reboot-rehearsal', 'sometimes'], /--reboot-rehearsal must be auto, always or never, not 'sometimes'/],
+    [['upgrade', host, '--run', 'true', '--yes', '--reboot-rehearsal', 'yes'], /--reboot-rehearsal must be auto, always or never/],
     [['upgrade', host, '--run', 'true', '--yes', '--exclude', 'var/../../etc'], /--exclude 'var\/..\/..\/etc' has a '..' component/],
   ];
   try {

@@ -58,8 +58,10 @@ test('a rehearsal runs every stage, streams events and ends done with its eviden
   assert.equal(d.value.outcome, 'rehearsed');
   assert.deepEqual(d.value.stages.map((s) => [s.name, s.state]), [
     ['preflight', 'done'], ['capturing', 'done'], ['building', 'done'], ['booting', 'done'], ['upgrading', 'done'],
-    ['checking', 'done'], ['capturing2', 'done'], ['releasing', 'done'],
+    ['checking', 'done'], ['capturing2', 'done'], ['rebooting', 'skipped'], ['releasing', 'done'],
   ]);
+  assert.match(d.value.stages.find((s) => s.name === 'rebooting')?.note ?? '', /nothing that boots changed/);
+  assert.equal(d.value.review?.reboot?.rehearsed, false);
   assert.deepEqual(d.value.review?.packages.upgraded, [{ name: 'hello-service', from: '1.0', to: '2.0' }]);
   assert.deepEqual(d.value.review?.files.changed, ['usr/bin/hello-service']);
   assert.equal(d.value.canRollback, false, 'a rehearsal touched nothing to roll back');

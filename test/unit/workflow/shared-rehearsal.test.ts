@@ -67,4 +67,21 @@ describe('shared rehearsal', () => {
     ac.abort(new Error('cancel'));
     await assert.rejects(waiting, /cancel/);
   });
+
+  it("a follower that reaches the reboot rehearsal gets the owner's report without a reboot of its own", async () => {
+    const fake = fakeStageServices();
+    const { services: s } = sharedRehearsal(fake);
+    const B = ioFor('B');
+    const { A, boot, follower } = await ownerRehearses(s, ['true']);
+    const cap = await s.captureSandbox({ sandbox: boot.sandbox, map1 }, A);
+    const f = await follower;
+    const fb = await s.bootSandbox({ image: f.image, map1, options: {} }, B);
+    const args = { map1, map2: cap.map2, checks: ['true'], reason: 'kernel', because: [] };
+    const waiting = s.rehearseReboot({ sandbox: fb.sandbox, ...args }, B);
+    const own = await s.rehearseReboot({ sandbox: boot.sandbox, ...args }, A);
+    const theirs = await waiting;
+    assert.deepEqual(theirs.reboot, own.reboot);
+    assert.equal(theirs.sandbox.id, fb.sandbox.id);
+    assert.equal(fake.count('rehearseReboot'), 1);
+  });
 });

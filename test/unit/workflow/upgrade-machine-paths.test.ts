@@ -10,7 +10,7 @@ describe('upgrade machine paths', () => {
     const s = await run.finished();
     assert.equal(s.value, 'done');
     assert.deepEqual(run.states, ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2',
-      'releasing', 'reconciling', 'swapping', 'restarting', 'health', 'done']);
+      'rebooting', 'releasing', 'reconciling', 'swapping', 'restarting', 'health', 'done']);
     assert.deepEqual(run.services.started(), ['preflight', 'captureHost', 'buildImage', 'bootSandbox', 'runUpgrade',
       'runChecks', 'captureSandbox', 'releaseSandbox', 'findConflicts', 'swap', 'restart', 'checkHealth']);
     const r = runResult(s.context, String(s.value));

@@ -46,6 +46,13 @@ export function stageServicesContract(name: string, make: () => Promise<StageSer
         assert.match(cap.map2, hex64);
         assert.notEqual(cap.map2, map1);
         assert.ok(cap.delta.added.length + cap.delta.changed.length + cap.delta.removed.length > 0);
+        // the reboot rehearsal, as the machine calls it when it decided to reboot
+        const rb = await s.rehearseReboot({ sandbox: boot.sandbox, map1, map2: cap.map2, checks: input.checks, reason: 'contract', because: [] }, io);
+        assert.equal(rb.reboot.rehearsed, true);
+        assert.equal(rb.reboot.ok, true, rb.reboot.failure);
+        assert.deepEqual((rb.reboot.checks ?? []).map((c) => [c.cmd, c.ok]), input.checks.map((c) => [c, true]));
+        assert.equal(typeof rb.reboot.kernel?.chosenBy, 'string');
+        assert.equal(rb.sandbox.id, boot.sandbox.id);
       } finally {
         await s.releaseSandbox({ sandbox: boot.sandbox, image }, io);
       }
