@@ -55,3 +55,8 @@ export function ownerIsGone(o: DomainOwner, here: DomainOwner = currentOwner()):
   const ticks = startTicks(o.pid);
   return ticks === undefined || ticks !== o.startTicks; // no such pid, or the pid now belongs to another process
 }
+
+/** The owner is this very process (same host, boot, pid and start time). */
+export function ownerIsThisProcess(o: DomainOwner, here: DomainOwner = currentOwner()): boolean {
+  return o.host === here.host && o.bootId === here.bootId && o.pid === here.pid && o.startTicks === here.startTicks;
+}

@@ -24,6 +24,11 @@ export interface DomainRuntime {
   gid: number;
   /** <metadata> naming the process that started the domain (domain-owner.ts). */
   ownerMetadata?: string;
+  /**
+   * QEMU opens the serial console file itself (a -chardev passthrough) instead of libvirt: libvirtd (root)
+   * creates the file root's and 0600, unreadable to a pool member's unprivileged SSH user.
+   */
+  serialByQemu?: boolean;
 }
 
 export const DOMAIN_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -49,7 +54,8 @@ export function buildDomainXml(spec: VmSpec, rt: DomainRuntime): string {
     `      <target dev='vd${String.fromCharCode(97 + i)}' bus='virtio'/>`,
     `    </disk>`,
   ].join('\n'));
-  const args = ['-netdev', netdevOption(spec, rt.sshPort), '-device', `virtio-net-pci,netdev=n0,romfile=,bus=pcie.0,addr=${NET_PCI_ADDR}`];
+  const args = ['-netdev', netdevOption(spec, rt.sshPort), '-device', `virtio-net-pci,netdev=n0,romfile=,bus=pcie.0,addr=${NET_PCI_ADDR}`,
+    ...(rt.serialByQemu ? ['-chardev', `file,id=us-serial0,path=${escapeOptionValue(spec.serialLog)}`, '-device', 'isa-serial,chardev=us-serial0'] : [])];
   const needsSpawn = (spec.guestForwards ?? []).length > 0;
   return [
     `<domain type='${rt.accel === 'kvm' ? 'kvm' : 'qemu'}' xmlns:qemu='${DOMAIN_NS}'>`,
@@ -68,7 +74,7 @@ export function buildDomainXml(spec: VmSpec, rt: DomainRuntime): string {
     `  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>`,
     `  <devices>`,
     ...disks,
-    `    <serial type='file'><source path='${e(spec.serialLog)}'/><target port='0'/></serial>`,
+    ...(rt.serialByQemu ? [] : [`    <serial type='file'><source path='${e(spec.serialLog)}'/><target port='0'/></serial>`]),
     `    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>`,
     `    <controller type='usb' model='none'/>`,
     `    <memballoon model='none'/>`,

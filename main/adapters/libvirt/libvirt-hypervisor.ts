@@ -7,7 +7,9 @@
 // with virsh (synchronously, from the 'exit' hook), so nothing outlives us; domains left by an
 // understudy process of this machine that was killed outright are destroyed by the next start()
 // (domain-owner.ts says how an orphan is told apart).
-// Paths in the spec must exist on the libvirt host: with a remote URI, that host's file system.
+// Paths in the spec must exist on the libvirt host: with a remote URI, that host's file system, and the
+// SSH port is forwarded on that host's loopback. The default placement is this machine; a pool member
+// gives its own (adapters/pool/member-hypervisor.ts: files checked over SSH, a port there, its user's uid).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -19,12 +21,41 @@ import { freeLoopbackPort } from '../qemu/free-port.ts';
 import { exitedWithin, serialTailOf } from '../qemu/vm-console.ts';
 import { resolveAccel } from '../qemu/kvm-probe.ts';
 import { buildDomainXml } from './domain-xml.ts';
-import { currentOwner, ownerFromXml, ownerIsGone, ownerMetadataXml } from './domain-owner.ts';
+import { currentOwner, ownerFromXml, ownerIsGone, ownerIsThisProcess, ownerMetadataXml } from './domain-owner.ts';
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const DOMAIN_PREFIX = 'understudy-';
 const START_ATTEMPTS = 3;
 const POLL_MS = 300;
+
+/** Where the libvirt host's files, loopback and QEMU user are: this machine unless a pool member says otherwise. */
+export interface LibvirtPlacement {
+  /** Throws UnderstudyError('hypervisor') naming each path libvirt could not read. */
+  checkFiles(paths: string[]): Promise<void>;
+  accel(requested: Accel | 'auto', kernel: string): Promise<Accel>;
+  /** Makes the serial console's directory. */
+  prepareSerial(path: string): Promise<void>;
+  /** A port to try for the guest's SSH on the libvirt host's loopback. */
+  sshPort(): Promise<number>;
+  serialTail(path: string, lines: number): Promise<string>;
+  /** QEMU runs as this user (static DAC label, no relabelling): the owner of the files. */
+  uid: number;
+  gid: number;
+  /** QEMU, not libvirtd, opens the console file (so that user can read it). */
+  serialByQemu?: boolean;
+}
+
+export const THIS_MACHINE: LibvirtPlacement = {
+  async checkFiles(paths) {
+    for (const f of paths) if (!existsSync(f)) throw new UnderstudyError('hypervisor', `${f} does not exist`);
+  },
+  accel: async (requested, kernel) => (await resolveAccel(requested, kernel)).accel,
+  async prepareSerial(path) { mkdirSync(dirname(path), { recursive: true }); },
+  sshPort: freeLoopbackPort,
+  serialTail: serialTailOf,
+  uid: process.getuid?.() ?? 0,
+  gid: process.getgid?.() ?? 0,
+};
 
 const live = new Map<string, string>(); // domain name -> uri
 process.on('exit', () => {
@@ -36,9 +67,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class LibvirtHypervisor implements Hypervisor {
   readonly kind = 'libvirt' as const;
   readonly uri: string;
+  private readonly at: LibvirtPlacement;
 
-  constructor(o: { uri?: string } = {}) {
+  constructor(o: { uri?: string; placement?: LibvirtPlacement } = {}) {
     this.uri = o.uri ?? DEFAULT_LIBVIRT_URI;
+    this.at = o.placement ?? THIS_MACHINE;
   }
 
   private async connect(): Promise<LibvirtConnection> {
@@ -53,26 +86,25 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async start(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
-    for (const f of [spec.kernel, spec.initrd, ...spec.disks.map((d) => d.path)]) {
-      if (f !== undefined && !existsSync(f)) throw new UnderstudyError('hypervisor', `VM ${spec.name}: ${f} does not exist`);
-    }
+    const files = [spec.kernel, spec.initrd, ...spec.disks.map((d) => d.path)].filter((f): f is string => f !== undefined);
+    await this.at.checkFiles(files).catch((e: Error) => { throw new UnderstudyError('hypervisor', `VM ${spec.name}: ${e.message}`); });
     const cancelled = () => new UnderstudyError('cancelled', `VM ${spec.name}: start cancelled`);
     if (signal?.aborted) throw cancelled();
-    const { accel } = await resolveAccel(spec.accel ?? 'auto', spec.kernel);
-    mkdirSync(dirname(spec.serialLog), { recursive: true });
+    const accel = await this.at.accel(spec.accel ?? 'auto', spec.kernel);
+    await this.at.prepareSerial(spec.serialLog);
     const conn = await this.connect();
     await destroyOrphans(conn);
     const name = `${DOMAIN_PREFIX}${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
     let lastError = '';
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
       if (signal?.aborted) break;
-      const sshPort = spec.forwardSsh ? await freeLoopbackPort() : 0;
-      const xml = buildDomainXml(spec, { name, accel, sshPort, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
-        ownerMetadata: ownerMetadataXml(currentOwner()) });
+      const sshPort = spec.forwardSsh ? await this.at.sshPort() : 0;
+      const xml = buildDomainXml(spec, { name, accel, sshPort, uid: this.at.uid, gid: this.at.gid,
+        ownerMetadata: ownerMetadataXml(currentOwner()), serialByQemu: this.at.serialByQemu });
       try {
         live.set(name, this.uri);
         const domain = await conn.domainCreateXML(xml);
-        const vm = new LibvirtVm(name, accel, sshPort, spec.serialLog, conn, domain);
+        const vm = new LibvirtVm(name, accel, sshPort, spec.serialLog, conn, domain, this.at);
         if (signal?.aborted) { await vm.dispose(); break; }
         return vm;
       } catch (e) {
@@ -88,7 +120,17 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 }
 
-/** Destroys understudy's domains whose owning process (on this machine) is gone; returns their names. */
+/** Marks a domain this process runs outside LibvirtHypervisor.start (a probe), so no sweep takes it. */
+export function markLive(name: string, uri: string): () => void {
+  live.set(name, uri);
+  return () => { live.delete(name); };
+}
+
+/**
+ * Destroys understudy's domains whose owning process (on this machine) is gone, and domains this very
+ * process started but gave up (a pool member whose connection dropped under it: the domain may have run on
+ * while we could not reach it); returns their names.
+ */
 export async function destroyOrphans(conn: LibvirtConnection): Promise<string[]> {
   const destroyed: string[] = [];
   for (const d of await conn.connectListAllDomains().catch(() => [])) {
@@ -96,7 +138,9 @@ export async function destroyOrphans(conn: LibvirtConnection): Promise<string[]>
       const name = await d.getName();
       if (!name.startsWith(DOMAIN_PREFIX) || live.has(name)) continue;
       const owner = ownerFromXml(await d.getXMLDesc());
-      if (owner && ownerIsGone(owner)) { await d.destroy(); destroyed.push(name); }
+      if (!owner) continue;
+      // ours but no longer tracked: given up (its member was lost); or its owner is gone
+      if (ownerIsThisProcess(owner) || ownerIsGone(owner)) { await d.destroy(); destroyed.push(name); }
     } catch { /* gone meanwhile, or not ours to read: leave it */ }
   }
   return destroyed;
@@ -109,7 +153,7 @@ export class LibvirtVm implements VmHandle {
 
   constructor(
     readonly id: string, readonly accel: Accel, readonly sshPort: number, private readonly serialLog: string,
-    private readonly conn: LibvirtConnection, private readonly domain: Domain,
+    private readonly conn: LibvirtConnection, private readonly domain: Domain, private readonly at: LibvirtPlacement = THIS_MACHINE,
   ) {
     this.exited = this.poll();
   }
@@ -134,7 +178,7 @@ export class LibvirtVm implements VmHandle {
   }
 
   serialTail(lines: number): Promise<string> {
-    return serialTailOf(this.serialLog, lines);
+    return this.at.serialTail(this.serialLog, lines);
   }
 
   async shutdown(timeoutMs: number): Promise<boolean> {

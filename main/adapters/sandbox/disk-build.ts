@@ -149,13 +149,28 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
 
 /** Per-run disks in `workDir`: a qcow2 overlay on the base, and the seed disk with the SSH public key. */
 export async function runDisks(base: BaseImage, workDir: string, publicKey: string): Promise<{ overlay: string; seed: string }> {
+  const overlay = await overlayDisk(base.rootImg, workDir);
+  return { overlay, seed: await seedDisk(workDir, publicKey) };
+}
+
+/**
+ * A qcow2 overlay in `workDir` on `backing`. With `backingSize` the backing file need not exist here (it is
+ * the path on a pool member; qemu-img records it without opening it).
+ */
+export async function overlayDisk(backing: string, workDir: string, backingSize?: number): Promise<string> {
   const overlay = join(workDir, 'root.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base.rootImg, overlay]);
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', backing,
+    ...(backingSize === undefined ? [overlay] : ['-u', overlay, String(backingSize)])]);
+  return overlay;
+}
+
+/** The seed disk (ext4, 4 MiB) holding the run's SSH public key as authorized_keys. */
+export async function seedDisk(workDir: string, publicKey: string): Promise<string> {
   const seedTree = join(workDir, 'seed');
   await mkdir(seedTree);
   await writeFile(join(seedTree, 'authorized_keys'), publicKey.trim() + '\n', { mode: 0o600 });
   const seed = join(workDir, 'seed.img');
   await run('mkfs.ext4', ['-q', '-F', '-d', seedTree, '-L', 'understudy-seed', seed, '4M']);
   await rm(seedTree, { recursive: true, force: true });
-  return { overlay, seed };
+  return seed;
 }

@@ -1,13 +1,16 @@
 // One sandbox VM's life: disks for the run, boot, wait for SSH (timeout shows the last 40 serial lines),
 // a reboot onto another kernel from the same disks (the reboot rehearsal), and a teardown that always
-// runs (clean shutdown, else kill; dispose; mirror closed; work dir removed).
+// runs (clean shutdown, else kill; dispose; mirror closed; work files removed).
+// Where it runs is a SandboxSite: this machine (the default: disks in a temp dir, the guestfwd relay a local
+// process, SSH on our loopback), or a pool member (adapters/pool/member-site.ts: the same, reached through
+// the member's SSH connection). The rest of the life is the same wherever it runs.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { Hypervisor, VmHandle } from '../../core/ports/hypervisor.port.ts';
 import { serveMirror, type MirrorServer } from '../mirror/mirror-server.ts';
-import { relayCommand, relayCommandForUrl } from '../mirror/relay-command.ts';
+import { relayCommand, mirrorUrlEndpoint } from '../mirror/relay-command.ts';
 import { waitForSsh } from '../ssh/wait-for-ssh.ts';
 import { generateSshKeyPair } from '../ssh/ssh-keypair.ts';
 import type { SshShell } from '../ssh/ssh-shell.ts';
@@ -16,8 +19,70 @@ import { exitedWithin } from '../qemu/vm-console.ts';
 
 export const MIRROR_GUEST_ADDR = '10.0.2.100';
 
+/** A TCP endpoint on this machine (the package mirror or proxy) that guest connections are carried to. */
+export interface Endpoint { host: string; port: number }
+
+/** Where a sandbox runs, and how its files, forwards and console get there. */
+export interface SandboxSite {
+  readonly hypervisor: Hypervisor;
+  /** For logs: 'this machine', 'pool member hv1' ... */
+  readonly where: string;
+  prepare(o: { base: BaseImage; publicKey: string; runDir: string; signal?: AbortSignal; log?(line: string): void }): Promise<PreparedSite>;
+}
+
+export interface PreparedSite {
+  /** Paths as the hypervisor reads them. */
+  kernel: string;
+  initrd?: string;
+  overlay: string;
+  seed: string;
+  serialLog: string;
+  /** The guestfwd program line that carries one guest connection to `to`. */
+  guestForward(to: Endpoint): Promise<string>;
+  /** A port on this machine's loopback that reaches `port` on the hypervisor's loopback. */
+  reach(port: number): Promise<number>;
+  /** Told once the guest's SSH answered (a member stops following the console live). */
+  booted?(): Promise<void>;
+  /** Scratch space on this machine for the run (files for a later boot are written there first). */
+  workDir: string;
+  /** A later boot's kernel, initrd and console (the reboot rehearsal), from this machine's paths to the
+   *  hypervisor's; a member gets the files sent and its console followed into `serialLog` here. */
+  placeBoot(b: { kernel: string; initrd?: string; serialLog: string }, signal?: AbortSignal): Promise<{ kernel: string; initrd?: string; serialLog: string }>;
+  /** Why the site went away under the sandbox (a pool member's connection dropped), once it did. */
+  lost(): string | undefined;
+  /** Removes what prepare made (idempotent). */
+  dispose(): Promise<void>;
+}
+
+/** This machine: the default site. */
+export function localSite(hypervisor: Hypervisor): SandboxSite {
+  return {
+    hypervisor, where: 'this machine',
+    async prepare({ base, publicKey, runDir }) {
+      const work = await mkdtemp(join(tmpdir(), 'understudy-sandbox-'));
+      try {
+        const disks = await runDisks(base, work, publicKey);
+        return {
+          kernel: base.kernel, initrd: base.initrd, overlay: disks.overlay, seed: disks.seed, serialLog: join(runDir, 'serial.log'),
+          guestForward: async (to) => relayCommand(to.host, to.port),
+          reach: async (port) => port,
+          workDir: work,
+          placeBoot: async (b) => b,
+          lost: () => undefined,
+          dispose: () => rm(work, { recursive: true, force: true }),
+        };
+      } catch (e) {
+        await rm(work, { recursive: true, force: true });
+        throw e;
+      }
+    },
+  };
+}
+
 export interface SandboxOptions {
-  hypervisor: Hypervisor;
+  /** Where it runs; default this machine with `hypervisor`. */
+  site?: SandboxSite;
+  hypervisor?: Hypervisor;
   base: BaseImage;
   /** Run directory: the serial console is kept there. */
   runDir: string;
@@ -33,8 +98,12 @@ export interface Sandbox {
   /** The running VM and a shell in it (both replaced by reboot()). */
   readonly vm: VmHandle;
   readonly shell: SshShell;
-  /** This sandbox's own temp dir (overlay, seed disk); removed by close(). */
+  /** This sandbox's own temp dir on this machine; removed by close(). */
   readonly workDir: string;
+  /** Where it runs (SandboxSite.where). */
+  readonly where: string;
+  /** Why its site (a pool member) was lost under it, once it was. */
+  lost(): string | undefined;
   /** Clean shutdown (ACPI, up to timeoutMs) else kill; always disposes and removes every temp file. */
   close(timeoutMs: number): Promise<{ clean: boolean }>;
   /** Powers the guest off (systemctl poweroff, else ACPI, else kill) and boots it again from the same disks
@@ -62,15 +131,18 @@ export interface RebootOutcome {
   startedAtMs: number;
 }
 
-async function mirrorForward(mirror: string | undefined): Promise<{ command?: string; server?: MirrorServer }> {
+/** The mirror's endpoint: a directory served on our loopback, or an http:// URL's host and port. */
+async function mirrorEndpoint(mirror: string | undefined): Promise<{ to?: Endpoint; server?: MirrorServer }> {
   if (!mirror) return {};
-  if (/^[a-z]+:\/\//i.test(mirror)) return { command: relayCommandForUrl(mirror) };
+  if (/^[a-z]+:\/\//i.test(mirror)) return { to: mirrorUrlEndpoint(mirror) };
   const server = await serveMirror(mirror);
-  return { command: relayCommand('127.0.0.1', server.port), server };
+  return { to: { host: '127.0.0.1', port: server.port }, server };
 }
 
 export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
-  const work = await mkdtemp(join(tmpdir(), 'understudy-sandbox-'));
+  const site = o.site ?? (o.hypervisor ? localSite(o.hypervisor) : undefined);
+  if (!site) throw new UnderstudyError('internal', 'startSandbox needs a site or a hypervisor');
+  let prepared: PreparedSite | undefined;
   let server: MirrorServer | undefined;
   let vm: VmHandle | undefined;
   let shell: SshShell | undefined;
@@ -78,41 +150,46 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     let clean = false;
     try {
       await shell?.close().catch(() => undefined);
-      if (vm) clean = await vm.shutdown(timeoutMs).catch(() => false);
+      if (vm) clean = prepared?.lost() ? false : await vm.shutdown(timeoutMs).catch(() => false);
     } finally {
       await vm?.dispose().catch(() => undefined);
       await server?.close().catch(() => undefined);
-      await rm(work, { recursive: true, force: true });
+      await prepared?.dispose().catch(() => undefined);
     }
     return { clean };
   };
   try {
     const keys = generateSshKeyPair();
-    const disks = await runDisks(o.base, work, keys.public);
-    const fwd = await mirrorForward(o.mirror);
+    prepared = await site.prepare({ base: o.base, publicKey: keys.public, runDir: o.runDir, signal: o.signal, log: o.log });
+    const fwd = await mirrorEndpoint(o.mirror);
     server = fwd.server;
+    const command = fwd.to ? await prepared.guestForward(fwd.to) : undefined;
+    const p = prepared;
     const boot = async (b: { kernel: string; initrd?: string; cmdline: string; serialLog: string }, signal?: AbortSignal) => {
-      vm = await o.hypervisor.start({
+      vm = await site.hypervisor.start({
         name: 'sandbox', ...b,
-        disks: [{ path: disks.overlay, format: 'qcow2' }, { path: disks.seed, format: 'raw' }],
+        disks: [{ path: p.overlay, format: 'qcow2' }, { path: p.seed, format: 'raw' }],
         memoryMiB: o.memoryMiB ?? 1024, cpus: o.cpus ?? 2, forwardSsh: true,
-        guestForwards: fwd.command ? [{ guestAddr: MIRROR_GUEST_ADDR, guestPort: 80, command: fwd.command }] : [],
+        guestForwards: command ? [{ guestAddr: MIRROR_GUEST_ADDR, guestPort: 80, command }] : [],
       }, signal);
-      o.log?.(`sandbox started (${o.hypervisor.kind}, ${vm.accel}), ssh on 127.0.0.1:${vm.sshPort}`);
       return vm;
     };
     const waitForShell = async (v: VmHandle, timeoutMs: number, signal?: AbortSignal) => {
+      const port = await p.reach(v.sshPort);
+      o.log?.(`sandbox started on ${site.where} (${site.hypervisor.kind}, ${v.accel}), ssh on 127.0.0.1:${port}`);
       try {
-        shell = await waitForSsh(v.sshPort, keys.private, timeoutMs, signal);
+        shell = await waitForSsh(port, keys.private, timeoutMs, signal);
       } catch (e) {
+        if (p.lost()) throw new UnderstudyError('hypervisor-lost', `${site.where} was lost while the sandbox booted: ${p.lost()}`);
         if (isUnderstudyError(e) && e.code === 'timeout') {
           throw new UnderstudyError('timeout', `the sandbox did not answer SSH within ${Math.round(timeoutMs / 1000)} s; ` +
             `last 40 serial console lines:\n${await v.serialTail(40)}`);
         }
         throw e;
       }
+      await p.booted?.();
     };
-    await waitForShell(await boot({ kernel: o.base.kernel, initrd: o.base.initrd, cmdline: o.base.cmdline, serialLog: join(o.runDir, 'serial.log') }, o.signal), o.sshTimeoutMs, o.signal);
+    await waitForShell(await boot({ kernel: p.kernel, initrd: p.initrd, cmdline: o.base.cmdline, serialLog: p.serialLog }, o.signal), o.sshTimeoutMs, o.signal);
     const reboot = async (r: RebootSpec): Promise<RebootOutcome> => {
       const old = vm!;
       // the disks must hold everything before the VM goes: sync, then ask the guest to power off
@@ -124,17 +201,23 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       await old.dispose().catch(() => undefined);
       vm = undefined;
       if (r.signal?.aborted) throw new UnderstudyError('cancelled', 'sandbox reboot cancelled');
+      const placed = await p.placeBoot({ kernel: r.kernel, initrd: r.initrd, serialLog: r.serialLog }, r.signal);
       const startedAtMs = Date.now();
-      const next = await boot({ kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline, serialLog: r.serialLog }, r.signal);
+      const next = await boot({ ...placed, cmdline: r.cmdline }, r.signal);
       r.onStarted?.(next);
       await waitForShell(next, r.sshTimeoutMs, r.signal);
       return { cleanShutdown, startedAtMs };
     };
     return {
-      get vm() { return vm!; }, get shell() { return shell!; }, workDir: work, close: teardown, reboot,
+      get vm() { return vm!; }, get shell() { return shell!; }, workDir: p.workDir, where: site.where, lost: () => p.lost(),
+      close: teardown, reboot,
     };
   } catch (e) {
     await teardown(0);
+    const why = prepared?.lost();
+    if (why && !(isUnderstudyError(e) && e.code === 'hypervisor-lost')) {
+      throw new UnderstudyError('hypervisor-lost', `${site.where} was lost while the sandbox started: ${why}`);
+    }
     throw e;
   }
 }

@@ -56,18 +56,33 @@ function readOrEmpty(path: string): string {
   }
 }
 
-export function checkHostKey(path: string, host: string, port: number, blob: Buffer, acceptNew: boolean): void {
+/** What a known_hosts file says of this key: the same key is there, another key of its type, or nothing. */
+export function lookupHostKey(path: string, host: string, port: number, blob: Buffer): { state: 'known' | 'unknown' } | { state: 'changed'; expected: Buffer } {
+  const pattern = hostPattern(host, port);
+  const type = keyTypeOf(blob);
+  const known = parse(readOrEmpty(path)).filter((e) => e.type === type && namesMatch(e.names, pattern));
+  if (known.some((e) => e.blob.equals(blob))) return { state: 'known' };
+  return known.length > 0 ? { state: 'changed', expected: known[0]!.blob } : { state: 'unknown' };
+}
+
+/**
+ * Checks `blob` against `path` (appending it there when unknown and acceptNew) and, read-only, against
+ * `alsoTrusted` (e.g. ~/.ssh/known_hosts, which the operator's own ssh and virsh use): a key known in any
+ * of them passes, a different key in any of them is refused.
+ */
+export function checkHostKey(path: string, host: string, port: number, blob: Buffer, acceptNew: boolean, alsoTrusted: string[] = []): void {
   const pattern = hostPattern(host, port);
   const type = keyTypeOf(blob);
   const got = sha256Fingerprint(blob);
-  const known = parse(readOrEmpty(path)).filter((e) => e.type === type && namesMatch(e.names, pattern));
-  if (known.some((e) => e.blob.equals(blob))) return;
-  if (known.length > 0) {
-    const expected = sha256Fingerprint(known[0]!.blob);
+  const looks = [path, ...alsoTrusted].map((p) => ({ p, r: lookupHostKey(p, host, port, blob) }));
+  const changed = looks.find((l) => l.r.state === 'changed');
+  if (!changed && looks.some((l) => l.r.state === 'known')) return;
+  if (changed && changed.r.state === 'changed') {
+    const expected = sha256Fingerprint(changed.r.expected);
     throw new UnderstudyError('host-key-changed',
-      `host key for ${pattern} changed: known_hosts (${path}) has ${type} ${expected}, the host offered ${got}. ` +
+      `host key for ${pattern} changed: known_hosts (${changed.p}) has ${type} ${expected}, the host offered ${got}. ` +
       'If the host was reinstalled, remove its line from that file; otherwise someone may be intercepting.',
-      { host, port, keyType: type, expected, got, knownHosts: path });
+      { host, port, keyType: type, expected, got, knownHosts: changed.p });
   }
   if (!acceptNew) {
     throw new UnderstudyError('host-key-unknown',

@@ -5,20 +5,23 @@
 //   const { stdout, stdin, stderr, done } = await sh.execStream(cmd, { signal, timeoutMs, stdin: 'pipe' })
 //     stdout is the channel itself (back-pressure works with pipeline()); stderr is always drained, its tail
 //     comes back in `done`; without stdin: 'pipe' the command's stdin gets EOF at once.
+//   const duplex = await sh.tunnel('127.0.0.1', port)              -> a connection made from the remote side
+//   const fwd = await sh.listenRemote('127.0.0.1', (conn) => ...)  -> { port, close() }: remote listener
+//   sh.lost                                                        -> resolves (with why) if the connection drops
 //   await sh.close()
 // Host keys: { kind: 'known-hosts', path, acceptNew? } checks understudy's own known_hosts (known-hosts.ts);
 // { kind: 'accept-any' } is for sandboxes only (fresh keys every run, reached over loopback).
 // Errors: connect -> UnderstudyError 'host-key-unknown' | 'host-key-changed' | 'bad-target' | 'timeout' |
 // 'cancelled'; exec -> 'timeout' | 'cancelled' | 'remote-command' (channel refused, connection lost).
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { ExecOptions, ExecResult, RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { checkHostKey } from './known-hosts.ts';
 import { runCollected } from '../local/run-collected.ts';
 
 export type HostKeyPolicy =
-  | { kind: 'known-hosts'; path: string; acceptNew?: boolean }
+  | { kind: 'known-hosts'; path: string; acceptNew?: boolean; /** also checked, never written */ alsoTrusted?: string[] }
   | { kind: 'accept-any' };
 
 export interface SshConnectOptions {
@@ -30,6 +33,8 @@ export interface SshConnectOptions {
   agent?: string;
   hostKeyPolicy: HostKeyPolicy;
   readyTimeoutMs?: number;
+  /** Keepalive probe interval; the connection counts as lost after 4 unanswered probes (default 15 s). */
+  keepaliveMs?: number;
   signal?: AbortSignal;
 }
 
@@ -59,11 +64,11 @@ export async function connectSsh(o: SshConnectOptions): Promise<SshShell> {
   let hostKeyError: UnderstudyError | undefined;
   const config: ConnectConfig = {
     host: o.host, port, username: o.username, privateKey: o.privateKey, agent: o.agent,
-    readyTimeout: o.readyTimeoutMs ?? 20_000, keepaliveInterval: 15_000, keepaliveCountMax: 4,
+    readyTimeout: o.readyTimeoutMs ?? 20_000, keepaliveInterval: o.keepaliveMs ?? 15_000, keepaliveCountMax: 4,
     hostVerifier: (key: Buffer) => {
       if (o.hostKeyPolicy.kind === 'accept-any') return true;
       try {
-        checkHostKey(o.hostKeyPolicy.path, o.host, port, key, o.hostKeyPolicy.acceptNew ?? false);
+        checkHostKey(o.hostKeyPolicy.path, o.host, port, key, o.hostKeyPolicy.acceptNew ?? false, o.hostKeyPolicy.alsoTrusted);
         return true;
       } catch (e) {
         hostKeyError = isUnderstudyError(e) ? e : new UnderstudyError('io', String(e));
@@ -99,10 +104,25 @@ export async function connectSsh(o: SshConnectOptions): Promise<SshShell> {
 export class SshShell implements RemoteShell {
   private lost = false;
   private closed = false;
+  /** Resolves with the reason once the connection dropped by itself (never after close()). */
+  readonly whenLost: Promise<string>;
+  private readonly remoteListeners = new Map<number, (conn: Duplex) => void>();
 
   constructor(private readonly client: Client, readonly where: string) {
-    client.on('error', () => { this.lost = true; });
-    client.on('close', () => { this.lost = true; });
+    let lostWith!: (why: string) => void;
+    this.whenLost = new Promise((r) => { lostWith = r; });
+    let lastError = '';
+    client.on('error', (e: Error) => { this.lost = true; lastError = e.message; });
+    client.on('close', () => {
+      this.lost = true;
+      if (!this.closed) lostWith(lastError || 'the connection closed');
+    });
+    // connections to our remote listeners (listenRemote), by the port they came in on
+    client.on('tcp connection', (info, accept, reject) => {
+      const handler = this.remoteListeners.get(info.destPort);
+      if (!handler) { reject(); return; }
+      handler(accept());
+    });
   }
 
   /** True once the connection has dropped or been closed. */
@@ -173,6 +193,32 @@ export class SshShell implements RemoteShell {
       };
       if (early.closed) onClose(); else ch.on('close', onClose);
     });
+  }
+
+  /** A TCP connection opened by the remote side to host:port (direct-tcpip), e.g. to the remote loopback. */
+  tunnel(host: string, port: number): Promise<Duplex> {
+    if (this.isClosed) return Promise.reject(new UnderstudyError('remote-command', `${this.where}: connection is closed`));
+    return new Promise((resolve, reject) => this.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+      if (err) reject(new UnderstudyError('remote-command', `${this.where}: cannot reach ${host}:${port} from there: ${err.message}`));
+      else resolve(ch);
+    }));
+  }
+
+  /** Listens on the remote side (bindAddr, a port it picks); each connection made there comes to onConnection. */
+  listenRemote(bindAddr: string, onConnection: (conn: Duplex) => void): Promise<{ port: number; close(): Promise<void> }> {
+    if (this.isClosed) return Promise.reject(new UnderstudyError('remote-command', `${this.where}: connection is closed`));
+    return new Promise((resolve, reject) => this.client.forwardIn(bindAddr, 0, (err, port) => {
+      if (err) return reject(new UnderstudyError('remote-command', `${this.where}: cannot listen on ${bindAddr} there: ${err.message}`));
+      this.remoteListeners.set(port, onConnection);
+      resolve({
+        port,
+        close: () => new Promise<void>((done) => {
+          this.remoteListeners.delete(port);
+          if (this.isClosed) return done();
+          this.client.unforwardIn(bindAddr, port, () => done());
+        }),
+      });
+    }));
   }
 
   async close(): Promise<void> {

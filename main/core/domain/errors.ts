@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'needs-recovery'     // a swap or rollback could not finish nor undo
   | 'no-space'
   | 'hypervisor'         // VM could not start / died
+  | 'hypervisor-lost'    // the pool member running the sandbox went away mid-run (a batch retries elsewhere)
   | 'remote-command'     // a command on a host or sandbox failed
   | 'io'
   | 'internal';

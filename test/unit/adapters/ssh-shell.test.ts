@@ -103,6 +103,17 @@ describe('ssh adapter', () => {
     await assert.rejects(connect({ kind: 'known-hosts', path }), (e) => isUnderstudyError(e) && e.code === 'host-key-changed');
   });
 
+  it('also trusts a read-only known_hosts (the operator\'s own), and refuses a key it contradicts', async () => {
+    const mine = join(dir, 'known_hosts_mine'), theirs = join(dir, 'known_hosts_theirs');
+    writeFileSync(theirs, `[127.0.0.1]:${port} ssh-ed25519 ${hostBlob.toString('base64')}\n`);
+    await (await connect({ kind: 'known-hosts', path: mine, alsoTrusted: [theirs] })).close();
+    assert.throws(() => readFileSync(mine), 'a key known elsewhere is not copied into our file');
+    writeFileSync(theirs, `[127.0.0.1]:${port} ssh-ed25519 ${otherBlob.toString('base64')}\n`);
+    await assert.rejects(connect({ kind: 'known-hosts', path: mine, acceptNew: true, alsoTrusted: [theirs] }),
+      (e) => isUnderstudyError(e) && e.code === 'host-key-changed' && e.details?.knownHosts === theirs);
+    assert.equal(readFileSync(theirs, 'utf8').split('\n').length, 2, 'the other file is never written');
+  });
+
   it('reports a rejected key as a bad target', async () => {
     await assert.rejects(connect({ kind: 'accept-any' }, generateSshKeyPair().private),
       (e) => isUnderstudyError(e) && e.code === 'bad-target' && /authentication/.test(e.message));
