@@ -6,8 +6,10 @@ import { provideStageServices } from './runs/stage-services-registry.ts';
 import { realHostProbes } from './stage-services/host-probes.ts';
 import { realStageServices } from './stage-services/real-stage-services.ts';
 import { resolveStoreDir } from './store-dir.ts';
+import { removeStaleFiles } from './stage-services/stale-files.ts';
 
 export function composeEngine(store: string = resolveStoreDir()): void {
   provideStageServices(realStageServices);
   provideHostProbes(realHostProbes(store));
+  removeStaleFiles(); // what killed runs (or a restart of this machine) left behind
 }

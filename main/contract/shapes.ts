@@ -52,8 +52,14 @@ export const StageInfo = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** Why it was skipped. */
   note: z.string().optional(),
+  /** Which attempt this is, once a resume ran the stage again (`understudy show` lists every attempt). */
+  attempt: z.number().int().optional(),
 });
 export type StageInfo = z.infer<typeof StageInfo>;
+
+/** A resume of the run after its process died: the stage it was in, the stage it continued at, why, and
+ *  all that in words ("resumed: rewound from upgrading to booting (sandbox gone)"). */
+export const ResumeNote = z.object({ at: z.string(), from: z.string(), to: z.string(), why: z.string().optional(), text: z.string() });
 
 export const PackageChange = z.object({ name: z.string(), from: z.string().optional(), to: z.string().optional() });
 export const Conflict = z.object({ path: z.string(), host: z.string(), sandbox: z.string() });
@@ -105,6 +111,8 @@ export const RunDetail = RunSummary.extend({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** True when a swap landed and nothing has rolled it back yet. */
   canRollback: z.boolean().default(false),
+  /** Every resume, oldest first. */
+  resumes: z.array(ResumeNote).default([]),
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 

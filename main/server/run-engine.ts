@@ -8,7 +8,7 @@ import type { RunContext, RunInput } from '../core/workflow/run-types.ts';
 import type { StageServices } from '../core/workflow/stage-services.ts';
 import type { StageActorOptions } from '../core/workflow/stage-actors.ts';
 import type { RunRecord, RunStore } from '../app/run-store/run-store.ts';
-import { processAlive } from '../app/runs/process-alive.ts';
+import { otherOwnerRuns } from '../app/runs/process-alive.ts';
 import { RunService } from '../app/runs/run-service.ts';
 import type { EngineFacade, EngineListener } from './engine-facade.ts';
 import { startRollback } from './rollback-run.ts';
@@ -38,7 +38,7 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
 
   /** Driven here, or by another understudy process that is still alive (a CLI run, say). */
   const isLive = (id: string, rec?: RunRecord) => service.get(id) !== undefined || rollbacks.has(id)
-    || (rec?.ownerPid !== undefined && rec.ownerPid !== process.pid && !rec.outcome && processAlive(rec.ownerPid));
+    || (rec !== undefined && !rec.outcome && otherOwnerRuns(rec));
   const fanOut = (e: RunEvent) => { for (const l of listeners) l.event(e); };
   const updated = (id: string) => {
     const rec = runs.get(id);
@@ -55,7 +55,7 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
     const h = service.get(rec.id);
     if (h) return h.actor.getSnapshot().context;
     if (rec.verb === 'rollback') {
-      const timings = Object.fromEntries(runs.timings(rec.id).map((t) => [t.stage, t]));
+      const timings = Object.fromEntries(runs.timings(rec.id).map((t) => [t.stage, { startedAt: t.startedAt, attempts: t.attempt, ...(t.seconds !== undefined ? { seconds: t.seconds } : {}) }]));
       const err = (rec.result as { error?: RunContext['error'] } | undefined)?.error;
       return { input: rec.input as unknown as RunInput, timings, ...(err ? { error: err } : {}) };
     }

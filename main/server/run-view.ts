@@ -4,6 +4,7 @@ import type { Review, RunDetail, RunEvent, RunStatus, RunSummary, StageInfo } fr
 import type { RunContext } from '../core/workflow/run-types.ts';
 import { bootChanges } from '../core/domain/boot-changes.ts';
 import { rebootSummary, skippedStageNote } from '../core/workflow/reboot-rehearsal.ts';
+import { describeResume } from '../core/workflow/resume-plan.ts';
 
 export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
 export const UPGRADE_STAGES = [...REHEARSE_STAGES, 'reconciling', 'review', 'swapping', 'restarting', 'health'];
@@ -32,7 +33,7 @@ export function summaryOf(rec: RunRecordLike, live: boolean): RunSummary {
   return {
     id: rec.id, kind, target: rec.target, status, startedAt: rec.createdAt,
     ...(rec.outcome ? { outcome: rec.outcome, endedAt: rec.updatedAt } : {}),
-    ...(status === 'running' || status === 'review' ? { stage: rec.state } : {}),
+    ...(status === 'running' || status === 'review' || status === 'interrupted' ? { stage: rec.state } : {}),
     ...(rollbackOf ? { rollbackOf } : {}),
   };
 }
@@ -46,7 +47,7 @@ export function stagesOf(kind: string, ctx: Pick<RunContext, 'timings' | 'error'
     const t = timings[name];
     const err = ctx?.error?.stage === name ? ctx.error : undefined;
     if (!t) return { name, state: finished ? 'skipped' : 'pending' };
-    const base = { name, startedAt: t.startedAt, ...(t.seconds !== undefined ? { seconds: t.seconds } : {}) };
+    const base = { name, startedAt: t.startedAt, ...(t.seconds !== undefined ? { seconds: t.seconds } : {}), ...(t.attempts > 1 ? { attempt: t.attempts } : {}) };
     if (err) return { ...base, state: err.code === 'cancelled' ? 'cancelled' : 'failed', error: { code: err.code, message: err.message } };
     if (t.seconds === undefined) return { ...base, state: finished ? 'failed' : 'active' };
     const note = ctx && skippedStageNote(ctx, name);
@@ -114,5 +115,6 @@ export function detailOf(rec: RunRecordLike, ctx: RunContext | undefined, live: 
     timings,
     ...(ctx?.error ? { error: { code: ctx.error.code, message: ctx.error.message } } : {}),
     canRollback,
+    resumes: (ctx?.resumes ?? []).map((n) => ({ ...n, text: describeResume(n) })),
   };
 }

@@ -7,33 +7,17 @@
 // caught by the demo story's 3.0 step.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoHostImage, mirrorImage } from '../../main/adapters/qemu/image-cache.ts';
 import { DEFAULT_LIBVIRT_URI } from '../../main/adapters/libvirt/index.ts';
 import { libvirtDomainsMentioning, qemuProcessesMentioning } from '../../main/adapters/sandbox/leak-check.ts';
 import { cliJson, type CliRun } from './helpers/cli-json.ts';
+import { treeHash } from './helpers/host-trees.ts';
 
 const INSTALL_2 = 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0';
 const HEALTH = 'curl -fsS http://127.0.0.1:8080/health';
-
-/** Content and metadata of every entry of a tree, in one hash. */
-async function treeHash(root: string): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (rel: string): Promise<void> => {
-    const p = join(root, rel);
-    const st = await lstat(p);
-    h.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0${st.mtimeMs}\0`);
-    if (st.isSymbolicLink()) h.update(await readlink(p));
-    else if (st.isFile()) for await (const c of createReadStream(p)) h.update(c as Buffer);
-    else if (st.isDirectory()) for (const n of (await readdir(p)).sort()) await walk(rel ? `${rel}/${n}` : n);
-  };
-  await walk('');
-  return h.digest('hex');
-}
 
 describe('understudy rehearse (real VMs)', { timeout: 40 * 60_000 }, () => {
   let tree: string;

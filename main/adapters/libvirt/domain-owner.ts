@@ -4,29 +4,13 @@
 // pid's start time); before starting a domain, the adapter destroys understudy's domains on this
 // libvirt whose owner is a process of THIS machine that no longer runs. Domains of other machines
 // (a shared remote libvirt) and of live processes are never touched.
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { xmlEscape } from './domain-xml.ts';
+import { currentOwner, startTicks, type ProcessOwner } from '../local/process-owner.ts';
 
-export interface DomainOwner { host: string; bootId: string; pid: number; startTicks: string }
+export type DomainOwner = ProcessOwner;
+export { currentOwner };
 
 export const OWNER_NS = 'urn:understudy:domain-owner';
-
-function bootId(): string {
-  try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return ''; }
-}
-
-/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
-function startTicks(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch { return undefined; }
-}
-
-export function currentOwner(): DomainOwner {
-  return { host: hostname(), bootId: bootId(), pid: process.pid, startTicks: startTicks(process.pid) ?? '' };
-}
 
 /** The inverse of xmlEscape, for the five entities it (and libvirt) writes. */
 const unescapeXml = (s: string) =>

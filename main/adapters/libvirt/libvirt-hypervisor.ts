@@ -146,6 +146,30 @@ export async function destroyOrphans(conn: LibvirtConnection): Promise<string[]>
   return destroyed;
 }
 
+/**
+ * Destroys domain `name` on `uri` if its owning process (on this machine) is gone: what a resumed run does
+ * with the sandbox its killed orchestrator left running. True when it was destroyed.
+ */
+export async function destroyOrphanedDomain(uri: string, name: string): Promise<boolean> {
+  if (!name.startsWith(DOMAIN_PREFIX)) return false;
+  const conn = new LibvirtConnection({ uri });
+  try {
+    await conn.connectOpen();
+  } catch (e) {
+    throw new UnderstudyError('hypervisor', `cannot connect to libvirt at ${uri} to destroy domain ${name}: ${(e as Error).message}`);
+  }
+  try {
+    const d = await conn.domainLookupByName(name).catch(() => undefined);
+    if (!d) return false; // gone already (transient domains vanish when they stop)
+    const owner = ownerFromXml(await d.getXMLDesc());
+    if (!owner || !ownerIsGone(owner)) return false;
+    await d.destroy();
+    return true;
+  } finally {
+    await conn.connectClose().catch(() => undefined);
+  }
+}
+
 export class LibvirtVm implements VmHandle {
   readonly exited: Promise<void>;
   private running = true;

@@ -25,6 +25,7 @@ import { overlayDisk, seedDisk } from '../sandbox/disk-build.ts';
 import type { Endpoint, PreparedSite, SandboxSite } from '../sandbox/sandbox-vm.ts';
 import { ensureMemberImage } from './member-images.ts';
 import type { MemberSession } from './member-session.ts';
+import { writeOwnerFile } from '../local/process-owner.ts';
 
 /** Splices two streams both ways; an end is passed on as a half-close, an error tears both down. */
 export function splice(a: Duplex, b: Duplex): void {
@@ -70,6 +71,7 @@ export function memberSite(s: MemberSession, hypervisor: Hypervisor, opts: Membe
       const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
       const dir = `${s.info.workDir}/runs/${id}`;
       const local = await mkdtemp(join(tmpdir(), 'understudy-member-run-'));
+      writeOwnerFile(local); // a killed run's is removed by the next start (app/stage-services/stale-files.ts)
       const closers: Array<() => Promise<void>> = [];
       const active = `${s.spec.uri}|${dir}`;
       activeRunDirs.add(active);

@@ -6,7 +6,8 @@
 // Per VM a temp dir holds the QMP socket and pid file; dispose() removes it. A QEMU still running when
 // this Node process exits is killed (SIGKILL) and its temp dir removed, so nothing outlives us; and
 // should this process be killed outright (kill -9, OOM killer), QEMU gets SIGKILL from the kernel as
-// its parent dies (setpriv --pdeathsig), so no sandbox keeps running unowned (its temp dir stays).
+// its parent dies (setpriv --pdeathsig), so no sandbox keeps running unowned (its temp dir stays, marked
+// with its owner: the next start removes it, see app/stage-services/stale-files.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { exitedWithin, serialTailOf } from './vm-console.ts';
 import { resolveAccel } from './kvm-probe.ts';
 import { QmpClient } from './qmp-client.ts';
 import { buildQemuArgs, checkSpec } from './qemu-args.ts';
+import { writeOwnerFile } from '../local/process-owner.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 const START_ATTEMPTS = 3;
@@ -61,6 +63,7 @@ export class QemuHypervisor implements Hypervisor {
     const id = `${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `understudy-qemu-${id}-`));
     liveDirs.add(dir);
+    writeOwnerFile(dir);
     let lastError = '';
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
       if (signal?.aborted) { await removeDir(dir); throw cancelled(); }

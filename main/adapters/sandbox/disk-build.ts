@@ -30,6 +30,7 @@ import { populateWithDebugfs } from './debugfs-populate.ts';
 import { checkoutImageTree } from './image-tree.ts';
 import { devicesNeedingRoot, finishCheckoutImage } from './checkout-finish.ts';
 import { stampMapMetadata } from './ext4-stamp.ts';
+import { writeOwnerFile } from '../local/process-owner.ts';
 import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts';
 
 const run = promisify(execFile);
@@ -117,10 +118,28 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
     const initrd = override?.kernel ? override.initrd : (existsSync(join(dir, 'initrd.img')) ? join(dir, 'initrd.img') : undefined);
     return { dir, rootImg: join(dir, 'root.img'), kernel, initrd, cmdline, cached, seconds: (Date.now() - started) / 1000 };
   };
-  if (existsSync(join(dir, 'root.img')) && (override?.kernel || existsSync(join(dir, 'vmlinuz')))) {
+  const usable = () => existsSync(join(dir, 'root.img')) && (override?.kernel !== undefined || existsSync(join(dir, 'vmlinuz')));
+  // runs side by side (a batch of identical hosts, the server) wait for one build of the same image
+  for (let inFlight = building.get(dir); inFlight && !usable(); inFlight = building.get(dir)) {
+    const stop = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([inFlight.catch(() => undefined), stop]);
+    if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
+  }
+  if (usable()) {
     if (override?.kernel) await selectKernel('', id, override);
     return done(true);
   }
+  const build = buildBaseImage(store, id, manifest, dir, usable, override, signal);
+  building.set(dir, build);
+  try { await build; } finally { if (building.get(dir) === build) building.delete(dir); }
+  return done(false);
+}
+
+/** Builds of base images in flight in this process, by image dir. */
+const building = new Map<string, Promise<void>>();
+
+async function buildBaseImage(store: string, id: string, manifest: Manifest, dir: string, usable: () => boolean,
+  override: { kernel?: string; initrd?: string } | undefined, signal?: AbortSignal): Promise<void> {
   if (override?.kernel || override?.initrd) await selectKernel('', id, override); // checks the files
   else checkMapBootable(manifest, id);
   await mkdir(imageCacheRoot(), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
@@ -130,6 +149,7 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   // Built next to its final place and renamed in whole: a crash never leaves a half image in the cache.
   const stage = await mkdtemp(join(imageCacheRoot(), `.sandbox-${id.slice(0, 12)}-`));
   try {
+    writeOwnerFile(stage); // a build killed midway is removed by the next start (stale-files.ts)
     const out = join(stage, 'image');
     await mkdir(out);
     try {
@@ -139,12 +159,14 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
     }
     if (signal?.aborted) throw new UnderstudyError('cancelled', 'disk build cancelled');
     await writeFile(join(out, 'map'), id + '\n');
-    await rm(dir, { recursive: true, force: true });
-    await rename(out, dir);
+    // another process may have finished the same image meanwhile, and its sandboxes use it: keep that one
+    if (!usable()) {
+      await rm(dir, { recursive: true, force: true });
+      await rename(out, dir);
+    }
   } finally {
     await removeTree(stage);
   }
-  return done(false);
 }
 
 /** Per-run disks in `workDir`: a qcow2 overlay on the base, and the seed disk with the SSH public key. */

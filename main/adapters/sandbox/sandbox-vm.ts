@@ -15,6 +15,7 @@ import { waitForSsh } from '../ssh/wait-for-ssh.ts';
 import { generateSshKeyPair } from '../ssh/ssh-keypair.ts';
 import type { SshShell } from '../ssh/ssh-shell.ts';
 import { runDisks, type BaseImage } from './disk-build.ts';
+import { writeOwnerFile } from '../local/process-owner.ts';
 import { exitedWithin } from '../qemu/vm-console.ts';
 
 export const MIRROR_GUEST_ADDR = '10.0.2.100';
@@ -61,6 +62,7 @@ export function localSite(hypervisor: Hypervisor): SandboxSite {
     async prepare({ base, publicKey, runDir }) {
       const work = await mkdtemp(join(tmpdir(), 'understudy-sandbox-'));
       try {
+        writeOwnerFile(work); // a killed run's is removed by the next start (app/stage-services/stale-files.ts)
         const disks = await runDisks(base, work, publicKey);
         return {
           kernel: base.kernel, initrd: base.initrd, overlay: disks.overlay, seed: disks.seed, serialLog: join(runDir, 'serial.log'),

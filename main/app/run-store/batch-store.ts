@@ -1,9 +1,10 @@
-// Fleet batches in the run store (STORE/runs.db, schema v2): what a batch was started with, the scheduler's
+// Fleet batches in the run store (STORE/runs.db, schema v2+): what a batch was started with, the scheduler's
 // state per host, the run each host got and each finished host's report. Written as the batch goes, so a
 // batch whose orchestrator died can be resumed as one (app/runs/batch-runner.ts).
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { BatchState, HostStatus } from '../../core/workflow/batch-plan.ts';
 import { likePrefix, type RunStore } from './run-store.ts';
+import { ownerToken } from '../../adapters/local/process-owner.ts';
 
 export interface BatchHostRecord {
   position: number;
@@ -21,6 +22,7 @@ export interface BatchRecord<R = Record<string, unknown>> {
   updatedAt: string;
   finishedAt?: string;
   ownerPid?: number;
+  ownerToken?: string;
   request: R;
   stopped?: string;
   ok?: boolean;
@@ -29,7 +31,7 @@ export interface BatchRecord<R = Record<string, unknown>> {
 
 interface BatchRow {
   id: string; kind: string; created_at: string; updated_at: string; finished_at: string | null; owner_pid: number | null;
-  request: string; stopped: string | null; ok: number | null;
+  owner_token: string | null; request: string; stopped: string | null; ok: number | null;
 }
 interface HostRow { position: number; target: string; status: string; outcome: string | null; run_id: string | null; report: string | null }
 
@@ -51,8 +53,8 @@ export class BatchStore {
     const addHost = this.db.prepare('INSERT INTO batch_hosts (batch_id, position, target, status) VALUES (?, ?, ?, ?)');
     try {
       this.db.transaction(() => {
-        this.db.prepare(`INSERT INTO batches (id, kind, created_at, updated_at, owner_pid, request) VALUES (?, ?, ?, ?, ?, ?)`)
-          .run(id, kind, now, now, process.pid, JSON.stringify(request));
+        this.db.prepare(`INSERT INTO batches (id, kind, created_at, updated_at, owner_pid, owner_token, request) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .run(id, kind, now, now, process.pid, ownerToken(), JSON.stringify(request));
         state.hosts.forEach((h, i) => addHost.run(id, i, h.target, h.status));
       })();
     } catch (err) {
@@ -85,8 +87,8 @@ export class BatchStore {
    * checked): of two processes resuming it at once, one wins.
    */
   claim(id: string, from: number | undefined): boolean {
-    return this.db.prepare('UPDATE batches SET owner_pid = ?, updated_at = ? WHERE id = ? AND owner_pid IS ?')
-      .run(process.pid, new Date().toISOString(), id, from ?? null).changes === 1;
+    return this.db.prepare('UPDATE batches SET owner_pid = ?, owner_token = ?, updated_at = ? WHERE id = ? AND owner_pid IS ?')
+      .run(process.pid, ownerToken(), new Date().toISOString(), id, from ?? null).changes === 1;
   }
 
   get<R = Record<string, unknown>>(id: string): BatchRecord<R> | undefined {
@@ -103,6 +105,7 @@ export class BatchStore {
       id: row.id, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at, request: JSON.parse(row.request) as R, hosts,
       ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
       ...(row.owner_pid !== null ? { ownerPid: row.owner_pid } : {}),
+      ...(row.owner_token ? { ownerToken: row.owner_token } : {}),
       ...(row.stopped ? { stopped: row.stopped } : {}),
       ...(row.ok !== null ? { ok: row.ok === 1 } : {}),
     };

@@ -1,5 +1,6 @@
-// SQLite run store at STORE/runs.db (WAL): runs, per-stage timings, stage/log events (bounded per run)
-// and the machine's persisted snapshot, written after every transition so `resume` can continue.
+// SQLite run store at STORE/runs.db (WAL): runs (with their owning process), every stage attempt's
+// times, stage/log events (bounded per run) and the machine's persisted snapshot, written after every
+// transition so `resume` can continue.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunEvent } from '../../core/domain/events.ts';
 import type { StageTiming } from '../../core/workflow/run-types.ts';
 import { migrate } from './schema.ts';
+import { ownerToken } from '../../adapters/local/process-owner.ts';
 
 export interface RunRecord {
   id: string;
@@ -17,6 +19,8 @@ export interface RunRecord {
   createdAt: string;
   updatedAt: string;
   ownerPid?: number;
+  /** The owner beyond its pid (see process-owner.ts); absent in records older than schema v3. */
+  ownerToken?: string;
   input: Record<string, unknown>;
   result?: Record<string, unknown>;
 }
@@ -33,14 +37,19 @@ const MAX_LOG_TEXT = 4096;
 
 interface RunRow {
   id: string; verb: string; target: string; state: string; outcome: string | null; created_at: string;
-  updated_at: string; owner_pid: number | null; input: string; result: string | null;
+  updated_at: string; owner_pid: number | null; owner_token: string | null; input: string; result: string | null;
 }
+
+/** One attempt of a stage, as `show` and the UI list them. */
+export interface StageAttempt { stage: string; attempt: number; startedAt: string; seconds?: number }
+
 
 const toRecord = (r: RunRow): RunRecord => ({
   id: r.id, verb: r.verb, target: r.target, state: r.state, createdAt: r.created_at, updatedAt: r.updated_at,
   input: JSON.parse(r.input) as Record<string, unknown>,
   ...(r.outcome ? { outcome: r.outcome } : {}),
   ...(r.owner_pid !== null ? { ownerPid: r.owner_pid } : {}),
+  ...(r.owner_token ? { ownerToken: r.owner_token } : {}),
   ...(r.result ? { result: JSON.parse(r.result) as Record<string, unknown> } : {}),
 });
 
@@ -68,8 +77,8 @@ export class RunStore {
   createRun(r: { id: string; verb: string; target: string; input: unknown; state?: string }): RunRecord {
     const now = new Date().toISOString();
     try {
-      this.db.prepare(`INSERT INTO runs (id, verb, target, state, created_at, updated_at, owner_pid, input)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(r.id, r.verb, r.target, r.state ?? 'created', now, now, process.pid, JSON.stringify(r.input));
+      this.db.prepare(`INSERT INTO runs (id, verb, target, state, created_at, updated_at, owner_pid, owner_token, input)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.id, r.verb, r.target, r.state ?? 'created', now, now, process.pid, ownerToken(), JSON.stringify(r.input));
     } catch (err) {
       throw new UnderstudyError('io', `cannot record run ${r.id}: ${(err as Error).message}`);
     }
@@ -81,20 +90,21 @@ export class RunStore {
     state: string; snapshot: unknown; timings: Record<string, StageTiming>; outcome?: string; result?: unknown;
   }): void {
     const now = new Date().toISOString();
-    const upsertTiming = this.db.prepare(`INSERT INTO stage_timings (run_id, stage, started_at, seconds, attempts)
-      VALUES (?, ?, ?, ?, ?) ON CONFLICT(run_id, stage) DO UPDATE SET started_at = excluded.started_at,
-      seconds = excluded.seconds, attempts = excluded.attempts`);
+    // the context holds each stage's latest attempt; earlier attempts' rows stay as they were
+    const upsertTiming = this.db.prepare(`INSERT INTO stage_attempts (run_id, stage, attempt, started_at, seconds)
+      VALUES (?, ?, ?, ?, ?) ON CONFLICT(run_id, stage, attempt) DO UPDATE SET started_at = excluded.started_at,
+      seconds = excluded.seconds`);
     this.db.transaction(() => {
       this.db.prepare(`UPDATE runs SET state = ?, snapshot = ?, updated_at = ?, outcome = coalesce(?, outcome),
         result = coalesce(?, result) WHERE id = ?`).run(t.state, JSON.stringify(t.snapshot), now, t.outcome ?? null,
         t.result === undefined ? null : JSON.stringify(t.result), id);
-      for (const [stage, v] of Object.entries(t.timings)) upsertTiming.run(id, stage, v.startedAt, v.seconds ?? null, v.attempts);
+      for (const [stage, v] of Object.entries(t.timings)) upsertTiming.run(id, stage, v.attempts, v.startedAt, v.seconds ?? null);
     })();
   }
 
   /** Marks the run as owned by this process (a resumed run changes hands). */
   claim(id: string): void {
-    this.db.prepare('UPDATE runs SET owner_pid = ?, updated_at = ? WHERE id = ?').run(process.pid, new Date().toISOString(), id);
+    this.db.prepare('UPDATE runs SET owner_pid = ?, owner_token = ?, updated_at = ? WHERE id = ?').run(process.pid, ownerToken(), new Date().toISOString(), id);
   }
 
   appendEvent(id: string, e: RunEvent): void {
@@ -145,10 +155,11 @@ export class RunStore {
     return (this.db.prepare(sql).all(...args, f.limit ?? 1000) as RunRow[]).map(toRecord);
   }
 
-  timings(id: string): Array<{ stage: string; startedAt: string; seconds?: number; attempts: number }> {
-    const rows = this.db.prepare('SELECT stage, started_at, seconds, attempts FROM stage_timings WHERE run_id = ? ORDER BY started_at, stage')
-      .all(id) as Array<{ stage: string; started_at: string; seconds: number | null; attempts: number }>;
-    return rows.map((r) => ({ stage: r.stage, startedAt: r.started_at, attempts: r.attempts, ...(r.seconds !== null ? { seconds: r.seconds } : {}) }));
+  /** Every attempt of every stage, in the order they started. */
+  timings(id: string): StageAttempt[] {
+    const rows = this.db.prepare('SELECT stage, attempt, started_at, seconds FROM stage_attempts WHERE run_id = ? ORDER BY started_at, stage, attempt')
+      .all(id) as Array<{ stage: string; attempt: number; started_at: string; seconds: number | null }>;
+    return rows.map((r) => ({ stage: r.stage, attempt: r.attempt, startedAt: r.started_at, ...(r.seconds !== null ? { seconds: r.seconds } : {}) }));
   }
 
   events(id: string, opts: { afterSeq?: number; limit?: number; type?: RunEvent['type'] } = {}): StoredEvent[] {

@@ -63,9 +63,29 @@ CREATE TABLE batch_hosts (
 );
 `;
 
-const MIGRATIONS = [V1, V2];
+// V3: every attempt of a stage keeps its times (a resumed run ran some stages twice: the killed attempt
+// and the one that finished); and the owner's identity beyond its pid (host, boot id, start time: see
+// adapters/local/process-owner.ts), so a pid reused after a crash or a restart is not taken for the owner.
+const V3 = `
+CREATE TABLE stage_attempts (
+  run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  stage       TEXT NOT NULL,
+  attempt     INTEGER NOT NULL,
+  started_at  TEXT NOT NULL,
+  seconds     REAL,
+  PRIMARY KEY (run_id, stage, attempt)
+);
+INSERT INTO stage_attempts (run_id, stage, attempt, started_at, seconds)
+  SELECT run_id, stage, attempts, started_at, seconds FROM stage_timings;
+DROP TABLE stage_timings;
+ALTER TABLE runs ADD COLUMN owner_token TEXT;
+ALTER TABLE batches ADD COLUMN owner_token TEXT;
+`;
 
-/** Brings the schema to the newest version, one transaction per step (a v1 store gains the batch tables). */
+/** Each version's DDL, in order (exported for the migration tests, which build old stores with it). */
+export const MIGRATIONS = [V1, V2, V3];
+
+/** Brings the schema to the newest version, one transaction per step (a v1 store gains the batch tables, ...). */
 export function migrate(db: Database.Database): void {
   // the version is read inside the write lock: two processes opening an old store migrate it once
   const step = db.transaction(() => {

@@ -1,11 +1,11 @@
 // Resuming a batch whose orchestrator died: which batch, whether it may be resumed here, and what to do
 // with each host that was running then (its run is resumed through the ordinary per-run resume).
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { exitCodeForOutcome, type Outcome, type RunContext } from '../../core/workflow/run-types.ts';
+import { exitCodeForOutcome, type Outcome } from '../../core/workflow/run-types.ts';
 import type { BatchState } from '../../core/workflow/batch-plan.ts';
 import type { RunStore } from '../run-store/run-store.ts';
 import type { BatchRecord, BatchStore } from '../run-store/batch-store.ts';
-import { processAlive } from './process-alive.ts';
+import { otherOwnerRuns } from './process-alive.ts';
 import type { HostReport, SavedBatchRequest } from './batch-runner.ts';
 
 /** Resolves a batch id (or unique prefix) to a batch that can be resumed by this process, or says why not. */
@@ -19,12 +19,12 @@ export function resumableBatch(runs: RunStore, batches: BatchStore, idOrPrefix: 
   if (rec.finishedAt) {
     throw new UnderstudyError('usage', `batch ${rec.id} already finished (${rec.ok ? 'ok' : rec.stopped ?? 'with failures'}); nothing to resume`);
   }
-  if (rec.ownerPid && rec.ownerPid !== process.pid && processAlive(rec.ownerPid)) {
+  if (otherOwnerRuns(rec)) {
     throw new UnderstudyError('usage', `batch ${rec.id} is still running in process ${rec.ownerPid}`);
   }
   for (const h of rec.hosts) {
     const run = h.status === 'running' && h.runId ? runs.get(h.runId) : undefined;
-    if (run && !run.outcome && run.ownerPid && run.ownerPid !== process.pid && processAlive(run.ownerPid)) {
+    if (run && !run.outcome && otherOwnerRuns(run)) {
       throw new UnderstudyError('usage', `run ${run.id} (host ${h.target}) of batch ${rec.id} is running in process ${run.ownerPid}; let it finish first`);
     }
   }
@@ -45,37 +45,22 @@ export type Continuation =
   | { kind: 'start' }                       // its run was never created: start it under the recorded id
   | { kind: 'finished'; report: HostReport } // its run finished (the batch died before recording it)
   | { kind: 'resume' }                      // re-enter the interrupted stage (per-run resume)
-  | { kind: 'restart'; why: string; abandon: boolean }; // its run cannot continue: a fresh run for the host
-
-// Rehearsal stages a follower of a shared rehearsal skipped (see core/workflow/shared-rehearsal.ts): it has
-// no sandbox of its own, and the owner's result died with the process.
-const SHARED_PREFIX = 'shared-rehearsal:';
-const FOLLOWER_STAGES = new Set(['booting', 'upgrading', 'checking', 'capturing2', 'rebooting']);
+  | { kind: 'restart'; why: string }; // its run cannot continue: a fresh run for the host
 
 export function continuation(runs: RunStore, target: string, runId: string): Continuation {
   const rec = runs.get(runId);
   if (!rec) return { kind: 'start' };
   if (rec.outcome === 'cancelled') {
     // only the batch cancels its runs (when interrupted); it died before putting the host back to pending
-    return { kind: 'restart', why: `run ${runId} was cancelled when the batch was interrupted`, abandon: false };
+    return { kind: 'restart', why: `run ${runId} was cancelled when the batch was interrupted` };
   }
   if (rec.outcome) {
     const outcome = rec.outcome as Outcome;
     return { kind: 'finished', report: { target, run: runId, outcome, exitCode: exitCodeForOutcome(outcome), ...(rec.result ? { result: rec.result as never } : {}) } };
   }
-  const ctx = (runs.snapshot(runId) as { context?: RunContext } | undefined)?.context;
-  if (FOLLOWER_STAGES.has(rec.state) && (ctx?.image?.startsWith(SHARED_PREFIX) || ctx?.sandbox?.id.startsWith(SHARED_PREFIX))) {
-    return { kind: 'restart', why: `run ${runId} was following a shared rehearsal that ended with the interrupted batch; the host is rehearsed again in a new run (nothing on it was changed)`, abandon: true };
-  }
+  // a follower of a shared rehearsal resumes too: it rewinds to where it joined the batch's rehearsal
+  // (core/workflow/resume-plan.ts), as an owner rewinds to a new sandbox
   return { kind: 'resume' };
-}
-
-/** Closes a run that will not continue, so it is not offered for resume again. */
-export function abandonRun(runs: RunStore, runId: string, why: string): void {
-  const at = new Date().toISOString();
-  runs.appendEvent(runId, { type: 'log', run: runId, stream: 'info', source: 'batch', text: why, at });
-  runs.saveTransition(runId, { state: 'cancelled', snapshot: null, timings: {}, outcome: 'cancelled',
-    result: { run: runId, outcome: 'cancelled', error: { code: 'cancelled', message: why } } });
 }
 
 /**

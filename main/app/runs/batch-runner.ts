@@ -1,6 +1,6 @@
 // Runs a fleet: the pure batch plan decides who starts and when to stop; each host is an ordinary run
-// (recorded in the run store). Hosts with the same plan (command, checks) share one StageServices whose
-// rehearsal stages are shared per identical map1.
+// (recorded in the run store) with stage services of its own. Hosts whose rehearsal would be the same
+// (core/workflow/shared-rehearsal.ts: same plan and map1) share its result through the batch's board.
 //
 // The batch itself is recorded too (run-store/batch-store.ts), as it goes: its request, the scheduler
 // state, each host's run id (chosen and saved before the run exists) and each finished host's report.
@@ -13,18 +13,21 @@ import type { RunResult } from '../../core/workflow/run-result.ts';
 import {
   batchDone, batchSummary, hostFinished, hostInterrupted, newBatch, startNext, type BatchOptions, type BatchState,
 } from '../../core/workflow/batch-plan.ts';
-import { sharedRehearsal } from '../../core/workflow/shared-rehearsal.ts';
+import { RehearsalBoard, sharedRehearsal, type RehearsalKey } from '../../core/workflow/shared-rehearsal.ts';
 import { RunService } from './run-service.ts';
 import type { RunStore } from '../run-store/run-store.ts';
 import { BatchStore } from '../run-store/batch-store.ts';
 import type { FleetHost } from './fleet-file.ts';
 import type { RunHandle, RunListener } from './runner.ts';
 import { newRunId } from './run-id.ts';
-import { abandonRun, continuation, resumableBatch, savedState } from './batch-resume.ts';
+import { continuation, resumableBatch, savedState } from './batch-resume.ts';
 
 interface Common {
   store: RunStore;
+  /** A new StageServices for one run (called once per run: nothing of a run's state is shared). */
   services(input: RunInput): StageServices;
+  /** Which runs share a rehearsal (default: same plan, map1 and sandbox options). */
+  rehearsalKey?: RehearsalKey;
   listener?: RunListener;
   onProgress?(state: BatchState): void;
   /** A host finished (after its report is recorded). */
@@ -97,14 +100,8 @@ type Finished = Promise<{ target: string; report: HostReport }>;
 
 async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<string, HostReport>,
   carried: Map<string, string | undefined>): Promise<BatchResult> {
-  const groups = new Map<string, ReturnType<typeof sharedRehearsal>>();
-  const servicesFor = (input: RunInput) => {
-    const key = JSON.stringify([input.command, input.checks]);
-    let g = groups.get(key);
-    if (!g) { g = sharedRehearsal(req.services(input)); groups.set(key, g); }
-    return g.services;
-  };
-  const svc = new RunService({ store: req.store, services: servicesFor });
+  const board = new RehearsalBoard(req.rehearsalKey);
+  const svc = new RunService({ store: req.store, services: (input) => sharedRehearsal(req.services(input), board, input) });
   const unsubscribe = req.listener ? svc.subscribe(req.listener) : () => {};
   const byTarget = new Map(b.saved.hosts.map((h) => [h.target, h]));
   const running = new Map<string, Finished>();
@@ -154,7 +151,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   if (!interrupted) b.batches.finish(b.id, summary.ok);
   return {
     batch: b.id, ...summary, ...(interrupted ? { ok: false, interrupted } : {}), resumed,
-    rehearsals: [...groups.values()].reduce((n, g) => n + g.rehearsals(), 0),
+    rehearsals: board.rehearsals(),
     hosts: st.hosts.map((h) => reports.get(h.target) ?? { target: h.target, outcome: h.status, exitCode: 1 }),
   };
 
@@ -165,7 +162,6 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
     if (c.kind === 'resume') return follow(target, runId!, () => { const h = svc.resume(runId!); resumed.push(target); return h; });
     let id = runId ?? freshId();
     if (c.kind === 'restart') {
-      if (c.abandon) abandonRun(req.store, id, c.why);
       id = freshId();
       b.batches.saveState(b.id, st, [{ target, runId: id }]);
     }

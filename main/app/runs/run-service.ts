@@ -6,8 +6,6 @@ import type { Resolution, RunInput, RunKind } from '../../core/workflow/run-type
 import { RunStore, type RunFilter, type RunRecord, type StoredEvent } from '../run-store/run-store.ts';
 import { resumableSnapshot, resumeRun, startRun, type RunHandle, type RunListener, type RunnerEvent } from './runner.ts';
 import { newRunId } from './run-id.ts';
-import { continuation } from './batch-resume.ts';
-import { BatchStore } from '../run-store/batch-store.ts';
 import type { StageActorOptions } from '../../core/workflow/stage-actors.ts';
 
 export type StartInput = Omit<RunInput, 'runId' | 'kind'>;
@@ -48,11 +46,6 @@ export class RunService {
     if (this.active.has(id)) throw new UnderstudyError('usage', `run ${id} is already running here`);
     resumableSnapshot(this.store, id); // refuse before building any services
     const rec = this.store.get(id)!;
-    if (continuation(this.store, rec.target, id).kind === 'restart') {
-      const batch = new BatchStore(this.store).batchOfRun(id);
-      throw new UnderstudyError('usage', `run ${id} was following a batch's shared rehearsal, which ended with its orchestrator; `
-        + `resume the batch instead (understudy resume ${batch ?? 'BATCH'}): it rehearses ${rec.target} again in a new run`);
-    }
     return this.track(resumeRun(this.deps(rec.input as unknown as RunInput), id));
   }
 

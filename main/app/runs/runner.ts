@@ -1,8 +1,9 @@
 // Runs one upgrade machine: provides the stage services, persists the snapshot after every transition,
 // fans RunEvents out to listeners and the store, and resumes an interrupted run from its snapshot.
 //
-// Resume rule: the restored snapshot re-enters the stage that was active when the process died; its
-// actor runs again from the start with the same input. Stage services must therefore be idempotent
+// Resume rule (core/workflow/resume-plan.ts): the restored snapshot re-enters the stage that was active
+// when the process died, or rewinds to booting when that stage needed the sandbox, which died with the
+// process; the stage's actor runs again from the start. Stage services must therefore be idempotent
 // (see main/core/workflow/stage-services.ts). A stage that had finished but whose completion was not yet
 // persisted runs again too, which the same rule covers.
 import { createActor, type Actor } from 'xstate';
@@ -10,12 +11,13 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunEvent } from '../../core/domain/events.ts';
 import { upgradeMachine, type MachineEvent, type UpgradeMachine } from '../../core/workflow/upgrade.machine.ts';
 import { makeStageActors, type StageActorOptions } from '../../core/workflow/stage-actors.ts';
+import { describeResume, resumeSnapshot, type PersistedRun } from '../../core/workflow/resume-plan.ts';
 import type { StageServices } from '../../core/workflow/stage-services.ts';
 import { exitCodeForOutcome, type Outcome, type RunContext, type RunInput } from '../../core/workflow/run-types.ts';
 import { isFinalState, outcomeOfState, runResult, type RunResult } from '../../core/workflow/run-result.ts';
 import type { RunStore } from '../run-store/run-store.ts';
 import { stageEvents } from './stage-event-diff.ts';
-import { processAlive } from './process-alive.ts';
+import { otherOwnerRuns } from './process-alive.ts';
 
 /** Everything a run tells its listeners: stage/progress/log events, then one final result. */
 export type RunnerEvent = RunEvent | { type: 'result'; run: string; outcome: Outcome; exitCode: number; result: RunResult };
@@ -53,42 +55,27 @@ export function resumableSnapshot(store: RunStore, runId: string): unknown {
   if (rec.outcome || isFinalState(rec.state)) {
     throw new UnderstudyError('usage', `run ${runId} already finished (${rec.outcome ?? rec.state}); nothing to resume`);
   }
-  if (rec.ownerPid && rec.ownerPid !== process.pid && processAlive(rec.ownerPid)) {
+  if (otherOwnerRuns(rec)) {
     throw new UnderstudyError('usage', `run ${runId} is still running in process ${rec.ownerPid}`);
   }
   return store.snapshot(runId);
 }
 
 export function resumeRun(deps: RunnerDeps, runId: string): RunHandle {
-  const snapshot = resumableSnapshot(deps.store, runId) as PersistedRun | undefined;
+  const saved = resumableSnapshot(deps.store, runId) as PersistedRun | undefined;
   const rec = deps.store.get(runId)!;
   deps.store.claim(runId);
   const input = rec.input as unknown as RunInput;
-  const restored = snapshot && rearm(snapshot);
-  const handle = restored
-    ? drive(deps, runId, (machine) => createActor(machine, { snapshot: restored as any, input }), restored.context)
+  const plan = saved && resumeSnapshot(saved);
+  const handle = plan
+    ? drive(deps, runId, (machine) => createActor(machine, { snapshot: plan.snapshot as any, input }), plan.snapshot.context)
     : drive(deps, runId, (machine) => createActor(machine, { input }), undefined);
   const at = new Date().toISOString();
-  emit(deps, { type: 'log', run: runId, stream: 'info', source: 'runner', text: `resumed at ${handle.state()}`, at });
+  emit(deps, { type: 'log', run: runId, stream: 'info', source: 'runner', text: plan ? describeResume(plan.note) : 'resumed at the start', at });
   if (!handle.actor.getSnapshot().status || handle.actor.getSnapshot().status === 'active') {
     emit(deps, { type: 'stage', run: runId, stage: handle.state(), state: 'active', at });
   }
   return handle;
-}
-
-interface PersistedRun { value: unknown; context: RunContext; children?: Record<string, { snapshot?: { status?: string; output?: unknown; error?: unknown } }> }
-
-/**
- * A child whose completion was saved before the parent processed it would never report again: set it
- * back to active so it re-runs (stages are idempotent).
- */
-function rearm(s: PersistedRun): PersistedRun {
-  const children = Object.fromEntries(Object.entries(s.children ?? {}).map(([id, c]) => {
-    if (!c.snapshot || c.snapshot.status === 'active') return [id, c];
-    const { output: _o, error: _e, ...rest } = c.snapshot;
-    return [id, { ...c, snapshot: { ...rest, status: 'active' } }];
-  }));
-  return { ...s, children };
 }
 
 function emit(deps: RunnerDeps, e: RunnerEvent): void {
@@ -96,6 +83,18 @@ function emit(deps: RunnerDeps, e: RunnerEvent): void {
     try { deps.store.appendEvent(e.run, e); } catch { /* a full disk must not kill the run; the listener still sees it */ }
   }
   deps.listener?.(e);
+}
+
+/** What the run's services still hold once it is over (see StageServices.leftovers). */
+async function leftoversOf(deps: RunnerDeps, runId: string): Promise<string[]> {
+  if (!deps.services.leftovers) return [];
+  const io = {
+    runId, signal: new AbortController().signal, progress: () => {},
+    log: (stream: 'stdout' | 'stderr' | 'serial' | 'info', source: string, text: string) => emit(deps, { type: 'log', run: runId, stream, source, text, at: new Date().toISOString() }),
+  };
+  try { return await deps.services.leftovers(io); } catch (err) {
+    return [`(the check for leftovers failed: ${err instanceof Error ? err.message : String(err)})`];
+  }
 }
 
 function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => Actor<UpgradeMachine>,
@@ -106,6 +105,7 @@ function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => A
   let resolve!: (f: RunFinish) => void;
   let reject!: (e: unknown) => void;
   const finished = new Promise<RunFinish>((res, rej) => { resolve = res; reject = rej; });
+  let finishing: Promise<void> | undefined;
 
   actor.subscribe({
     next: (s) => {
@@ -115,14 +115,10 @@ function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => A
       deps.store.saveTransition(runId, { state, snapshot: actor.getPersistedSnapshot(), timings: s.context.timings, outcome, result });
       for (const e of stageEvents(prev, s.context)) emit(deps, e);
       prev = s.context;
-      if (outcome && result) {
-        const f = { outcome, exitCode: exitCodeForOutcome(outcome), result };
-        emit(deps, { type: 'result', run: runId, ...f });
-        resolve(f);
-      }
+      if (outcome && result) finishing = finish(state, outcome, result);
     },
     // stopped from outside before a final state (process shutting down): nothing more will come
-    complete: () => reject(new UnderstudyError('cancelled', `run ${runId} was stopped before it finished; resume it later`)),
+    complete: () => { if (!finishing) reject(new UnderstudyError('cancelled', `run ${runId} was stopped before it finished; resume it later`)); },
     error: (err) => {
       const message = err instanceof Error ? err.message : String(err);
       deps.store.saveTransition(runId, { state: 'failed', snapshot: null, timings: prev?.timings ?? {}, outcome: 'failed',
@@ -130,6 +126,20 @@ function drive(deps: RunnerDeps, runId: string, create: (m: UpgradeMachine) => A
       reject(new UnderstudyError('internal', `run ${runId} stopped on an engine error: ${message}`));
     },
   });
+  /** The run is over: nothing of it may outlive it (a sandbox still held is a bug, destroyed and reported). */
+  async function finish(state: string, outcome: Outcome, result: RunResult): Promise<void> {
+    const leaked = await leftoversOf(deps, runId);
+    if (leaked.length) {
+      const message = `${leaked.join(', ')} outlived the run and was destroyed now (a bug in understudy)`;
+      emit(deps, { type: 'log', run: runId, stream: 'stderr', source: 'runner', text: message, at: new Date().toISOString() });
+      result = { ...result, cleanupError: result.cleanupError ? `${result.cleanupError}; ${message}` : message };
+      deps.store.saveTransition(runId, { state, snapshot: actor.getPersistedSnapshot(), timings: actor.getSnapshot().context.timings, outcome, result });
+    }
+    const f = { outcome, exitCode: exitCodeForOutcome(outcome), result };
+    emit(deps, { type: 'result', run: runId, ...f });
+    resolve(f);
+  }
+
   // Saved before start: starting invokes the first stage, and a crash right then must find a snapshot.
   const initial = actor.getSnapshot();
   deps.store.saveTransition(runId, { state: String(initial.value), snapshot: actor.getPersistedSnapshot(), timings: initial.context.timings });

@@ -1,7 +1,9 @@
 // The real StageServices: capture (maps), sandbox (disk, VM, SSH), swap (agent + journal) composed for
-// one run. Each stage honors io.signal and is safe to re-enter (see core/workflow/stage-services.ts).
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+// ONE run: a new instance per run holds that run's identity, options, run directory, sandbox and caches
+// (runs side by side in a batch or the server never share one). Each stage honors io.signal and is safe
+// to re-enter (see core/workflow/stage-services.ts).
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
 import type { StageIo, StageServices } from '../../core/workflow/stage-services.ts';
@@ -18,7 +20,9 @@ import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
 import { effectiveMap2 } from './effective-map2.ts';
 import { hypervisorFor } from './hypervisor-for.ts';
-import { registerSandbox, releaseSandboxById, sandboxFor } from './sandbox-registry.ts';
+import { registerSandbox, releaseRunSandboxes, sandboxFor, sandboxLive } from './sandbox-registry.ts';
+import { DEFAULT_LIBVIRT_URI, destroyOrphanedDomain } from '../../adapters/libvirt/libvirt-hypervisor.ts';
+import { ownerFileStale } from '../../adapters/local/process-owner.ts';
 import { sshConnector } from './ssh-connector.ts';
 import { previewConflicts } from './drift-preview.ts';
 import { restartAfterSwap } from './restart.ts';
@@ -37,6 +41,28 @@ const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSign
 
 const opt = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
 
+/** How a sandbox ran, kept in its SandboxRef. */
+interface SandboxVm { kind: 'qemu' | 'libvirt'; name: string; uri?: string }
+
+/**
+ * What is left of a sandbox whose orchestrator died (its ref comes from the run's saved context): QEMU
+ * died with it (parent-death signal), but a libvirt domain outlives it and is destroyed here once its
+ * owner is provably gone (domain-owner.ts); the sandbox's temp dir (overlay, seed disk) is removed.
+ * Nothing of a sandbox this process runs is touched.
+ */
+async function disposeRemains(ref: SandboxRef | undefined, io: StageIo): Promise<void> {
+  if (!ref || sandboxLive(ref.id)) return;
+  const vm = ref.vm as Partial<SandboxVm> | undefined;
+  if (vm?.kind === 'libvirt' && vm.name && await destroyOrphanedDomain(vm.uri ?? DEFAULT_LIBVIRT_URI, vm.name)) {
+    io.log('info', 'sandbox', `destroyed libvirt domain ${vm.name}, left running by the interrupted attempt`);
+  }
+  const work = typeof ref.work === 'string' ? ref.work : undefined;
+  if (work && basename(work).startsWith('understudy-sandbox-') && ownerFileStale(work)) {
+    await rm(work, { recursive: true, force: true });
+    io.log('info', 'sandbox', `removed ${work}, left by the interrupted attempt`);
+  }
+}
+
 export function realStageServices(input: RunInput, store: string): StageServices {
   const o = input.options;
   const sshChoice = { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true };
@@ -51,8 +77,9 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
   /** Boots the sandbox from the base image (the one buildImage made in this process, else looked up again
    *  when the run was resumed at this stage). */
-  async function boot(map1: string, io: StageIo, signal: AbortSignal) {
-    await releaseSandboxById(input.runId, 0); // a re-entered boot starts clean
+  async function boot(map1: string, previous: SandboxRef | undefined, io: StageIo, signal: AbortSignal) {
+    await releaseRunSandboxes(input.runId, 0); // a re-entered boot starts clean
+    await disposeRemains(previous, io);
     const base = built?.map1 === map1 ? built.base
       : await baseImageFor(store, map1, kernelOverride, signal);
     const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
@@ -64,8 +91,9 @@ export function realStageServices(input: RunInput, store: string): StageServices
       hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
       log: (l) => io.log('info', 'sandbox', l),
     }).finally(() => serial.stop());
-    registerSandbox(input.runId, sb);
-    const ref: SandboxRef = { id: input.runId, sshPort: sb.vm.sshPort, bootStartedAt };
+    // what a resumed attempt needs to destroy what is left of this one (see disposeRemains)
+    const vm: SandboxVm = { kind: hypervisor.kind, name: sb.vm.id, ...(hypervisor.kind === 'libvirt' ? { uri: (hypervisor as { uri?: string }).uri } : {}) };
+    const ref: SandboxRef = { id: registerSandbox(input.runId, sb), sshPort: sb.vm.sshPort, bootStartedAt, vm, work: sb.workDir };
     return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
   }
 
@@ -95,15 +123,15 @@ export function realStageServices(input: RunInput, store: string): StageServices
       });
     },
 
-    async bootSandbox({ map1 }, io) {
+    async bootSandbox({ map1, previous }, io) {
       // the sandbox waits for SSH up to the boot timeout (and then shows the console); the stage's own limit
       // is a little longer, for the disks and a stuck hypervisor call
-      return timed('booting the sandbox', STAGE_TIMEOUTS_MS.boot + 120_000, io, (signal) => boot(map1, io, signal));
+      return timed('booting the sandbox', STAGE_TIMEOUTS_MS.boot + 120_000, io, (signal) => boot(map1, previous, io, signal));
     },
 
     async runUpgrade({ sandbox, command }, io) {
       return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id);
+        const sb = sandboxFor(sandbox.id, input.runId);
         dpkgBefore = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const r = await streamed(sb.shell, command, 'run', io, signal, runDir);
         if (r.exitCode !== 0) {
@@ -123,7 +151,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async runChecks({ sandbox, checks }, io) {
       return timed('the checks in the sandbox', STAGE_TIMEOUTS_MS.check, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id);
+        const sb = sandboxFor(sandbox.id, input.runId);
         const results = [];
         for (const cmd of checks) {
           const r = await streamed(sb.shell, cmd, 'check', io, signal, runDir);
@@ -135,7 +163,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async captureSandbox({ sandbox, map1 }, io) {
       return timed('capturing the sandbox', STAGE_TIMEOUTS_MS.capture2, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id);
+        const sb = sandboxFor(sandbox.id, input.runId);
         const m1 = (await loadMap(store, map1)).manifest;
         // only what changed since the sandbox booted is read; unchanged directories come from map1
         const since = typeof sandbox.bootStartedAt === 'number' ? sandbox.bootStartedAt : 0;
@@ -153,17 +181,24 @@ export function realStageServices(input: RunInput, store: string): StageServices
     async rehearseReboot({ sandbox, map1, map2, checks, reason, because }, io) {
       const limit = STAGE_TIMEOUTS_MS.shutdown + 2 * STAGE_TIMEOUTS_MS.boot + STAGE_TIMEOUTS_MS.check;
       return timed('the reboot rehearsal', limit, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id);
+        const sb = sandboxFor(sandbox.id, input.runId);
         const reboot = await rehearseRebootInSandbox({
           store, runDir, sandbox: sb, map1, map2, checks, reason, because, sandboxCmdline: SANDBOX_CMDLINE, io, signal,
           bootTimeoutMs: STAGE_TIMEOUTS_MS.boot, settleTimeoutMs: STAGE_TIMEOUTS_MS.boot,
         });
-        return { reboot, sandbox: { ...sandbox, sshPort: sb.vm.sshPort } };
+        // the reboot is a new VM (a new libvirt domain): the ref names it, for a resume to dispose of
+        return { reboot, sandbox: { ...sandbox, sshPort: sb.vm.sshPort, vm: { ...(sandbox.vm as SandboxVm), name: sb.vm.id } } };
       });
     },
 
-    async releaseSandbox({ sandbox }) {
-      await releaseSandboxById(sandbox?.id ?? input.runId, STAGE_TIMEOUTS_MS.shutdown);
+    async releaseSandbox({ sandbox }, io) {
+      // every sandbox of this run, including one a cancelled boot registered after the run moved on
+      await releaseRunSandboxes(input.runId, STAGE_TIMEOUTS_MS.shutdown);
+      await disposeRemains(sandbox, io); // resumed after its orchestrator died: what is left of its sandbox
+    },
+
+    async leftovers() {
+      return (await releaseRunSandboxes(input.runId, 0)).map((id) => `sandbox ${id}`);
     },
 
     async findConflicts({ target, map1, map2 }) {

@@ -1,23 +1,49 @@
-// Live sandboxes of this process, by the id the workflow carries in its (JSON) context. A run resumed in
-// another process finds none: its sandbox died with the old process, and the stage says so.
+// Live sandboxes of this process, by an id unique to each sandbox (never reused, never a run id), with
+// the run that owns it: several runs (a batch, the server) hold sandboxes at once, and a stage may only
+// use its own run's. The workflow carries the id in its (JSON) context; a run resumed in another process
+// finds none, since its sandbox died with the old process.
+import { randomBytes } from 'node:crypto';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Sandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 
-const live = new Map<string, Sandbox>();
+interface Held { runId: string; sandbox: Sandbox }
 
-export function registerSandbox(id: string, s: Sandbox): void { live.set(id, s); }
+const live = new Map<string, Held>();
 
-export function sandboxFor(id: string): Sandbox {
-  const s = live.get(id);
-  if (!s) throw new UnderstudyError('hypervisor', `sandbox ${id} is gone (the orchestrator was restarted); start the run again`);
-  return s;
+/** Registers a run's new sandbox; returns its id. */
+export function registerSandbox(runId: string, sandbox: Sandbox): string {
+  let id;
+  do id = `sb-${randomBytes(6).toString('hex')}`; while (live.has(id));
+  live.set(id, { runId, sandbox });
+  return id;
 }
 
-export async function releaseSandboxById(id: string, timeoutMs: number): Promise<void> {
-  const s = live.get(id);
-  if (!s) return;
+/** The live sandbox `id` of run `runId`. */
+export function sandboxFor(id: string, runId: string): Sandbox {
+  const h = live.get(id);
+  if (!h) throw new UnderstudyError('hypervisor', `sandbox ${id} is gone (the orchestrator was restarted)`);
+  if (h.runId !== runId) throw new UnderstudyError('internal', `sandbox ${id} belongs to run ${h.runId}, not to run ${runId}`);
+  return h.sandbox;
+}
+
+export const sandboxLive = (id: string): boolean => live.has(id);
+
+/** Stops and removes one sandbox (a no-op when it is not live here). */
+export async function releaseSandbox(id: string, timeoutMs: number): Promise<void> {
+  const h = live.get(id);
+  if (!h) return;
   live.delete(id);
-  await s.close(timeoutMs);
+  await h.sandbox.close(timeoutMs);
 }
 
-export function liveSandboxCount(): number { return live.size; }
+/** Stops every sandbox a run still holds; returns their ids. */
+export async function releaseRunSandboxes(runId: string, timeoutMs: number): Promise<string[]> {
+  const ids = [...live].filter(([, h]) => h.runId === runId).map(([id]) => id);
+  await Promise.all(ids.map((id) => releaseSandbox(id, timeoutMs)));
+  return ids;
+}
+
+/** Sandboxes live in this process, with their runs (tests and leak reports). */
+export function liveSandboxes(): Array<{ id: string; runId: string }> {
+  return [...live].map(([id, h]) => ({ id, runId: h.runId }));
+}

@@ -1,17 +1,28 @@
-// Pure text for `show RUN`: header, stage list with timings, and the result's evidence.
-import type { RunRecord } from '../../app/run-store/run-store.ts';
+// Pure text for `show RUN`: header, stage list (every attempt) with timings, resumes, the result's evidence.
+import type { RunRecord, StageAttempt } from '../../app/run-store/run-store.ts';
+import { describeResume } from '../../core/workflow/resume-plan.ts';
 import type { StageState } from '../../core/domain/events.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
 import { stageLine } from './stage-line.ts';
 import { statusText, type RunRow } from './run-listing.ts';
 import { rebootSummary, skippedStageNote } from '../../core/workflow/reboot-rehearsal.ts';
 
-export interface StageSummary { stage: string; state: StageState; startedAt: string; seconds?: number; attempts: number; error?: string; note?: string }
+export interface StageSummary {
+  stage: string; attempt: number; state: StageState; startedAt: string; seconds?: number; error?: string;
+  /** Why a skipped stage was skipped. */
+  note?: string;
+  /** This attempt's orchestrator died in it (the run was resumed, or can be). */
+  interrupted?: boolean;
+}
 
-export function stageSummaries(timings: Array<{ stage: string; startedAt: string; seconds?: number; attempts: number }>,
-  result: Partial<RunResult> | undefined, finished: boolean): StageSummary[] {
-  return timings.map((t) => {
-    const err = result?.error?.stage === t.stage ? result.error : undefined;
+/** One row per attempt of a stage: a resumed run keeps the killed attempt next to the one that finished. */
+export function stageSummaries(attempts: StageAttempt[], result: Partial<RunResult> | undefined, finished: boolean, interrupted = false): StageSummary[] {
+  const latest = new Map<string, number>();
+  for (const a of attempts) latest.set(a.stage, Math.max(latest.get(a.stage) ?? 0, a.attempt));
+  return attempts.map((t) => {
+    const last = latest.get(t.stage) === t.attempt;
+    if (t.seconds === undefined && (!last || interrupted)) return { ...t, state: 'cancelled', interrupted: true };
+    const err = last && result?.error?.stage === t.stage ? result.error : undefined;
     const note = err || !result ? undefined : skippedStageNote(result, t.stage);
     const state: StageState = err ? (err.code === 'cancelled' ? 'cancelled' : 'failed')
       : note ? 'skipped' : t.seconds !== undefined ? 'done' : finished ? 'cancelled' : 'active';
@@ -28,8 +39,10 @@ export function runDetailText(rec: RunRecord, row: RunRow, stages: StageSummary[
     `status   ${statusText(row)}`,
     `started  ${rec.createdAt}  (${row.seconds.toFixed(1)}s)`,
     '',
-    ...stages.map((s) => `  ${stageLine({ stage: s.stage, state: s.state, startedAtMs: Date.parse(s.startedAt), ...(s.seconds !== undefined ? { seconds: s.seconds } : {}), ...(s.error ? { error: s.error } : {}), ...(s.note ? { note: s.note } : {}) }, Date.now())}${s.attempts > 1 ? `  (${s.attempts} attempts)` : ''}`),
+    ...stages.map((s) => `  ${stageLine({ stage: s.stage, state: s.state, startedAtMs: Date.parse(s.startedAt), ...(s.seconds !== undefined ? { seconds: s.seconds } : {}),
+      ...(s.error ? { error: s.error } : {}), ...(s.interrupted ? { note: 'interrupted (its orchestrator died)' } : s.note ? { note: s.note } : {}) }, Date.now())}${s.attempt > 1 ? `  (attempt ${s.attempt})` : ''}`),
   ];
+  if (r.resumes?.length) lines.push('', ...r.resumes.map((n) => `${n.at.replace('T', ' ').slice(0, 19)}  ${describeResume(n)}`));
   if (r.map1) lines.push('', `map1     ${r.map1}`);
   if (r.map2) lines.push(`map2     ${r.map2}`);
   if (r.delta) lines.push(`delta    ${r.delta.added.length} added, ${r.delta.changed.length} changed, ${r.delta.removed.length} removed`);

@@ -7,10 +7,10 @@ export interface RunRow {
   started: string; seconds: number;
 }
 
-/** `alive(pid)` tells whether the process that owns an unfinished run still exists. */
-export function runRow(r: RunRecord, alive: (pid: number) => boolean, nowMs = Date.now()): RunRow {
+/** `alive(r)` tells whether the process that owns an unfinished run still exists. */
+export function runRow(r: RunRecord, alive: (r: RunRecord) => boolean, nowMs = Date.now()): RunRow {
   const finished = r.outcome !== undefined;
-  const interrupted = !finished && r.ownerPid !== undefined && !alive(r.ownerPid);
+  const interrupted = !finished && r.ownerPid !== undefined && !alive(r);
   const end = finished || interrupted ? Date.parse(r.updatedAt) : nowMs;
   return {
     id: r.id, verb: r.verb, target: r.target, state: r.state, interrupted, started: r.createdAt,

@@ -9,7 +9,7 @@ export interface StageRow {
   seconds?: number;
   progress?: Progress;
   error?: string;
-  /** Why a skipped stage was skipped. */
+  /** Why a skipped stage was skipped, or why a cancelled attempt stopped. */
   note?: string;
 }
 
@@ -31,7 +31,7 @@ export function stageLine(row: StageRow, nowMs: number): string {
     return `${icon} ${row.stage.padEnd(LABEL)} ${formatSeconds(Math.max(0, (nowMs - row.startedAtMs) / 1000))}`;
   }
   const took = row.seconds !== undefined ? formatSeconds(row.seconds) : '';
-  const tail = row.state === 'failed' && row.error ? `  ${row.error}` : row.state === 'cancelled' ? '  cancelled'
+  const tail = row.state === 'failed' && row.error ? `  ${row.error}` : row.state === 'cancelled' ? `  ${row.note ?? 'cancelled'}`
     : row.state === 'skipped' ? `  skipped${row.note ? `: ${row.note}` : ''}` : '';
   return `${icon} ${row.stage.padEnd(LABEL)} ${took}${tail}`.trimEnd();
 }

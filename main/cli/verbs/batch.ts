@@ -12,7 +12,7 @@ import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch, type BatchResult, type HostReport } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
-import { processAlive } from '../../app/runs/process-alive.ts';
+import { otherOwnerRuns } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
 import { parseMaxFail } from '../../core/workflow/batch-plan.ts';
@@ -79,7 +79,7 @@ The batch is recorded in the run store as it goes: if its process dies or is int
     const store = new RunStore(rt.store);
     try {
       const open = opts.new ? undefined : unfinishedBatchFor(new BatchStore(store), hosts, kind);
-      if (open?.ownerPid && open.ownerPid !== process.pid && processAlive(open.ownerPid)) {
+      if (open && otherOwnerRuns(open)) {
         throw new UnderstudyError('usage', `batch ${open.id} over this fleet is running in process ${open.ownerPid}; pass --new to start another anyway`);
       }
       if (open) {

@@ -1,4 +1,5 @@
-// `understudy resume RUN`: continue a run whose orchestrator died, re-entering the interrupted stage.
+// `understudy resume RUN`: continue a run whose orchestrator died, re-entering the interrupted stage, or
+// rewinding to booting when that stage needed the sandbox (core/workflow/resume-plan.ts).
 // `understudy resume BATCH`: continue a whole batch (see batch.ts); batch and run ids look alike, so an id
 // (or prefix) that names both is refused as ambiguous.
 import type { Verb } from '../verb.ts';
@@ -29,7 +30,13 @@ export const resumeVerb: Verb = {
   name: 'resume',
   summary: 'continue an interrupted run or batch: resume RUN|BATCH [--yes]',
   configure: (c) => c.argument('<run>', 'run or batch id, or a unique prefix of one')
-    .option('--yes', 'approve the review without asking (conflicts still stop the run)'),
+    .option('--yes', 'approve the review without asking (conflicts still stop the run)')
+    .addHelpText('after', `
+A run continues at the stage it was interrupted in. Interrupted while it needed its sandbox (booting,
+upgrading, checking, capturing2), it rewinds to booting: the old sandbox died with its process (what is
+left of it is destroyed), a new one boots from the cached image of map1, and the upgrade and checks run
+again. From the swap on, the host's journal decides. 'show RUN' lists every attempt and every resume.
+'runs' shows runs whose process died (a crash, kill -9, a restart of this machine) as interrupted.`),
   async run(rt, args, opts) {
     requireRunStore(rt.store, `run or batch '${args[0]!}'`);
     if (isBatch(rt.store, args[0]!)) return resumeBatchFromCli(rt, args[0]!);

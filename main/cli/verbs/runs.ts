@@ -3,7 +3,7 @@
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
-import { processAlive } from '../../app/runs/process-alive.ts';
+import { ownerRuns } from '../../app/runs/process-alive.ts';
 import { runRow, runsTable } from '../render/run-listing.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { BatchStore, type BatchRecord } from '../../app/run-store/batch-store.ts';
@@ -39,7 +39,7 @@ export const runsVerb: Verb = {
         return 0;
       }
       const rows = store.list({ host: opts.host, outcome: opts.outcome, limit })
-        .map((r) => runRow(r, processAlive));
+        .map((r) => runRow(r, ownerRuns));
       printResult(rt.out, { runs: rows }, () => runsTable(rows));
     } finally { store.close(); }
     return 0;
@@ -49,7 +49,7 @@ export const runsVerb: Verb = {
 /** running (its process is alive), interrupted (resume it), or how it ended. */
 function batchRow(b: BatchRecord) {
   const state = b.finishedAt ? (b.ok ? 'ok' : b.stopped ? `stopped: ${b.stopped}` : 'finished with failures')
-    : b.ownerPid && processAlive(b.ownerPid) ? 'running' : 'interrupted';
+    : ownerRuns(b) ? 'running' : 'interrupted';
   const request = b.request as { fleet?: string };
   return {
     batch: b.id, kind: b.kind, state, started: b.createdAt, fleet: request.fleet ?? null,

@@ -36,6 +36,7 @@ export interface RunResult {
   timings: Record<string, number>;
   error?: { code: string; message: string; stage: string };
   cleanupError?: string;
+  resumes?: RunContext['resumes'];
 }
 
 export function runResult(context: RunContext, state: string): RunResult {
@@ -64,6 +65,7 @@ export function runResult(context: RunContext, state: string): RunResult {
     r.error = { code: c.error.code, message: c.error.message, stage: c.error.stage };
   }
   if (c.cleanupError) r.cleanupError = c.cleanupError;
+  if (c.resumes?.length) r.resumes = c.resumes;
   return r;
 }
 

@@ -68,7 +68,10 @@ export interface RebootReport {
 /** An opaque, JSON-serializable handle to a running sandbox (VM id, ports, temp dirs ...). */
 export interface SandboxRef { id: string; [k: string]: unknown }
 
+/** A stage's latest attempt (`attempts` counts them; the run store keeps every attempt's times). */
 export interface StageTiming { startedAt: string; seconds?: number; attempts: number }
+/** A resume of the run: the stage it was interrupted in, the stage it continued at, and why there. */
+export interface ResumeNote { at: string; from: string; to: string; why?: string }
 export interface RunFailure { stage: string; code: string; message: string; details?: Record<string, unknown> }
 
 /** Where the cleanup/rollback path leads once it finishes. */
@@ -99,10 +102,12 @@ export interface RunContext {
   ending?: Ending;
   /** Set when releasing the sandbox failed on the way out (the run's outcome stands; resources may leak). */
   cleanupError?: string;
+  /** Every time the run was resumed after its orchestrator died (core/workflow/resume-plan.ts). */
+  resumes?: ResumeNote[];
 }
 
 /** Fields a stage may write into the context (its actor's output). */
-export type ContextPatch = Partial<Omit<RunContext, 'input' | 'timings' | 'error' | 'ending' | 'cleanupError'>>;
+export type ContextPatch = Partial<Omit<RunContext, 'input' | 'timings' | 'error' | 'ending' | 'cleanupError' | 'resumes'>>;
 
 export type Outcome =
   | 'upgraded' | 'rehearsed' | 'check-failed' | 'conflict' | 'rolled-back' | 'needs-recovery'

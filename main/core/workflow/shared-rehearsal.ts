@@ -1,8 +1,12 @@
-// Hosts whose map1 is identical share one rehearsal: the first run to reach buildImage for a map1 (the
-// owner) rehearses for real; the others (followers) wait for its result and reuse packages, checks, map2
-// and delta without booting a sandbox of their own. If the owner's rehearsal fails before it produced a
-// result, a waiting follower takes over and rehearses itself. One instance per (command, checks) plan.
-import type { CheckResult, DeltaSummary, PackageChanges, RebootReport, SandboxRef } from './run-types.ts';
+// Runs of a batch that would rehearse the same thing share one rehearsal. Every run has its own stage
+// services (its identity, options, run directory and sandbox); what is shared is the rehearsal's *result*
+// (packages, checks, map2, delta, hypervisor, accel), on a board the batch holds, keyed by rehearsalKey.
+// The first run to reach buildImage for a key (the owner) rehearses for real in its own sandbox; the
+// others (followers) wait for its result and boot nothing. If the owner fails before it produced a
+// result, a waiting follower takes over and rehearses itself. A failing check is a result too; the owner's
+// reboot rehearsal (same delta, so followers reach the same decision) is shared the same way.
+import { UnderstudyError } from '../domain/errors.ts';
+import type { CheckResult, DeltaSummary, PackageChanges, RebootReport, RunInput } from './run-types.ts';
 import type { StageIo, StageServices } from './stage-services.ts';
 
 interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map2: string; delta: DeltaSummary; hypervisor: string; accel: string }
@@ -12,18 +16,34 @@ interface Entry {
   reboot: Promise<RebootReport>; rebootDone(r: RebootReport): void; rebootFailed(e: unknown): void;
 }
 
-const SHARED = 'shared-rehearsal:';
+/** The image and sandbox a follower carries in its context instead of its own (see batch-resume.ts). */
+export const SHARED_PREFIX = 'shared-rehearsal:';
 
-const untilAborted = <T>(p: Promise<T>, signal: AbortSignal): Promise<T> => Promise.race([p,
-  new Promise<never>((_r, rej) => { if (signal.aborted) rej(signal.reason); signal.addEventListener('abort', () => rej(signal.reason), { once: true }); })]);
+/**
+ * Which runs may share a rehearsal: the same plan (command, checks) on the same map1, with the same
+ * sandbox options that shape its result. One function, so a batch can key by something else (a content
+ * id, a host group) without touching the sharing itself.
+ */
+export type RehearsalKey = (input: RunInput, map1: string) => string;
 
-export function sharedRehearsal(inner: StageServices) {
-  const byMap = new Map<string, Entry>();
-  /** runId -> map1 whose rehearsal it follows. */
-  const following = new Map<string, string>();
-  let rehearsals = 0;
+export const rehearsalKey: RehearsalKey = (input, map1) => {
+  const o = input.options;
+  return JSON.stringify([input.command, input.checks, map1, o.mirror ?? null, o.kernel ?? null, o.initrd ?? null]);
+};
 
-  const open = (map1: string, owner: string): Entry => {
+/** The batch's shared rehearsals, by key. */
+export class RehearsalBoard {
+  private readonly entries = new Map<string, Entry>();
+  private opened = 0;
+
+  constructor(readonly key: RehearsalKey = rehearsalKey) {}
+
+  /** Rehearsals opened on this board (shared ones count once; a take-over counts again). */
+  rehearsals(): number { return this.opened; }
+
+  get(key: string): Entry | undefined { return this.entries.get(key); }
+
+  open(key: string, owner: string): Entry {
     let resolve!: Entry['resolve'];
     let reject!: Entry['reject'];
     const done = new Promise<Rehearsal>((res, rej) => { resolve = res; reject = rej; });
@@ -33,80 +53,113 @@ export function sharedRehearsal(inner: StageServices) {
     const reboot = new Promise<RebootReport>((res, rej) => { rebootDone = res; rebootFailed = rej; });
     reboot.catch(() => {});
     const e: Entry = { owner, done, resolve, reject, partial: {}, reboot, rebootDone, rebootFailed };
-    byMap.set(map1, e);
-    rehearsals++;
+    this.entries.set(key, e);
+    this.opened++;
     return e;
-  };
-  const ownEntry = (io: StageIo): Entry | undefined => [...byMap.values()].find((e) => e.owner === io.runId);
-  /** Runs an owner's stage; a failure frees the map1 for a follower to take over. */
-  const asOwner = async <R>(io: StageIo, work: () => Promise<R>): Promise<R> => {
+  }
+
+  /** The owner failed without a result: its followers are told, and the key is free to take over. */
+  fail(e: Entry, err: unknown): void {
+    for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
+    e.reject(err);
+  }
+}
+
+const abortOf = (signal: AbortSignal) => new Promise<never>((_r, rej) => {
+  if (signal.aborted) rej(signal.reason);
+  signal.addEventListener('abort', () => rej(signal.reason), { once: true });
+});
+const untilAborted = <T>(p: Promise<T>, signal: AbortSignal): Promise<T> => Promise.race([p, abortOf(signal)]);
+
+/** One run's services with its rehearsal shared through `board`. */
+export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, input: RunInput): StageServices {
+  /** The entry this run rehearses for, or the one whose result it follows. */
+  let mine: Entry | undefined;
+  let followed: Entry | undefined;
+  const keyOf = (map1: string) => board.key(input, map1);
+
+  /** Runs an owner's stage; a failure frees the key for a follower to take over. */
+  const asOwner = async <R>(work: () => Promise<R>): Promise<R> => {
     try { return await work(); } catch (err) {
-      const e = ownEntry(io);
-      if (e) { for (const [m, v] of byMap) if (v === e) byMap.delete(m); e.reject(err); }
+      if (mine) { board.fail(mine, err); mine = undefined; }
       throw err;
     }
   };
-  const followed = (io: StageIo) => { const m = following.get(io.runId); return m ? byMap.get(m) : undefined; };
+  const notFollowing = (id: string, io: StageIo) => {
+    // a follower resumed in another process lost the owner's result; resume rewinds it to buildImage
+    if (id.startsWith(SHARED_PREFIX)) throw new UnderstudyError('internal', `run ${io.runId}: the shared rehearsal it followed is gone`);
+  };
 
-  const services: StageServices = {
+  /** This run owns the key's rehearsal, or follows its owner's result (then waits for it). */
+  const ownOrFollow = async (map1: string, io: StageIo): Promise<'own' | 'follow'> => {
+    for (;;) {
+      const key = keyOf(map1);
+      const e = board.get(key);
+      if (!e || e.owner === io.runId) {
+        mine = e ?? board.open(key, io.runId);
+        followed = undefined;
+        return 'own';
+      }
+      io.log('info', 'batch', `sharing the rehearsal of run ${e.owner} (same plan and map1)`);
+      try {
+        await untilAborted(e.done, io.signal);
+        followed = e;
+        return 'follow';
+      } catch (err) {
+        if (io.signal.aborted) throw err;
+        // the owner failed without a result: try again (possibly as the new owner)
+      }
+    }
+  };
+
+  return {
     ...inner,
     async buildImage(a, io) {
-      for (;;) {
-        const e = byMap.get(a.map1);
-        if (!e || e.owner === io.runId) {
-          if (!e) open(a.map1, io.runId);
-          following.delete(io.runId);
-          return asOwner(io, () => inner.buildImage(a, io));
-        }
-        io.log('info', 'batch', `sharing the rehearsal of run ${e.owner} (same map1)`);
-        try {
-          await Promise.race([e.done, new Promise((_r, rej) => io.signal.addEventListener('abort', () => rej(io.signal.reason), { once: true }))]);
-          following.set(io.runId, a.map1);
-          return { image: SHARED + a.map1 };
-        } catch (err) {
-          if (io.signal.aborted) throw err;
-          // the owner failed without a result: try again (possibly as the new owner)
-        }
-      }
+      if (await ownOrFollow(a.map1, io) === 'follow') return { image: SHARED_PREFIX + a.map1 };
+      return asOwner(() => inner.buildImage(a, io));
     },
     async bootSandbox(a, io) {
-      const f = followed(io);
-      if (f) { const r = await f.done; return { sandbox: { id: SHARED + a.map1 }, hypervisor: r.hypervisor, accel: r.accel }; }
-      return asOwner(io, async () => {
+      // resumed past buildImage (rewound to booting): it joins the board here, as owner or follower
+      if (!mine && !followed) await ownOrFollow(a.map1, io);
+      if (followed) {
+        // an earlier attempt of this run may have booted a sandbox of its own: what is left of it goes
+        if (a.previous && !a.previous.id.startsWith(SHARED_PREFIX)) await inner.releaseSandbox({ sandbox: a.previous }, io);
+        const r = await followed.done;
+        return { sandbox: { id: SHARED_PREFIX + a.map1 }, hypervisor: r.hypervisor, accel: r.accel };
+      }
+      return asOwner(async () => {
         const b = await inner.bootSandbox(a, io);
-        Object.assign(ownEntry(io)?.partial ?? {}, { hypervisor: b.hypervisor, accel: b.accel });
+        if (mine) Object.assign(mine.partial, { hypervisor: b.hypervisor, accel: b.accel });
         return b;
       });
     },
     async runUpgrade(a, io) {
-      const f = followed(io);
-      if (f) return { packages: (await f.done).packages ?? { upgraded: [], installed: [], removed: [] } };
-      return asOwner(io, async () => { const r = await inner.runUpgrade(a, io); Object.assign(ownEntry(io)?.partial ?? {}, r); return r; });
+      if (followed) return { packages: (await followed.done).packages ?? { upgraded: [], installed: [], removed: [] } };
+      notFollowing(a.sandbox.id, io);
+      return asOwner(async () => { const r = await inner.runUpgrade(a, io); if (mine) Object.assign(mine.partial, r); return r; });
     },
     async runChecks(a, io) {
-      const f = followed(io);
-      if (f) return { checks: (await f.done).checks ?? [] };
-      const r = await asOwner(io, () => inner.runChecks(a, io));
-      const e = ownEntry(io);
-      if (e) {
-        e.partial.checks = r.checks;
+      if (followed) return { checks: (await followed.done).checks ?? [] };
+      notFollowing(a.sandbox.id, io);
+      const r = await asOwner(() => inner.runChecks(a, io));
+      if (mine) {
+        mine.partial.checks = r.checks;
         // failing checks are a result too: followers fail the same way without rehearsing again
-        if (r.checks.some((c) => !c.ok)) e.resolve({ map2: '', delta: { added: [], changed: [], removed: [] }, hypervisor: '', accel: '', ...e.partial } as Rehearsal);
+        if (r.checks.some((c) => !c.ok)) mine.resolve({ map2: '', delta: { added: [], changed: [], removed: [] }, hypervisor: '', accel: '', ...mine.partial });
       }
       return r;
     },
     async captureSandbox(a, io) {
-      const f = followed(io);
-      if (f) { const r = await f.done; return { map2: r.map2, delta: r.delta }; }
-      const r = await asOwner(io, () => inner.captureSandbox(a, io));
-      const e = ownEntry(io);
-      e?.resolve({ hypervisor: '', accel: '', ...e.partial, ...r } as Rehearsal);
+      if (followed) { const r = await followed.done; return { map2: r.map2, delta: r.delta }; }
+      notFollowing(a.sandbox.id, io);
+      const r = await asOwner(() => inner.captureSandbox(a, io));
+      mine?.resolve({ hypervisor: '', accel: '', ...mine.partial, ...r });
       return r;
     },
     async rehearseReboot(a, io) {
-      const f = followed(io);
-      if (f) return { reboot: await untilAborted(f.reboot, io.signal), sandbox: a.sandbox as SandboxRef };
-      const e = ownEntry(io);
+      if (followed) return { reboot: await untilAborted(followed.reboot, io.signal), sandbox: a.sandbox };
+      notFollowing(a.sandbox.id, io);
+      const e = mine;
       try {
         const r = await inner.rehearseReboot(a, io);
         e?.rebootDone(r.reboot);
@@ -117,9 +170,8 @@ export function sharedRehearsal(inner: StageServices) {
       }
     },
     async releaseSandbox(a, io) {
-      if (a.sandbox?.id.startsWith(SHARED) || a.image?.startsWith(SHARED)) return;
+      if (a.sandbox?.id.startsWith(SHARED_PREFIX) || a.image?.startsWith(SHARED_PREFIX)) return;
       return inner.releaseSandbox(a, io);
     },
   };
-  return { services, rehearsals: () => rehearsals };
 }

@@ -64,7 +64,7 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
     captureHost: stage('capturing', (c, io) => s.captureHost({ target: c.input.target, options: c.input.options }, io)),
     buildImage: stage('building', (c, io) => s.buildImage({ map1: need(c.map1, 'map1'), options: c.input.options }, io)),
     bootSandbox: stage('booting', (c, io) =>
-      s.bootSandbox({ image: need(c.image, 'image'), map1: need(c.map1, 'map1'), options: c.input.options }, io)),
+      s.bootSandbox({ image: need(c.image, 'image'), map1: need(c.map1, 'map1'), options: c.input.options, ...(c.sandbox ? { previous: c.sandbox } : {}) }, io)),
     runUpgrade: stage('upgrading', (c, io) => s.runUpgrade({ sandbox: need(c.sandbox, 'sandbox'), command: c.input.command }, io)),
     runChecks: stage('checking', async (c, io) => {
       const { checks } = await s.runChecks({ sandbox: need(c.sandbox, 'sandbox'), checks: c.input.checks }, io);

@@ -32,7 +32,9 @@ export interface StageServices {
   preflight(a: { input: RunInput }, io: StageIo): Promise<{ items: PreflightItem[] }>;
   captureHost(a: { target: string; options: Record<string, unknown> }, io: StageIo): Promise<{ map1: string }>;
   buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string }>;
-  bootSandbox(a: { image: string; map1: string; options: Record<string, unknown> }, io: StageIo):
+  /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
+   *  left of it is destroyed first. */
+  bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
     Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
   runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges }>;
   runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[] }>;
@@ -46,7 +48,8 @@ export interface StageServices {
    */
   rehearseReboot(a: { sandbox: SandboxRef; map1: string; map2: string; checks: string[]; reason: string; because: string[] },
     io: StageIo): Promise<{ reboot: RebootReport; sandbox: SandboxRef }>;
-  /** Stops and removes the sandbox and the run's disk images. No-op when there is nothing left. */
+  /** Stops and removes the sandbox and the run's disk images, or what is left of a sandbox whose
+   *  orchestrator died. No-op when there is nothing left. */
   releaseSandbox(a: { sandbox?: SandboxRef; image?: string }, io: StageIo): Promise<void>;
   /** Paths of the delta whose host copy drifted from map1 since the capture. Host untouched. */
   findConflicts(a: { target: string; map1: string; map2: string; delta: DeltaSummary }, io: StageIo):
@@ -59,6 +62,12 @@ export interface StageServices {
   checkHealth(a: { target: string; health: string[] }, io: StageIo): Promise<{ health: HealthResult[] }>;
   /** Puts back map1 over whatever the swap changed; throws needs-recovery when it can neither finish nor undo. */
   rollback(a: { target: string; map1: string }, io: StageIo): Promise<void>;
+  /**
+   * Called once the run reached its final state. Destroys whatever of the run the services still hold and
+   * names it: anything named is a bug (a sandbox that outlived its run), which the run reports as its
+   * cleanup error. Absent: the services hold nothing between stages.
+   */
+  leftovers?(io: StageIo): Promise<string[]>;
 }
 
 export type StageServiceName = keyof StageServices;

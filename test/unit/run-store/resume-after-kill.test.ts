@@ -1,6 +1,7 @@
 // Resume after the orchestrator was killed with SIGKILL in each stage: a real child process, a real
 // SQLite run store, fake stage services that log their calls to a file. The resumed run re-enters the
-// interrupted stage (it runs twice), does not repeat the stages before it, and finishes upgraded.
+// interrupted stage (it runs twice), or rewinds to booting from a sandbox stage (booting .. that stage run
+// twice); it does not repeat the stages before, keeps both attempts' times and finishes upgraded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,8 +49,14 @@ describe('resume after kill -9', () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'understudy-resume-')); });
   after(() => { for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
 
+  // A sandbox stage's sandbox died with the process: the run rewinds to booting (a new sandbox) and runs
+  // the stages from there again; any other stage is re-entered.
+  const SANDBOX = ['bootSandbox', 'runUpgrade', 'runChecks', 'captureSandbox'];
   for (const [service, stage] of cases) {
-    it(`killed in ${stage}: resume re-enters ${stage} and finishes upgraded`, async () => {
+    const rewinds = SANDBOX.includes(service);
+    const resumedAt = rewinds ? 'booting' : stage;
+    const again = rewinds ? order.slice(order.indexOf('bootSandbox'), order.indexOf(service) + 1) : [service];
+    it(`killed in ${stage}: resume ${rewinds ? 'rewinds to booting' : `re-enters ${stage}`} and finishes upgraded`, async () => {
       const store = join(dir, service);
       const log = join(dir, `${service}.calls`);
       const first = spawnChild([store, log, 'start', service]);
@@ -65,16 +72,20 @@ describe('resume after kill -9', () => {
         const second = spawnChild([store, log, 'resume', `run-${service}`]);
         procs.push(second.proc);
         assert.equal(await second.exited, 0);
-        assert.deepEqual(JSON.parse(second.lines[0]!), { runId: `run-${service}`, state: stage });
+        assert.deepEqual(JSON.parse(second.lines[0]!), { runId: `run-${service}`, state: resumedAt });
         assert.deepEqual(JSON.parse(second.lines[1]!), { outcome: 'upgraded', exitCode: 0 });
-        assert.equal(starts(log, service), 2, `${service} re-entered once`);
-        for (const earlier of order.slice(0, order.indexOf(service))) assert.equal(starts(log, earlier), 1, `${earlier} not repeated`);
-        for (const later of order.slice(order.indexOf(service) + 1)) assert.equal(starts(log, later), 1, `${later} ran once`);
+        for (const s of order) assert.equal(starts(log, s), again.includes(s) ? 2 : 1, `${s} ran ${again.includes(s) ? 'again' : 'once'}`);
         const rec = reader.get(`run-${service}`)!;
         assert.equal(rec.outcome, 'upgraded');
         assert.equal(rec.state, 'done');
         assert.equal((rec.result as { map2?: string }).map2, 'b'.repeat(64));
-        assert.ok(reader.events(rec.id).some((e) => e.event.type === 'log' && e.event.text === `resumed at ${stage}`));
+        const said = rewinds && stage !== 'booting' ? `resumed: rewound from ${stage} to booting (sandbox gone)`
+          : rewinds ? 'resumed at booting (sandbox gone)' : `resumed at ${stage}`;
+        assert.ok(reader.events(rec.id).some((e) => e.event.type === 'log' && e.event.text === said), said);
+        assert.deepEqual((rec.result as { resumes?: Array<{ from: string; to: string }> }).resumes?.map((n) => [n.from, n.to]), [[stage, resumedAt]]);
+        // both attempts' times are kept: the killed one started and never ended
+        const attempts = reader.timings(rec.id).filter((t) => t.stage === stage).map((t) => [t.attempt, t.seconds !== undefined]);
+        assert.deepEqual(attempts, [[1, false], [2, true]]);
       } finally { reader.close(); }
     });
   }

@@ -11,6 +11,7 @@ import type { RunnerEvent } from '../../../main/app/runs/runner.ts';
 import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 import { testInput } from '../workflow/harness.ts';
+import { setOwner } from '../helpers/record-owner.ts';
 
 const { runId: _r, kind: _k, ...base } = testInput();
 const usage = (re: RegExp) => (e: unknown) => isUnderstudyError(e) && e.code === 'usage' && re.test(e.message);
@@ -87,7 +88,7 @@ describe('run service', () => {
     fake = {};
     const id = '20000101-000000-0000';
     svc.store.createRun({ id, verb: 'upgrade', target: base.target, input: { ...base, runId: id, kind: 'upgrade' }, state: 'preflight' });
-    svc.store.db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ?').run(id);
+    setOwner(svc.store.db, 'runs', id, null);
     const h = svc.resume(id.slice(0, 16));
     assert.equal(h.runId, id);
     assert.equal((await h.finished).outcome, 'upgraded');
@@ -104,7 +105,7 @@ describe('run service', () => {
     assert.throws(() => svc.resume(h.runId), usage(/already running here/));
     const other = spawn('sleep', ['30']);
     try {
-      svc.store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(other.pid, h.runId);
+      setOwner(svc.store.db, 'runs', h.runId, other.pid!);
       const second = new RunService({ store: svc.store, services: () => fakeStageServices() });
       assert.throws(() => second.resume(h.runId), usage(new RegExp(`still running in process ${other.pid}`)));
     } finally { other.kill('SIGKILL'); }

@@ -1,10 +1,12 @@
 // The run store on a real SQLite file: records, filters, bounded logs, id prefixes, WAL.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_LOG_EVENTS, RunStore } from '../../../main/app/run-store/run-store.ts';
+import { MIGRATIONS } from '../../../main/app/run-store/schema.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 
 describe('run store', () => {
@@ -15,7 +17,7 @@ describe('run store', () => {
 
   it('uses WAL and a versioned schema', () => {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('user_version', { simple: true }), 2);
+    assert.equal(store.db.pragma('user_version', { simple: true }), 3);
   });
 
   it('records a run, its transitions, timings and final result', () => {
@@ -36,6 +38,44 @@ describe('run store', () => {
     assert.deepEqual(r.input, { a: 1 });
     assert.equal(r.ownerPid, process.pid);
     assert.deepEqual(store.timings(r.id).map((t) => [t.stage, t.seconds]), [['preflight', 1.5], ['capturing', 3]]);
+  });
+
+  it('keeps every attempt of a stage (a resumed run ran it again)', () => {
+    const id = '20261125-220500-cccc';
+    store.createRun({ id, verb: 'upgrade', target: 'dir:/srv/web3', input: {} });
+    store.saveTransition(id, { state: 'upgrading', snapshot: {}, timings: { upgrading: { startedAt: '2026-11-25T22:05:00.000Z', attempts: 1 } } });
+    // the orchestrator died; the resumed run rewound to booting and ran upgrading again
+    store.saveTransition(id, { state: 'done', snapshot: {}, outcome: 'upgraded', timings: {
+      booting: { startedAt: '2026-11-25T22:06:00.000Z', seconds: 40, attempts: 2 },
+      upgrading: { startedAt: '2026-11-25T22:06:40.000Z', seconds: 7, attempts: 2 } } });
+    assert.deepEqual(store.timings(id), [
+      { stage: 'upgrading', attempt: 1, startedAt: '2026-11-25T22:05:00.000Z' },
+      { stage: 'booting', attempt: 2, startedAt: '2026-11-25T22:06:00.000Z', seconds: 40 },
+      { stage: 'upgrading', attempt: 2, startedAt: '2026-11-25T22:06:40.000Z', seconds: 7 },
+    ]);
+    store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  });
+
+  it('migrates a v2 store: timings become attempts, runs and batches gain an owner token', () => {
+    const old = join(dir, 'v2');
+    mkdirSync(old);
+    const db = new Database(join(old, 'runs.db'));
+    db.exec(MIGRATIONS[0]! + MIGRATIONS[1]!);
+    db.pragma('user_version = 2');
+    db.prepare(`INSERT INTO runs (id, verb, target, state, created_at, updated_at, owner_pid, input) VALUES ('r1', 'upgrade', 'dir:/x', 'checking', 't', 't', 1, '{}')`).run();
+    db.prepare(`INSERT INTO stage_timings VALUES ('r1', 'booting', '2026-11-25T22:00:00.000Z', 40, 1), ('r1', 'checking', '2026-11-25T22:01:00.000Z', NULL, 2)`).run();
+    db.close();
+    const s = new RunStore(old);
+    try {
+      assert.equal(s.db.pragma('user_version', { simple: true }), 3);
+      assert.deepEqual(s.timings('r1'), [
+        { stage: 'booting', attempt: 1, startedAt: '2026-11-25T22:00:00.000Z', seconds: 40 },
+        { stage: 'checking', attempt: 2, startedAt: '2026-11-25T22:01:00.000Z' },
+      ]);
+      assert.equal(s.get('r1')?.ownerToken, undefined, 'an old record has no token: its pid alone decides');
+      s.createRun({ id: 'r2', verb: 'upgrade', target: 'dir:/x', input: {} });
+      assert.match(s.get('r2')?.ownerToken ?? '', /^\S+ [0-9a-f-]{36} \d+$/);
+    } finally { s.close(); }
   });
 
   it('lists newest first, filters by host and outcome', () => {

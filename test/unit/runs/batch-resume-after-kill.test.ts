@@ -129,6 +129,35 @@ describe('batch resume after kill -9', () => {
     } finally { r.runs.close(); }
   });
 
+  it('killed while the owner of a shared rehearsal upgrades: it rewinds to a new sandbox, and its rehearsal still serves the follower', async () => {
+    const t = setup('shared', ['h1', 'h2']);
+    const first = t.run(['batch', t.fleet, '--yes', '--canary', '0', '--parallel', '2'], ['runUpgrade@dir:/srv/h1', 'runUpgrade@dir:/srv/h2']);
+    const id = await batchIdOf(first);
+    const r = reader(t.store);
+    try {
+      // one of the two owns the rehearsal (it upgrades); the other waits for its result in building
+      await until('the owner upgrading', () => t.starts('runUpgrade', 'h1') + t.starts('runUpgrade', 'h2') === 1);
+      const owner = t.starts('runUpgrade', 'h1') === 1 ? 'h1' : 'h2';
+      const follower = owner === 'h1' ? 'h2' : 'h1';
+      await until('states persisted', () => r.state(id, owner) === 'upgrading' && r.state(id, follower) === 'building');
+      await kill(first);
+      const seen = t.calls().length;
+
+      const second = t.run(['resume', id]);
+      assert.equal(await second.exited, 0);
+      const res = result(second);
+      assert.deepEqual(outcomes(res), ['h1:upgraded', 'h2:upgraded']);
+      assert.equal(res.rehearsals, 1, 'one rehearsal for both, after the resume too');
+      const later = t.calls().slice(seen).filter((c) => c.phase === 'start');
+      assert.deepEqual(later.filter((c) => c.name === 'bootSandbox').length, 1, 'one new sandbox');
+      assert.equal(later.filter((c) => c.name === 'captureSandbox').length, 1);
+      assert.equal(later.filter((c) => c.name === 'captureHost').length, 0, 'neither host was captured again');
+      assert.deepEqual([...res.resumed].sort(), ['dir:/srv/h1', 'dir:/srv/h2']);
+      const ownerRun = r.host(id, owner).runId!;
+      assert.ok(r.runs.events(ownerRun).some((e) => e.event.type === 'log' && e.event.text === 'resumed: rewound from upgrading to booting (sandbox gone)'));
+    } finally { r.runs.close(); }
+  });
+
   it('killed while the canary runs: on resume nothing else starts before the canary passed', async () => {
     const t = setup('canary', ['h1', 'h2', 'h3', 'h4']);
     const first = t.run(['batch', t.fleet, '--yes', '--canary', '1', '--parallel', '3'], ['checkHealth@dir:/srv/h1']);

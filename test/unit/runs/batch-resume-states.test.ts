@@ -4,21 +4,33 @@
 // refusals (finished batch, batch or run owned by a live process, unknown id).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '../../../main/app/run-store/run-store.ts';
+import { MIGRATIONS } from '../../../main/app/run-store/schema.ts';
 import { BatchStore } from '../../../main/app/run-store/batch-store.ts';
 import { resumeBatch, type SavedBatchRequest } from '../../../main/app/runs/batch-runner.ts';
 import { parseFleet } from '../../../main/app/runs/fleet-file.ts';
 import { fakeStageServices } from '../../../main/adapters/fake/fake-stage-services.ts';
 import { newBatch, startNext } from '../../../main/core/workflow/batch-plan.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import { setOwner } from '../helpers/record-owner.ts';
 
 const hosts = parseFleet('plan:\n  run: apt-get install -y hello-service=2.0\nhosts:\n' + ['h1', 'h2', 'h3', 'h4'].map((h) => `  - target: dir:/srv/${h}\n`).join(''));
 const request: SavedBatchRequest = { hosts, options: { canary: 0, parallel: 3, maxFail: { count: 0 } }, kind: 'upgrade', yes: true, adapterOptions: {} };
 const input = (runId: string, target: string) => ({ runId, kind: 'upgrade', target, command: hosts[0]!.command, checks: [], health: [], yes: true, reboot: 'auto', options: {} });
+/** What a killed orchestrator leaves of a follower of a shared rehearsal, interrupted in `state`. */
+const followerSnapshot = (runId: string, target: string, state: string) => {
+  const t = (stage: string, seconds?: number) => ({ startedAt: '2026-12-01T00:00:00.000Z', attempts: 1, ...(seconds !== undefined ? { seconds } : {}) });
+  const map1 = 'a'.repeat(64);
+  return { status: 'active', value: state, historyValue: {}, children: {}, context: {
+    input: input(runId, target), map1, image: 'shared-rehearsal:' + map1, sandbox: { id: 'shared-rehearsal:' + map1 },
+    timings: { preflight: t('preflight', 1), capturing: t('capturing', 1), building: t('building', 1), booting: t('booting', 0), [state]: t(state) },
+  } };
+};
 const usage = (re: RegExp) => (e: unknown) => isUnderstudyError(e) && e.code === 'usage' && re.test(e.message);
 
 describe('resumeBatch from saved states', () => {
@@ -35,12 +47,13 @@ describe('resumeBatch from saved states', () => {
     batches.saveState(id, st, ['h1', 'h2', 'h3'].map((h) => ({ target: `dir:/srv/${h}`, runId: `r-${id}-${h}` })));
   }
 
-  it('finished-but-unrecorded runs are reported, not redone; a lost shared-rehearsal follower is rehearsed again; a never-created run starts', async () => {
+  it('finished-but-unrecorded runs are reported, not redone; a lost shared-rehearsal follower rewinds to building; a never-created run starts', async () => {
     killedBatch('b1');
     store.createRun({ id: 'r-b1-h1', verb: 'upgrade', target: 'dir:/srv/h1', input: input('r-b1-h1', 'dir:/srv/h1') });
     store.saveTransition('r-b1-h1', { state: 'done', snapshot: null, timings: {}, outcome: 'upgraded', result: { run: 'r-b1-h1', outcome: 'upgraded', map2: 'e'.repeat(64) } });
     store.createRun({ id: 'r-b1-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b1-h2', 'dir:/srv/h2') });
-    store.saveTransition('r-b1-h2', { state: 'upgrading', snapshot: { value: 'upgrading', context: { image: 'shared-rehearsal:' + 'a'.repeat(64) } }, timings: {} });
+    store.saveTransition('r-b1-h2', { state: 'upgrading', snapshot: followerSnapshot('r-b1-h2', 'dir:/srv/h2', 'upgrading'), timings: {} });
+    setOwner(store.db, 'runs', 'r-b1-h2', null);
     // r-b1-h3 was recorded in the batch but the process died before creating the run
     batches.saveState('b1', { ...startNext(newBatch(hosts.map((h) => h.target), request.options)).state,
       hosts: ['running', 'running', 'running', 'running'].map((status, i) => ({ target: hosts[i]!.target, status: status as 'running' })) },
@@ -52,42 +65,45 @@ describe('resumeBatch from saved states', () => {
     const r = await resumeBatch({ store, batchId: 'b1', services: () => services });
     assert.deepEqual(r.hosts.map((h) => h.outcome), ['upgraded', 'upgraded', 'upgraded', 'upgraded']);
     assert.equal(r.ok, true);
-    assert.equal(services.count('preflight'), 3, 'h1 was not run again (h2, h3, h4 ran)');
+    assert.equal(services.count('preflight'), 2, 'h1 was not run again, h2 resumed past it (h3, h4 ran)');
     assert.notEqual(r.hosts[3]!.run, 'r-b1-h4', 'h4, cancelled by the interrupted batch, got a fresh run');
     assert.equal(store.events('r-b1-h4').length, 0, 'the cancelled run is left as it was');
     assert.deepEqual([r.hosts[0]!.run, r.hosts[0]!.result?.map2], ['r-b1-h1', 'e'.repeat(64)]);
-    assert.notEqual(r.hosts[1]!.run, 'r-b1-h2', 'h2 got a fresh run');
-    assert.equal(store.get('r-b1-h2')?.outcome, 'cancelled');
-    assert.ok(store.events('r-b1-h2').some((e) => e.event.type === 'log' && /following a shared rehearsal/.test(e.event.text)));
+    assert.equal(r.hosts[1]!.run, 'r-b1-h2', 'h2 continued its own run');
+    assert.equal(store.get('r-b1-h2')?.outcome, 'upgraded');
+    assert.ok(store.events('r-b1-h2').some((e) => e.event.type === 'log'
+      && e.event.text === 'resumed: rewound from upgrading to building (the shared rehearsal it followed is gone)'));
     assert.equal(r.hosts[2]!.run, 'r-b1-h3', 'h3 started under the id recorded for it');
     assert.equal(store.get('r-b1-h3')?.outcome, 'upgraded');
-    assert.deepEqual(r.resumed, []);
+    assert.deepEqual(r.resumed, ['dir:/srv/h2']);
     const rec = batches.get('b1')!;
     assert.equal(rec.hosts[1]!.runId, r.hosts[1]!.run);
     assert.equal(rec.ok, true);
     await assert.rejects(resumeBatch({ store, batchId: 'b1', services: () => services }), usage(/already finished \(ok\)/));
   });
 
-  it('resume RUN of a lost shared-rehearsal follower is refused, naming the batch to resume instead', () => {
+  it('resume RUN of a lost shared-rehearsal follower alone: it rewinds to building and rehearses itself', () => {
     killedBatch('b3');
     store.createRun({ id: 'r-b3-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b3-h2', 'dir:/srv/h2') });
-    store.saveTransition('r-b3-h2', { state: 'checking', snapshot: { value: 'checking', context: { sandbox: { id: 'shared-rehearsal:' + 'a'.repeat(64) } } }, timings: {} });
-    store.db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ?').run('r-b3-h2'); // its process is gone
+    store.saveTransition('r-b3-h2', { state: 'checking', snapshot: followerSnapshot('r-b3-h2', 'dir:/srv/h2', 'checking'), timings: {} });
+    setOwner(store.db, 'runs', 'r-b3-h2', null); // its process is gone
     const child = join(import.meta.dirname, 'fixtures', 'batch-cli-child.ts');
     const r = spawnSync(process.execPath, ['--import', 'tsx', child, join(dir, 'b3.calls'), 'resume', 'r-b3-h2', '--store', dir, '--json'], { encoding: 'utf8' });
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(JSON.parse(r.stdout.trim().split('\n').pop()!).error.message, /following a batch's shared rehearsal.*understudy resume b3\)/);
-    assert.equal(store.get('r-b3-h2')?.state, 'checking', 'the run is left as it was');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).outcome, 'upgraded');
+    const calls = readFileSync(join(dir, 'b3.calls'), 'utf8').split('\n').filter((l) => l.startsWith('start ')).map((l) => l.split(' ')[1]);
+    assert.deepEqual(calls.slice(0, 3), ['buildImage', 'bootSandbox', 'runUpgrade'], 'it rehearsed itself from building on');
+    assert.ok(!calls.includes('captureHost'), 'its map1 still stands');
   });
 
   it('refuses a batch or a host run that a live process owns, and unknown or ambiguous ids', async () => {
     killedBatch('b2-x');
     const live = process.ppid; // the test runner: alive, and not this process
-    store.db.prepare('UPDATE batches SET owner_pid = ? WHERE id = ?').run(live, 'b2-x');
+    setOwner(store.db, 'batches', 'b2-x', live);
     await assert.rejects(resumeBatch({ store, batchId: 'b2-x', services: () => fakeStageServices() }), usage(new RegExp(`still running in process ${live}`)));
-    store.db.prepare('UPDATE batches SET owner_pid = ? WHERE id = ?').run(process.pid, 'b2-x');
+    setOwner(store.db, 'batches', 'b2-x', process.pid);
     store.createRun({ id: 'r-b2-x-h2', verb: 'upgrade', target: 'dir:/srv/h2', input: input('r-b2-x-h2', 'dir:/srv/h2') });
-    store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(live, 'r-b2-x-h2');
+    setOwner(store.db, 'runs', 'r-b2-x-h2', live);
     await assert.rejects(resumeBatch({ store, batchId: 'b2', services: () => fakeStageServices() }), usage(/run r-b2-x-h2 \(host dir:\/srv\/h2\) of batch b2-x is running in process/));
     killedBatch('b2-y');
     await assert.rejects(resumeBatch({ store, batchId: 'b2', services: () => fakeStageServices() }), usage(/matches more than one batch/));
@@ -138,12 +154,14 @@ describe('resumeBatch from saved states', () => {
 
   it('a store from before batches (schema v1) gains the batch tables when opened', () => {
     const old = join(dir, 'v1');
-    const s1 = new RunStore(old);
-    s1.db.exec('DROP TABLE batch_hosts; DROP TABLE batches; PRAGMA user_version = 1;');
+    mkdirSync(old);
+    const s1 = new Database(join(old, 'runs.db'));
+    s1.exec(MIGRATIONS[0]!);
+    s1.pragma('user_version = 1');
     s1.close();
     const s2 = new RunStore(old);
     try {
-      assert.equal(s2.db.pragma('user_version', { simple: true }), 2);
+      assert.equal(s2.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.equal(new BatchStore(s2).available(), true);
     } finally { s2.close(); }
     const ro = new RunStore(old, { readonly: true });

@@ -14,6 +14,7 @@ import { RunStore } from '../../../main/app/run-store/run-store.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setOwner } from '../helpers/record-owner.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
@@ -158,7 +159,7 @@ test('a run driven by another live process shows as running; once that process i
     const { transport: t } = await setup({}, (store) => {
       const rs = new RunStore(store);
       rs.createRun({ id: '20261125-230000-beef', verb: 'upgrade', target: 'dir:/srv/cli', input: {}, state: 'upgrading' });
-      rs.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(other.pid, '20261125-230000-beef');
+      setOwner(rs.db, 'runs', '20261125-230000-beef', other.pid!);
       rs.close();
     });
     const running = await t.invoke('runs:list', {});

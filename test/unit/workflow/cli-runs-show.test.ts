@@ -9,6 +9,7 @@ import { waitFor } from 'xstate';
 import { RunService } from '../../../main/app/runs/run-service.ts';
 import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
 import { testInput } from './harness.ts';
+import { setOwner } from '../helpers/record-owner.ts';
 
 const { runId: _r, kind: _k, ...base } = testInput();
 
@@ -35,7 +36,7 @@ describe('runs / show / resume verbs', () => {
     await waitFor(stuck.actor, (x) => x.value === 'preflight');
     stuck.actor.stop();
     const dead = spawnSync('true').pid!;
-    svc.store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(dead, ids.interrupted);
+    setOwner(svc.store.db, 'runs', ids.interrupted, dead);
     await svc.close();
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

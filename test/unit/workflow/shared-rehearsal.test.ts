@@ -1,87 +1,127 @@
-// One rehearsal per identical map1: followers reuse the owner's result, or take over when it fails.
+// One rehearsal per key (plan + map1): each run has its own services; followers reuse the owner's result
+// through the board, or take over when it fails.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sharedRehearsal } from '../../../main/core/workflow/shared-rehearsal.ts';
-import { fakeStageServices } from '../../../main/adapters/fake/fake-stage-services.ts';
+import { RehearsalBoard, rehearsalKey, sharedRehearsal } from '../../../main/core/workflow/shared-rehearsal.ts';
+import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
+import type { StageServices } from '../../../main/core/workflow/stage-services.ts';
 import { ioFor } from './contracts/stage-services.contract.ts';
+import { testInput } from './harness.ts';
 
 const map1 = 'a'.repeat(64);
 
-/** Owner A builds, boots, upgrades and runs `checks`; follower B is already waiting for A's result. */
-async function ownerRehearses(s: ReturnType<typeof sharedRehearsal>['services'], checks: string[]) {
-  const A = ioFor('A');
-  const { image } = await s.buildImage({ map1, options: {} }, A);
-  const follower = s.buildImage({ map1, options: {} }, ioFor('B'));
-  const boot = await s.bootSandbox({ image, map1, options: {} }, A);
-  await s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A);
-  await s.runChecks({ sandbox: boot.sandbox, checks }, A);
-  return { A, boot, follower };
+/** Run `id` of a batch: its own fake services, shared through `board`. */
+function run(board: RehearsalBoard, id: string, fake: FakeOptions = {}, checks = ['true']) {
+  const own = fakeStageServices(fake);
+  const input = testInput({ runId: id, checks });
+  return { own, s: sharedRehearsal(own, board, input) as StageServices, io: ioFor(id) };
+}
+
+/** Owner A builds, boots, upgrades and runs its checks; follower B is already waiting for A's result. */
+async function ownerRehearses(board: RehearsalBoard, checks: string[]) {
+  const A = run(board, 'A', {}, checks);
+  const B = run(board, 'B', {}, checks);
+  const { image } = await A.s.buildImage({ map1, options: {} }, A.io);
+  const follower = B.s.buildImage({ map1, options: {} }, B.io);
+  const boot = await A.s.bootSandbox({ image, map1, options: {} }, A.io);
+  await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+  await A.s.runChecks({ sandbox: boot.sandbox, checks }, A.io);
+  return { A, B, boot, follower };
 }
 
 describe('shared rehearsal', () => {
   it('a follower waits for the owner and reuses packages, checks, map2 without booting', async () => {
-    const fake = fakeStageServices();
-    const { services: s, rehearsals } = sharedRehearsal(fake);
-    const B = ioFor('B');
-    const { A, boot, follower } = await ownerRehearses(s, ['true']);
-    await s.captureSandbox({ sandbox: boot.sandbox, map1 }, A);
+    const board = new RehearsalBoard();
+    const { A, B, boot, follower } = await ownerRehearses(board, ['true']);
+    await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
     const fImage = await follower;
     assert.match(fImage.image, /^shared-rehearsal:/);
-    const fb = await s.bootSandbox({ image: fImage.image, map1, options: {} }, B);
+    const fb = await B.s.bootSandbox({ image: fImage.image, map1, options: {} }, B.io);
     assert.deepEqual([fb.hypervisor, fb.accel], ['fake', 'tcg']);
-    assert.deepEqual((await s.runUpgrade({ sandbox: fb.sandbox, command: 'x' }, B)).packages.upgraded[0]?.name, 'hello-service');
-    assert.deepEqual((await s.runChecks({ sandbox: fb.sandbox, checks: ['true'] }, B)).checks, [{ cmd: 'true', ok: true, exitCode: 0 }]);
-    assert.equal((await s.captureSandbox({ sandbox: fb.sandbox, map1 }, B)).map2, 'b'.repeat(64));
-    await s.releaseSandbox({ sandbox: fb.sandbox, image: fImage.image }, B);
-    assert.equal(fake.count('bootSandbox'), 1);
-    assert.equal(fake.count('releaseSandbox'), 0);
-    assert.equal(rehearsals(), 1);
+    assert.deepEqual((await B.s.runUpgrade({ sandbox: fb.sandbox, command: 'x' }, B.io)).packages.upgraded[0]?.name, 'hello-service');
+    assert.deepEqual((await B.s.runChecks({ sandbox: fb.sandbox, checks: ['true'] }, B.io)).checks, [{ cmd: 'true', ok: true, exitCode: 0 }]);
+    assert.equal((await B.s.captureSandbox({ sandbox: fb.sandbox, map1 }, B.io)).map2, 'b'.repeat(64));
+    await B.s.releaseSandbox({ sandbox: fb.sandbox, image: fImage.image }, B.io);
+    assert.equal(A.own.count('bootSandbox'), 1);
+    assert.deepEqual(B.own.started(), [], 'the follower\'s own services did nothing');
+    assert.equal(board.rehearsals(), 1);
   });
 
   it('a failing check is shared too', async () => {
-    const { services: s } = sharedRehearsal(fakeStageServices());
-    const { follower } = await ownerRehearses(s, ['false']);
+    const { B, follower } = await ownerRehearses(new RehearsalBoard(), ['false']);
     const f = await follower;
-    assert.deepEqual((await s.runChecks({ sandbox: { id: f.image }, checks: ['false'] }, ioFor('B'))).checks.map((c) => c.ok), [false]);
+    assert.deepEqual((await B.s.runChecks({ sandbox: { id: f.image }, checks: ['false'] }, B.io)).checks.map((c) => c.ok), [false]);
   });
 
   it('when the owner fails before a result, a waiting follower takes over and rehearses itself', async () => {
-    const fake = fakeStageServices({ failAt: 'bootSandbox' });
-    const { services: s, rehearsals } = sharedRehearsal(fake);
-    const A = ioFor('A');
-    const B = ioFor('B');
-    const { image } = await s.buildImage({ map1, options: {} }, A);
-    const follower = s.buildImage({ map1, options: {} }, B);
-    await assert.rejects(s.bootSandbox({ image, map1, options: {} }, A));
+    const board = new RehearsalBoard();
+    const A = run(board, 'A', { failAt: 'bootSandbox' });
+    const B = run(board, 'B');
+    const { image } = await A.s.buildImage({ map1, options: {} }, A.io);
+    const follower = B.s.buildImage({ map1, options: {} }, B.io);
+    await assert.rejects(A.s.bootSandbox({ image, map1, options: {} }, A.io));
     const took = await follower;
     assert.equal(took.image, '/fake/images/root.qcow2');
-    assert.equal(rehearsals(), 2);
-    assert.equal(fake.count('buildImage'), 2);
+    assert.equal(board.rehearsals(), 2);
+    assert.equal(B.own.count('buildImage'), 1, 'the follower built with its own services');
   });
 
   it('a waiting follower stops when its run is cancelled', async () => {
-    const { services: s } = sharedRehearsal(fakeStageServices());
-    await s.buildImage({ map1, options: {} }, ioFor('A'));
+    const board = new RehearsalBoard();
+    const A = run(board, 'A');
+    await A.s.buildImage({ map1, options: {} }, A.io);
     const ac = new AbortController();
-    const waiting = s.buildImage({ map1, options: {} }, ioFor('B', ac.signal));
+    const B = run(board, 'B');
+    const waiting = B.s.buildImage({ map1, options: {} }, ioFor('B', ac.signal));
     ac.abort(new Error('cancel'));
     await assert.rejects(waiting, /cancel/);
   });
 
+  it('another plan, map1 or mirror is another rehearsal; the key is one function a batch may replace', async () => {
+    const base = testInput();
+    const k = rehearsalKey(base, map1);
+    assert.equal(rehearsalKey(testInput({ runId: 'other' }), map1), k, 'the run id is not part of it');
+    assert.notEqual(rehearsalKey(base, 'c'.repeat(64)), k);
+    assert.notEqual(rehearsalKey(testInput({ checks: ['false'] }), map1), k);
+    assert.notEqual(rehearsalKey(testInput({ options: { mirror: '/srv/mirror' } }), map1), k);
+    const board = new RehearsalBoard(() => 'one group');
+    const A = run(board, 'A');
+    const B = run(board, 'B');
+    await A.s.buildImage({ map1, options: {} }, A.io);
+    const follower = B.s.buildImage({ map1: 'c'.repeat(64), options: {} }, B.io);
+    const boot = await A.s.bootSandbox({ image: 'x', map1, options: {} }, A.io);
+    await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+    await A.s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
+    await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    assert.match((await follower).image, /^shared-rehearsal:/, 'the custom key grouped them');
+  });
+
   it("a follower that reaches the reboot rehearsal gets the owner's report without a reboot of its own", async () => {
-    const fake = fakeStageServices();
-    const { services: s } = sharedRehearsal(fake);
-    const B = ioFor('B');
-    const { A, boot, follower } = await ownerRehearses(s, ['true']);
-    const cap = await s.captureSandbox({ sandbox: boot.sandbox, map1 }, A);
+    const board = new RehearsalBoard();
+    const { A, B, boot, follower } = await ownerRehearses(board, ['true']);
+    const cap = await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
     const f = await follower;
-    const fb = await s.bootSandbox({ image: f.image, map1, options: {} }, B);
+    const fb = await B.s.bootSandbox({ image: f.image, map1, options: {} }, B.io);
     const args = { map1, map2: cap.map2, checks: ['true'], reason: 'kernel', because: [] };
-    const waiting = s.rehearseReboot({ sandbox: fb.sandbox, ...args }, B);
-    const own = await s.rehearseReboot({ sandbox: boot.sandbox, ...args }, A);
+    const waiting = B.s.rehearseReboot({ sandbox: fb.sandbox, ...args }, B.io);
+    const own = await A.s.rehearseReboot({ sandbox: boot.sandbox, ...args }, A.io);
     const theirs = await waiting;
     assert.deepEqual(theirs.reboot, own.reboot);
     assert.equal(theirs.sandbox.id, fb.sandbox.id);
-    assert.equal(fake.count('rehearseReboot'), 1);
+    assert.equal(A.own.count('rehearseReboot'), 1);
+    assert.equal(B.own.count('rehearseReboot'), 0);
+  });
+
+  it('an owner resumed past buildImage (rewound to booting) serves runs that come later', async () => {
+    const board = new RehearsalBoard();
+    const A = run(board, 'A');
+    const boot = await A.s.bootSandbox({ image: 'x', map1, options: {} }, A.io);
+    const B = run(board, 'B');
+    const follower = B.s.buildImage({ map1, options: {} }, B.io);
+    await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+    await A.s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
+    await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    assert.match((await follower).image, /^shared-rehearsal:/);
+    assert.equal(board.rehearsals(), 1);
   });
 });
