@@ -3,6 +3,7 @@
 // Chromium — only the stage work (VMs, SSH, swap) is faked, so the whole flow fits in seconds. The
 // same flow on the real engine with a dir: target lives in ui-real-engine.test.ts.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { capture } from '../../main/adapters/capture/capture.ts';
 import { fakeStageServices, type FakeStageServices } from '../../main/adapters/fake/fake-stage-services.ts';
 import type { StageIo } from '../../main/core/workflow/stage-services.ts';
+import { RunStore } from '../../main/app/run-store/run-store.ts';
 import { openBrowser, screenshot, type TestBrowser } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -196,4 +198,33 @@ test('UI flow (fake stages): Cancel stops a running stage and the run ends cance
   await page.locator('.outcome .badge', { hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
   assert.equal(await page.locator('.timeline li.st-cancelled', { hasText: 'upgrading' }).count(), 1);
   await screenshot(page, '11-cancelled');
+});
+
+test('UI flow (fake stages): an interrupted run is listed with Resume; resuming rewinds it to a new sandbox and it finishes', async () => {
+  // another orchestrator on the same store, killed with SIGKILL while the upgrade ran in the sandbox
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'unit', 'run-store', 'fixtures', 'run-child.ts'),
+    t.store, join(t.store, 'killed.calls'), 'start', 'runUpgrade', '--rehearse'], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  const runs = new RunStore(t.store);
+  try {
+    for (let i = 0; runs.get('run-runUpgrade')?.state !== 'upgrading'; i++) {
+      assert.ok(i < 400, 'the child run reached upgrading');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally { runs.close(); }
+  child.kill('SIGKILL');
+  await exited;
+
+  const page = b.page;
+  await page.goto(t.server.url + '#/history');
+  const row = page.getByRole('row', { name: 'run run-runUpgrade' });
+  await row.locator('.badge', { hasText: 'interrupted' }).waitFor();
+  await row.getByText('upgrading').waitFor();
+  await screenshot(page, '12-history-interrupted');
+  await row.getByRole('button', { name: 'Resume run run-runUpgrade' }).click();
+  await page.getByRole('heading', { name: /^rehearse dir:\/srv\/fake/ }).waitFor();
+  await page.locator('.outcome .badge', { hasText: 'rehearsed' }).waitFor({ timeout: 20_000 });
+  await page.getByRole('list', { name: 'Resumes' }).getByText('resumed: rewound from upgrading to booting (sandbox gone)').waitFor();
+  await page.locator('.timeline li', { hasText: 'upgrading (attempt 2)' }).waitFor();
+  await screenshot(page, '13-resumed');
 });

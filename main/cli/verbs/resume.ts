@@ -33,7 +33,7 @@ export const resumeVerb: Verb = {
     .option('--yes', 'approve the review without asking (conflicts still stop the run)')
     .addHelpText('after', `
 A run continues at the stage it was interrupted in. Interrupted while it needed its sandbox (booting,
-upgrading, checking, capturing2), it rewinds to booting: the old sandbox died with its process (what is
+upgrading, checking, capturing2, rebooting), it rewinds to booting: the old sandbox died with its process (what is
 left of it is destroyed), a new one boots from the cached image of map1, and the upgrade and checks run
 again. From the swap on, the host's journal decides. 'show RUN' lists every attempt and every resume.
 'runs' shows runs whose process died (a crash, kill -9, a restart of this machine) as interrupted.`),

@@ -21,7 +21,7 @@ export function StageTimeline({ stages }: { stages: StageInfo[] }) {
       {stages.map((s) => (
         <li key={s.name} className={`stage st-${s.state}`} aria-current={s.state === 'active' ? 'step' : undefined}>
           <span className="glyph" aria-hidden="true">{stageGlyph[s.state] ?? '○'}</span>
-          <span className="name">{s.name}</span>
+          <span className="name">{s.name}{s.attempt && <span className="muted"> (attempt {s.attempt})</span>}</span>
           <span className="state-label">{s.state === 'pending' ? '' : s.state}</span>
           <span className="elapsed">{s.state === 'active' ? formatSeconds(secondsBetween(s.startedAt)) : s.seconds !== undefined ? formatSeconds(s.seconds) : ''}</span>
           {s.error && <div className="stage-error" role="alert">{s.error.code}: {s.error.message}</div>}

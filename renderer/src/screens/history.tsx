@@ -1,4 +1,5 @@
-// History: every run, filterable by host and outcome; Enter or click opens one. Refreshes live.
+// History: every run, filterable by host and outcome; Enter or click opens one; an interrupted run (its
+// process died) has a Resume button. Refreshes live.
 import { useEffect, useMemo, useState } from 'react';
 import { RunBadge } from '../components/badges.tsx';
 import { formatSeconds, formatTime, secondsBetween } from '../format.ts';
@@ -10,6 +11,7 @@ export function HistoryScreen() {
   const [runs, reload] = useCommand('runs:list', {});
   const [host, setHost] = useState('');
   const [outcome, setOutcome] = useState('');
+  const [resumeError, setResumeError] = useState<string | undefined>();
   useEffect(() => t.on('run:updated', () => reload()), [t]);
 
   const all = runs.state === 'ok' ? runs.value : [];
@@ -32,10 +34,11 @@ export function HistoryScreen() {
         </div>
       </div>
       {runs.state === 'error' && <p className="error" role="alert">{runs.message}</p>}
+      {resumeError && <div className="banner error" role="alert">{resumeError}</div>}
       {runs.state === 'ok' && all.length === 0 && <p className="empty">No runs yet.</p>}
       {shown.length > 0 && (
         <table className="grid clickable">
-          <thead><tr><th>Run</th><th>Kind</th><th>Target</th><th>Outcome</th><th>Stage</th><th>Started</th><th className="num">Duration</th></tr></thead>
+          <thead><tr><th>Run</th><th>Kind</th><th>Target</th><th>Outcome</th><th>Stage</th><th>Started</th><th className="num">Duration</th><th /></tr></thead>
           <tbody>
             {shown.map((r) => (
               <tr key={r.id} tabIndex={0} aria-label={`run ${r.id}`} onClick={() => navigate({ screen: 'run', id: r.id })}
@@ -44,9 +47,19 @@ export function HistoryScreen() {
                 <td>{r.kind}{r.rollbackOf && <span className="sub"> of <span className="mono">{r.rollbackOf}</span></span>}</td>
                 <td className="mono">{r.target}</td>
                 <td><RunBadge run={r} /></td>
-                <td>{r.status === 'running' ? r.stage ?? '—' : ''}</td>
+                <td>{r.status === 'running' || r.status === 'interrupted' ? r.stage ?? '—' : ''}</td>
                 <td>{formatTime(r.startedAt)}</td>
                 <td className="num">{formatSeconds(secondsBetween(r.startedAt, r.endedAt))}</td>
+                <td>{r.status === 'interrupted' && (
+                  // the same contract command as `understudy resume RUN`; the run screen follows it from there
+                  <button type="button" className="primary small" aria-label={`Resume run ${r.id}`} onClick={(e) => {
+                    e.stopPropagation();
+                    void t.invoke('run:resume', { run: r.id }).then((env) => {
+                      if (env.ok) navigate({ screen: 'run', id: r.id });
+                      else setResumeError(`Run ${r.id}: ${env.error.message}`);
+                    });
+                  }}>Resume</button>
+                )}</td>
               </tr>
             ))}
           </tbody>

@@ -64,6 +64,11 @@ export function RunScreen({ id }: { id: string }) {
         </div>
       </div>
       {actionError && <div className="banner error" role="alert">{actionError}</div>}
+      {detail.resumes.length > 0 && (
+        <ul className="resumes" aria-label="Resumes">
+          {detail.resumes.map((n) => <li key={n.at}><span className="muted">{formatTime(n.at)}</span> {n.text}</li>)}
+        </ul>
+      )}
       <div className="tabs" role="tablist">
         {tabs.map(([k, label, enabled]) => (
           <button key={k} type="button" role="tab" aria-selected={tab === k} disabled={!enabled} onClick={() => setTab(k)}
