@@ -11,6 +11,7 @@ import { chmod, chown, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry, Manifest } from '../../core/domain/manifest.ts';
+import { APT_PROXY_CONF, APT_PROXY_CONF_KEY } from '../proxy/guest-forward.ts';
 
 /** Path keys (no leading '/'); a trailing '/**' covers everything below; '*' matches within one name. */
 export const SANDBOX_ONLY_PATTERNS: readonly string[] = [
@@ -26,6 +27,8 @@ export const SANDBOX_ONLY_PATTERNS: readonly string[] = [
   'etc/systemd/system/multi-user.target.wants/systemd-networkd.service',
   'etc/systemd/system/multi-user.target.wants/ssh.service',
   'etc/systemd/system/sshd.service',
+  // apt goes through understudy's repository proxy, the sandbox's only way out (adapters/proxy/guest-forward.ts)
+  APT_PROXY_CONF_KEY,
   'var/lib/understudy-sandbox/**',
   'var/log/**',
   'var/lib/systemd/**',
@@ -96,6 +99,8 @@ export function planSandboxEdits(m: Manifest): EditPlan {
   for (const e of m.entries) if (/^etc\/ssh\/ssh_host_[^/]*$/.test(e.path)) ops.push({ op: 'remove', key: e.path });
   write('etc/systemd/network/99-understudy-sandbox.network', NETWORK);
   write('etc/systemd/system/understudy-seed.service', SEED_UNIT);
+  // only where apt is: a directory made for it would be a new path in map2
+  if (byPath.get('etc/apt/apt.conf.d')?.type === 'dir') write(APT_PROXY_CONF_KEY, APT_PROXY_CONF);
   enable('understudy-seed.service', '/etc/systemd/system/understudy-seed.service');
   const networkd = unitPath('systemd-networkd.service');
   if (networkd) enable('systemd-networkd.service', `/${networkd}/systemd-networkd.service`);

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
-import { isSandboxOnly } from '../../../main/adapters/sandbox/sandbox-edits.ts';
+import { isSandboxOnly, planSandboxEdits } from '../../../main/adapters/sandbox/sandbox-edits.ts';
+import { APT_PROXY_CONF_KEY } from '../../../main/adapters/proxy/guest-forward.ts';
 import { pickKernel } from '../../../main/adapters/sandbox/kernel-select.ts';
 import { execSync } from 'node:child_process';
 import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../../main/adapters/sandbox/package-changes.ts';
@@ -28,6 +29,20 @@ describe('sandbox-only edits', () => {
     for (const p of ['etc/ssh/sshd_config', 'var/lib/dpkg/status', 'usr/bin/hello-service', 'var/logger', 'etc/fstab.d']) {
       assert.equal(isSandboxOnly(p), false, p);
     }
+  });
+
+  it("points apt at understudy's proxy where the map has apt, as a sandbox-only file", () => {
+    const withApt = planSandboxEdits(manifest([dir(''), dir('etc'), dir('etc/apt'), dir('etc/apt/apt.conf.d')]));
+    const conf = withApt.ops.find((o) => o.key === APT_PROXY_CONF_KEY);
+    assert.ok(conf && conf.op === 'write');
+    assert.match(conf.content, /^Acquire::http::Proxy "http:\/\/10\.0\.2\.100:3128\/";$/m);
+    assert.match(conf.content, /^#clear Acquire::http::Proxy;$/m);
+    assert.equal(isSandboxOnly(APT_PROXY_CONF_KEY), true);
+    assert.equal(isSandboxOnly('etc/apt/apt.conf.d/99custom'), false);
+    // no apt in the map: no directory made for it (it would be a new path in map2)
+    const noApt = planSandboxEdits(manifest([dir(''), dir('etc')]));
+    assert.equal(noApt.ops.some((o) => o.key === APT_PROXY_CONF_KEY), false);
+    assert.equal(noApt.mkdirs.includes('etc/apt'), false);
   });
 });
 
