@@ -68,7 +68,15 @@ async function restartServices(shell: RemoteShell, plan: RestartPlan, io: StageI
     const r = await shell.run(`systemctl try-restart ${sq(u)}`, { signal: io.signal, timeoutMs: 120_000 });
     io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `try-restart ${u}: ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
   }
-  return units;
+  const started: string[] = [];
+  for (const u of plan.start.filter((x) => x !== spare)) {
+    const r = await shell.run(`systemctl is-active --quiet ${sq(u)} || { systemctl start ${sq(u)} && echo started; }`, { signal: io.signal, timeoutMs: 120_000 });
+    if (r.stdout.includes('started')) started.push(u);
+    if (r.exitCode !== 0 || r.stdout.includes('started')) {
+      io.log(r.exitCode === 0 ? 'info' : 'stderr', 'restart', `start ${u} (enabled by the upgrade): ${r.exitCode === 0 ? 'ok' : r.stderr.trim()}`);
+    }
+  }
+  return [...new Set([...units, ...started])];
 }
 
 async function restartLocal(plan: RestartPlan, io: StageIo): Promise<RestartResult> {

@@ -16,6 +16,9 @@ export function rebootRefusal(targetKind: string, reboot: RebootChoice): string 
 
 // unit files of services, sockets and timers; templates (name@.service) restart through their socket
 const UNIT_FILE = /^(?:usr\/)?(?:lib|etc)\/systemd\/system\/([^/@]+\.(?:service|socket|timer))$/;
+// a unit the upgrade enabled (the package's postinst did `systemctl enable`): apt on the host would also
+// have started it, so the swap starts it when it is not running
+const ENABLED_LINK = /^etc\/systemd\/system\/[^/]+\.(?:target|service|socket|timer)\.wants\/([^/@]+\.(?:service|socket|timer))$/;
 
 export interface RestartPlan {
   reboot: boolean;
@@ -25,6 +28,8 @@ export interface RestartPlan {
   units: string[];
   /** Changed executables and libraries: units running them need a restart. */
   binaries: string[];
+  /** Units the upgrade enabled: started when not running (as apt would on the host). */
+  start: string[];
 }
 
 /** `changedPaths`: the delta's added and changed paths. The reboot rule is boot-changes.ts's tier 'reboot',
@@ -35,5 +40,6 @@ export function planRestart(changedPaths: string[], policy: RebootChoice): Resta
   const binaries = changedPaths.filter((p) => /^(usr\/)?(s?bin|lib|libexec)\//.test(p) && !/^(usr\/)?lib\/systemd\/(system|user)\//.test(p))
     .map((p) => '/' + p);
   const reboot = policy === 'always' || (policy === 'auto' && rebootBecause.length > 0);
-  return { reboot, rebootBecause, units, binaries };
+  const start = [...new Set(changedPaths.flatMap((p) => { const m = ENABLED_LINK.exec(p); return m ? [m[1]!] : []; }))].sort();
+  return { reboot, rebootBecause, units, binaries, start };
 }

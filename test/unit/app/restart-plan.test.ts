@@ -23,3 +23,10 @@ test('socket and timer units restart too; template units are left to their socke
     'etc/systemd/system/backup.timer'], 'auto');
   assert.deepEqual(p.units, ['backup.timer', 'hello-service.socket']);
 });
+
+test('units the upgrade enabled are started (as apt would on the host), templates and targets are not', () => {
+  const p = planRestart(['etc/systemd/system/multi-user.target.wants/nginx.service', 'etc/systemd/system/sockets.target.wants/x.socket',
+    'etc/systemd/system/getty.target.wants/getty@tty1.service', 'etc/systemd/system/multi-user.target.wants/remote-fs.target',
+    'usr/share/nginx/html/index.html'], 'auto');
+  assert.deepEqual(p.start, ['nginx.service', 'x.socket']);
+});
