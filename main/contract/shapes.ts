@@ -67,6 +67,21 @@ export type Conflict = z.infer<typeof Conflict>;
 export const CheckResult = z.object({ cmd: z.string(), ok: z.boolean(), exitCode: z.number().nullable().optional(), output: z.string().optional() });
 export type CheckResult = z.infer<typeof CheckResult>;
 
+/** What the sandbox reached through understudy's repository proxy (core/domain/network-report.ts). */
+export const NetworkReport = z.object({
+  hosts: z.array(z.object({
+    host: z.string(), port: z.number(), requests: z.number(), bytes: z.number(), cachedRequests: z.number(),
+    cachedBytes: z.number(), tunnels: z.number(), via: z.string().optional(),
+  })),
+  refusals: z.array(z.object({ host: z.string(), port: z.number(), path: z.string().optional(), count: z.number(), reason: z.string() })),
+  failures: z.array(z.object({
+    host: z.string(), port: z.number(), path: z.string().optional(), cause: z.string(), phase: z.enum(['connect', 'transfer']),
+    count: z.number(), at: z.string(),
+  })),
+  unreachable: z.array(z.object({ uri: z.string(), file: z.string(), reason: z.string() })),
+});
+export type NetworkReport = z.infer<typeof NetworkReport>;
+
 /** The evidence the operator judges at the approval gate. */
 export const Review = z.object({
   packages: z.object({ upgraded: z.array(PackageChange), installed: z.array(PackageChange), removed: z.array(PackageChange) }),
@@ -79,6 +94,8 @@ export const Review = z.object({
     rehearsed: z.boolean(), ok: z.boolean().optional(), summary: z.string(), kernel: z.string().optional(),
     failedUnits: z.array(z.string()).optional(), consoleTail: z.string().optional(),
   }).optional(),
+  /** What the sandbox reached (repository hosts, bytes, refusals, upstream failures). */
+  network: NetworkReport.optional(),
   /** The run stopped before the sandbox was captured again: packages/checks are known, files are not. */
   partial: z.boolean().optional(),
 });
@@ -91,7 +108,12 @@ export const RunRequest = z.object({
   checks: z.array(z.string().min(1)).default([]),
   health: z.array(z.string().min(1)).default([]),
   hypervisor: z.enum(['qemu', 'libvirt']).default('qemu'),
+  /** --mirror: a directory or http URL standing in for the host's http repositories (SOURCE_URI= for one). */
   mirror: z.string().optional(),
+  /** --allow-host HOST[:PORT]: more hosts the sandbox may reach. */
+  allowHost: z.array(z.string().min(1)).optional(),
+  /** --upstream-proxy URL: the engine's way out, when it sits behind a proxy. */
+  upstreamProxy: z.string().optional(),
   yes: z.boolean().optional(),
   /** SSH private key file on the engine's machine for ssh:// targets (default: ssh-agent). */
   identity: z.string().optional(),

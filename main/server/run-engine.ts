@@ -79,7 +79,8 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
     async startRun(req: RunRequest) {
       const handle = service.startRun(req.kind, {
         target: req.target, command: req.run, checks: req.checks, health: req.health, yes: req.yes ?? false, reboot: 'auto',
-        options: { hypervisor: req.hypervisor, ...(req.mirror ? { mirror: req.mirror } : {}),
+        options: { hypervisor: req.hypervisor, ...(req.mirror ? { mirror: [req.mirror] } : {}),
+          ...(req.allowHost?.length ? { allowHost: req.allowHost } : {}), ...(req.upstreamProxy ? { upstreamProxy: req.upstreamProxy } : {}),
           ...(req.identity ? { identity: req.identity } : {}), ...(req.acceptNewHostKey ? { acceptNewHostKey: true } : {}) },
       });
       updated(handle.runId);

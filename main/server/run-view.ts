@@ -73,7 +73,7 @@ export function disruptionOf(ctx: RunContext): Review['disruption'] {
 }
 
 export function reviewOf(ctx: RunContext | undefined): Review | undefined {
-  if (!ctx?.delta && !ctx?.packages && !ctx?.checks) return undefined;
+  if (!ctx?.delta && !ctx?.packages && !ctx?.checks && !ctx?.network) return undefined;
   return {
     packages: ctx.packages ?? { upgraded: [], installed: [], removed: [] },
     files: ctx.delta ?? { added: [], changed: [], removed: [] },
@@ -90,6 +90,7 @@ export function reviewOf(ctx: RunContext | undefined): Review | undefined {
         ...(ctx.reboot.consoleTail ? { consoleTail: ctx.reboot.consoleTail } : {}),
       },
     } : {}),
+    ...(ctx.network ? { network: ctx.network } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // Boots the demo host under real QEMU on a qcow2 overlay, logs in with ssh2, and upgrades hello-service
-// from the local mirror (served on loopback, reached by the guest only through guestfwd). One boot for the file.
+// from its repository by name (served from the local mirror by understudy's repository proxy on loopback,
+// reached by the guest only through guestfwd). One boot for the file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { QemuHypervisor, type QemuVm } from '../../main/adapters/qemu/qemu-hypervisor.ts';
 import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
-import type { MirrorServer } from '../../main/adapters/mirror/mirror-server.ts';
+import type { ForwardProxy } from '../../main/adapters/proxy/forward-proxy.ts';
 import { bootDemoHost, type DemoHostVm } from '../../main/adapters/qemu/demo-host-vm.ts';
 import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
 import { isUnderstudyError } from '../../main/core/domain/errors.ts';
@@ -18,7 +19,7 @@ const processAlive = (pid: number) => { try { process.kill(pid, 0); return true;
 describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
   let work: string;
   let d: DemoHostVm;
-  let mirror: MirrorServer;
+  let proxy: ForwardProxy;
   let vm: QemuVm;
   let sh: SshShell;
 
@@ -26,7 +27,7 @@ describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
     work = mkdtempSync(join(tmpdir(), 'understudy-demo-host-test-'));
     d = await bootDemoHost({ name: 'demo-host-test', workDir: work, mirror: true });
     ({ vm, sh } = d);
-    mirror = d.mirror!;
+    proxy = d.proxy!;
     console.log(`# boot to ssh: ${d.bootSeconds.toFixed(1)} s (${vm.accel}: ${vm.accelReason})`);
   });
 
@@ -46,26 +47,30 @@ describe('demo host under QEMU', { timeout: 15 * 60_000 }, () => {
     assert.match(await curl('/health'), /^ok\s+200$/);
   });
 
-  it('installs 2.0 from the mirror through guestfwd', async () => {
-    const served = mirror.requests;
-    const r = await sh.run('apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=2.0', { timeoutMs: 5 * 60_000 });
+  it('installs 2.0 from its repository, by name, through the proxy and guestfwd', async () => {
+    const apt = `apt-get ${d.aptProxy}`;
+    const r = await sh.run(`${apt} update -q && DEBIAN_FRONTEND=noninteractive ${apt} install -y -q hello-service=2.0`, { timeoutMs: 5 * 60_000 });
     assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
-    assert.ok(mirror.requests > served, 'the guest fetched from understudy\'s mirror');
+    const repo = proxy.report().hosts.find((h) => h.host === 'demo-repo.understudy.invalid');
+    assert.ok(repo && repo.requests >= 2 && repo.bytes > 1000, `the guest fetched its repository through understudy's proxy: ${JSON.stringify(proxy.report())}`);
     assert.match(await curl('/version'), /^2\.0\s+200$/);
     assert.match(await curl('/health'), /^ok\s+200$/);
   });
 
   it('3.0 installs cleanly but fails /health', async () => {
-    const r = await sh.run('DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello-service=3.0', { timeoutMs: 5 * 60_000 });
+    const r = await sh.run(`DEBIAN_FRONTEND=noninteractive apt-get ${d.aptProxy} install -y -q hello-service=3.0`, { timeoutMs: 5 * 60_000 });
     assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(await curl('/version'), /^3\.0\s+200$/);
     assert.match(await curl('/health'), /^unhealthy\s+500$/);
   });
 
-  it('reaches nothing but the mirror', async () => {
+  it('reaches nothing but the proxy, and the proxy nothing but the repository', async () => {
     // restrict=on: QEMU's own gateway services and the outside world are dropped.
     const r = await sh.run('curl -s -m 5 -o /dev/null http://10.0.2.2:80/ ; echo "rc=$?"');
     assert.match(r.stdout, /rc=(7|28)/);
+    const p = await sh.run('curl -s -m 10 -o /dev/null -w "%{http_code}" -x http://10.0.2.100:3128/ http://example.org/');
+    assert.equal(p.stdout, '403');
+    assert.equal(proxy.report().refusals[0]?.host, 'example.org');
   });
 
   it('leaves no process, socket or temp dir after dispose', async () => {

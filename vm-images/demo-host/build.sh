@@ -4,18 +4,6 @@
 # Sourced by ../build.sh.
 DEMO_HOST_DISK_SIZE=1500M
 
-# in_chroot TREE CMD... : runs CMD inside TREE with /proc, /sys, /dev mounted and no service starts.
-in_chroot() {
-  local tree=$1; shift
-  mount -t proc proc "$tree/proc"
-  mount -t sysfs sysfs "$tree/sys"
-  mount --bind /dev "$tree/dev"
-  local rc=0
-  DEBIAN_FRONTEND=noninteractive LC_ALL=C chroot "$tree" "$@" || rc=$?
-  umount "$tree/dev" "$tree/sys" "$tree/proc"
-  return $rc
-}
-
 build_demo_host() {
   local out=$1 tree=$1/tree base mirror
   base=$(image_dir base); mirror=$(image_dir mirror)
@@ -26,8 +14,10 @@ build_demo_host() {
   echo demo-host >"$tree/etc/hostname"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\tdemo-host\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
   printf '/dev/vda\t/\text4\terrors=remount-ro\t0\t1\n' >"$tree/etc/fstab"
-  # The guest reaches only the package mirror understudy serves at 10.0.2.100 (QEMU guestfwd).
-  echo 'deb [trusted=yes] http://10.0.2.100/ ./' >"$tree/etc/apt/sources.list"
+  # Its repository has a name like any host's (reserved .invalid: it resolves nowhere). understudy's
+  # repository proxy answers that name from the mirror image (--mirror DIR); nothing here points at a proxy.
+  # main/adapters/qemu/image-cache.ts DEMO_REPO_URI is the same URI.
+  echo 'deb [trusted=yes] http://demo-repo.understudy.invalid/ ./' >"$tree/etc/apt/sources.list"
   rm -f "$tree/etc/apt/sources.list.d/"*
   : >"$tree/etc/machine-id"   # regenerated on first boot
 

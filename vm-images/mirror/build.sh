@@ -1,4 +1,5 @@
-# Recipe "mirror": a flat apt repository (deb [trusted=yes] http://10.0.2.100/ ./) holding hello-service
+# Recipe "mirror": a flat apt repository (the demo host's deb [trusted=yes] http://demo-repo.understudy.invalid/ ./,
+# served by understudy's repository proxy from this directory with --mirror DIR) holding hello-service
 # 1.0, 2.0 and 3.0, with Packages, Packages.gz and an unsigned Release. Sourced by ../build.sh; builds into $1.
 build_hello_service_deb() {
   local version=$1 healthy=$2 out=$3 root

@@ -84,46 +84,63 @@ export async function startForwardProxy(o: ForwardProxyOptions): Promise<Forward
     const cacheable = o.cache && req.method === 'GET' && !req.headers.range ? cacheableKind(a.url.href) : undefined;
     const headers: Record<string, string | string[]> = { ...endToEnd(req.headers), host: hostHeader(ep.host, ep.port) };
     if (proxy?.authorization) headers['proxy-authorization'] = proxy.authorization;
-    const up = httpRequest({
-      host: proxy ? proxy.host : address, port: proxy ? proxy.port : ep.port, method: req.method,
-      path: proxy ? a.url.href : a.url.pathname + a.url.search, headers, agent, setHost: false,
-    });
-    let answered = false;
-    const connectTimer = setTimeout(() => up.destroy(timeoutError()), connectTimeoutMs);
-    up.setTimeout(idleTimeoutMs, () => up.destroy(timeoutError()));
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
-    up.on('error', (e) => {
-      clearTimeout(connectTimer);
-      const cause = failureCause(e, answered ? idleTimeoutMs : connectTimeoutMs);
-      network.failed(a.statsHost, a.statsPort, a.path, proxy ? `${cause} (through ${proxy.label})` : cause);
-      if (!answered) plain(res, 502, `${hostHeader(ep.host, ep.port)}: ${cause}`);
-      else res.destroy();
-    });
-    up.on('response', (answer) => {
-      clearTimeout(connectTimer);
-      answered = true;
-      const status = answer.statusCode ?? 502;
-      if (status >= 300 && status < 400 && answer.headers.location) {
-        const to = endpointOf(new URL(answer.headers.location, a.url).href);
-        if (to) o.policy.learnRedirect({ host: ep.host, port: ep.port }, to);
-      }
-      const count = network.served(a.statsHost, a.statsPort, a.via ? { via: a.via } : {});
-      res.writeHead(status, answer.statusMessage, endToEnd(answer.headers));
-      const keep = cacheable && status === 200 && !answer.headers['content-encoding'] ? o.cache!.put(a.url.href) : undefined;
-      let chain = Promise.resolve();
-      answer.on('data', (c: Buffer) => {
-        count(c.length);
-        if (keep) chain = chain.then(() => keep.write(c));
+    const send = (retry: boolean) => {
+      const up = httpRequest({
+        host: proxy ? proxy.host : address, port: proxy ? proxy.port : ep.port, method: req.method,
+        path: proxy ? a.url.href : a.url.pathname + a.url.search, headers, agent, setHost: false,
       });
-      answer.on('end', () => {
-        if (!keep) return;
-        const expected = answer.headers['content-length'] ? Number(answer.headers['content-length']) : undefined;
-        chain.then(() => keep.finish(expected)).catch((e: Error) => o.log?.(`download cache: ${a.url.href}: ${e.message}`));
+      let answered = false;
+      const connectTimer = setTimeout(() => up.destroy(timeoutError()), connectTimeoutMs);
+      up.setTimeout(idleTimeoutMs, () => up.destroy(timeoutError()));
+      const onClientGone = () => { if (!res.writableFinished) up.destroy(); };
+      res.on('close', onClientGone);
+      up.on('error', (e) => {
+        clearTimeout(connectTimer);
+        // a kept-alive connection the repository had closed meanwhile: not a failure, ask again on a new one
+        if (!answered && retry && up.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET') {
+          res.off('close', onClientGone);
+          send(false);
+          return;
+        }
+        const cause = failureCause(e, answered ? idleTimeoutMs : connectTimeoutMs);
+        network.failed(a.statsHost, a.statsPort, a.path, proxy ? `${cause} (through ${proxy.label})` : cause, answered ? 'transfer' : 'connect');
+        if (!answered) plain(res, 502, `${hostHeader(ep.host, ep.port)}: ${cause}`);
+        else res.destroy();
       });
-      answer.on('aborted', () => { if (keep) void chain.then(() => keep.abort()); });
-      answer.pipe(res);
+      up.on('response', (answer) => {
+        clearTimeout(connectTimer);
+        answered = true;
+        relayAnswer(answer, res, a, ep, cacheable);
+      });
+      up.end();
+    };
+    send(true);
+  }
+
+  /** Streams an upstream answer to the sandbox, learning redirects and keeping cacheable bodies. */
+  function relayAnswer(answer: IncomingMessage, res: ServerResponse, a: { url: URL; statsHost: string; statsPort: number; via?: string },
+    ep: { host: string; port: number }, cacheable: unknown): void {
+    const status = answer.statusCode ?? 502;
+    if (status >= 300 && status < 400 && answer.headers.location) {
+      const to = endpointOf(new URL(answer.headers.location, a.url).href);
+      if (to) o.policy.learnRedirect({ host: ep.host, port: ep.port }, to);
+    }
+    const count = network.served(a.statsHost, a.statsPort, a.via ? { via: a.via } : {});
+    res.writeHead(status, answer.statusMessage, endToEnd(answer.headers));
+    const keep = cacheable && status === 200 && !answer.headers['content-encoding'] ? o.cache!.put(a.url.href) : undefined;
+    let chain = Promise.resolve();
+    answer.on('data', (c: Buffer) => {
+      count(c.length);
+      if (keep) chain = chain.then(() => keep.write(c));
     });
-    req.pipe(up);
+    answer.on('close', () => {
+      if (!keep) return;
+      // complete: kept (when its length is right); broken off: dropped
+      const expected = answer.headers['content-length'] ? Number(answer.headers['content-length']) : undefined;
+      const done = answer.complete ? chain.then(() => keep.finish(expected)) : chain.then(() => keep.abort());
+      done.catch((e: Error) => { o.log?.(`download cache: ${a.url.href}: ${e.message}`); return keep.abort(); }).catch(() => undefined);
+    });
+    answer.pipe(res);
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -280,11 +297,17 @@ export async function startForwardProxy(o: ForwardProxyOptions): Promise<Forward
   return {
     port, network, probe,
     report: () => network.report(),
-    close: () => new Promise<void>((resolve) => {
-      for (const t of tunnels) t.destroy();
-      agent.destroy();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        for (const t of tunnels) t.destroy();
+        agent.destroy();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // downloads being kept go into the store before the sandbox is gone (the next run finds them)
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([o.cache?.settled(), new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+      clearTimeout(timer);
+    },
   };
 }

@@ -37,11 +37,11 @@ export class NetworkLog {
     this.onLine?.(`refused ${host}:${port}${path ?? ''}: ${reason}`);
   }
 
-  failed(host: string, port: number, path: string | undefined, cause: string): void {
+  failed(host: string, port: number, path: string | undefined, cause: string, phase: 'connect' | 'transfer' = 'connect'): void {
     const key = `${host}|${port}|${cause}`;
     const f = this.failures.get(key);
     if (f) { f.count++; return; }
-    this.failures.set(key, { host, port, ...(path ? { path } : {}), cause, count: 1, at: new Date().toISOString() });
+    this.failures.set(key, { host, port, ...(path ? { path } : {}), cause, phase, count: 1, at: new Date().toISOString() });
     this.onLine?.(`upstream failure ${host}:${port}${path ?? ''}: ${cause}`);
   }
 

@@ -2,7 +2,8 @@
 // (plus --allow-host), the proxy that enforces it, --mirror routes checked against the host's suites, the
 // download cache in the store, and the guestfwd entry that carries the guest's connections to the proxy.
 //   const net = await startSandboxNetwork({ store, map1, options, log })
-//   startSandbox({ ..., network: net })   // the sandbox closes it with itself
+//   startSandbox({ ..., network: net })   // the sandbox carries guest connections to net.endpoint
+//                                         // (its site's guestForward) and closes it with itself
 //   net.proxy.report()                    // the run's network report
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
@@ -10,11 +11,9 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseHostPort } from '../../core/domain/apt-sources.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { hostLabel } from '../../core/domain/network-report.ts';
-import { relayCommand } from '../mirror/relay-command.ts';
 import { AccessPolicy, type Resolver } from './access-policy.ts';
 import { DownloadCache } from './download-cache.ts';
 import { startForwardProxy, type ForwardProxy } from './forward-proxy.ts';
-import { proxyGuestForward } from './guest-forward.ts';
 import { checkMirrors, mirrorRoutes, parseMirrorOption } from './mirror-route.ts';
 import { mirrorsOfList, planRepositories, type RepoPlan } from './repo-plan.ts';
 import { tunnelSocket } from './upstream-socket.ts';
@@ -48,15 +47,13 @@ export function checkNetworkChoices(c: NetworkChoices): void {
 export interface SandboxNetwork {
   proxy: ForwardProxy;
   plan: RepoPlan;
-  /** The guestfwd entry for the VM (QEMU runs the relay per guest connection). */
-  guestForward: { guestAddr: string; guestPort: number; command: string };
+  /** Where guest connections are carried to (the proxy on this machine's loopback). */
+  endpoint: { host: string; port: number };
   close(): Promise<void>;
 }
 
 export async function startSandboxNetwork(o: {
   store: string; map1: Manifest; choices: NetworkChoices; log?(line: string): void; resolve?: Resolver;
-  /** The program that carries one guest connection to the proxy's loopback port (default: the local relay). */
-  carrier?: (proxyPort: number) => string;
 }): Promise<SandboxNetwork> {
   checkNetworkChoices(o.choices);
   const plan = await planRepositories(o.store, o.map1);
@@ -81,8 +78,7 @@ export async function startSandboxNetwork(o: {
     await proxy.close();
     throw e;
   }
-  const carrier = o.carrier ?? ((port: number) => relayCommand('127.0.0.1', port));
-  return { proxy, plan, guestForward: proxyGuestForward(carrier(proxy.port)), close: () => proxy.close() };
+  return { proxy, plan, endpoint: { host: '127.0.0.1', port: proxy.port }, close: () => proxy.close() };
 }
 
 /** GETs a mirror list through the proxy itself (so its policy and upstream route apply); undefined on failure. */

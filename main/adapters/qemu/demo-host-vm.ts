@@ -3,36 +3,59 @@
 //   const d = await bootDemoHost({ name: 'capture-ssh-test', workDir, mirror: true })
 //   d.sh.run('curl -s 127.0.0.1:8080/version'); d.target -> 'ssh://root@127.0.0.1:PORT'; d.bootSeconds
 //   await d.dispose()   // closes SSH, stops the VM, stops the mirror; workDir (overlay, serial.log) stays yours
-// With mirror: true the guest's apt reaches vm-images' mirror at http://10.0.2.100/ (loopback server + relay).
+// With mirror: true the host VM itself can reach its repository (DEMO_REPO_URI, served from vm-images' mirror)
+// through a repository proxy at http://10.0.2.100:3128/, as a sandbox does: nothing in the image points
+// there, so its apt needs 'apt-get <d.aptProxy> ...' (a host on a network with a proxy, as it were).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serveMirror, type MirrorServer } from '../mirror/mirror-server.ts';
-import { relayCommand } from '../mirror/relay-command.ts';
+import { AccessPolicy } from '../proxy/access-policy.ts';
+import { startForwardProxy, type ForwardProxy } from '../proxy/forward-proxy.ts';
+import { PROXY_GUEST_URL, proxyGuestForward } from '../proxy/guest-forward.ts';
+import { parseMirrorOption, mirrorRoutes } from '../proxy/mirror-route.ts';
+import { relayCommand } from '../proxy/relay-command.ts';
+import { endpointOf } from '../../core/domain/apt-sources.ts';
 import type { SshShell } from '../ssh/ssh-shell.ts';
 import { waitForSsh } from '../ssh/wait-for-ssh.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { demoHostImage, mirrorImage, type DemoHostImage } from './image-cache.ts';
+import { DEMO_REPO_URI, demoHostImage, mirrorImage, stockHostImage, type DemoHostImage, type StockHostImage } from './image-cache.ts';
 import { QemuHypervisor, type QemuVm } from './qemu-hypervisor.ts';
 
-export interface DemoHostVm {
-  image: DemoHostImage;
+/** What booting a host image needs (the demo host's and the stock host's images have it). */
+export type HostImage = Pick<DemoHostImage, 'rootImg' | 'kernel' | 'initrd' | 'cmdline' | 'privateKeyPath'>;
+
+export interface HostVm<I extends HostImage = HostImage> {
+  image: I;
   vm: QemuVm;
   sh: SshShell;
   privateKey: Buffer;
   target: string;
-  mirror?: MirrorServer;
+  /** The repository proxy the host VM reaches at 10.0.2.100:3128 (with mirror: true). */
+  proxy?: ForwardProxy;
+  /** apt options that send the host VM's apt through it: 'apt-get <aptProxy> update'. */
+  aptProxy: string;
   bootSeconds: number;
   dispose(): Promise<void>;
 }
 
-export async function bootDemoHost(o: {
-  name: string; workDir: string; mirror?: boolean; memoryMiB?: number; cpus?: number; sshTimeoutMs?: number; signal?: AbortSignal;
-}): Promise<DemoHostVm> {
+export type DemoHostVm = HostVm<DemoHostImage>;
+
+interface BootOptions { name: string; workDir: string; memoryMiB?: number; cpus?: number; sshTimeoutMs?: number; signal?: AbortSignal }
+
+export async function bootDemoHost(o: BootOptions & { mirror?: boolean }): Promise<DemoHostVm> {
   const image = await demoHostImage({ build: true });
+  const mirror = o.mirror ? await demoRepoProxy((await mirrorImage({ build: true })).dir) : undefined;
+  return bootHostImage(image, o, mirror);
+}
+
+/** The stock Debian 12 host (vm-images/stock-host): real archive sources, reached by nothing of understudy's. */
+export async function bootStockHost(o: BootOptions): Promise<HostVm<StockHostImage>> {
+  return bootHostImage(await stockHostImage({ build: true }), o);
+}
+
+async function bootHostImage<I extends HostImage>(image: I, o: BootOptions, mirror?: ForwardProxy): Promise<HostVm<I>> {
   const overlay = join(o.workDir, 'root.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image.rootImg, overlay]);
-  const mirror = o.mirror ? await serveMirror((await mirrorImage({ build: true })).dir) : undefined;
   const started = Date.now();
   let vm: QemuVm | undefined;
   try {
@@ -40,7 +63,7 @@ export async function bootDemoHost(o: {
       name: o.name, disks: [{ path: overlay, format: 'qcow2' }], kernel: image.kernel, initrd: image.initrd,
       cmdline: image.cmdline, memoryMiB: o.memoryMiB ?? 1024, cpus: o.cpus ?? 2, forwardSsh: true,
       serialLog: join(o.workDir, 'serial.log'),
-      guestForwards: mirror ? [{ guestAddr: '10.0.2.100', guestPort: 80, command: relayCommand('127.0.0.1', mirror.port) }] : [],
+      guestForwards: mirror ? [proxyGuestForward(relayCommand('127.0.0.1', mirror.port))] : [],
     }, o.signal) as QemuVm;
     const privateKey = readFileSync(image.privateKeyPath);
     let sh: SshShell;
@@ -52,7 +75,7 @@ export async function bootDemoHost(o: {
     }
     const running = vm;
     return {
-      image, vm: running, sh, privateKey, mirror, target: `ssh://root@127.0.0.1:${running.sshPort}`,
+      image, vm: running, sh, privateKey, proxy: mirror, aptProxy: `-o Acquire::http::Proxy=${PROXY_GUEST_URL}`, target: `ssh://root@127.0.0.1:${running.sshPort}`,
       bootSeconds: (Date.now() - started) / 1000,
       dispose: async () => { await sh.close(); await running.dispose(); await mirror?.close(); },
     };
@@ -61,4 +84,14 @@ export async function bootDemoHost(o: {
     await mirror?.close();
     throw e;
   }
+}
+
+/** A repository proxy that answers the demo host's source from the mirror directory, and nothing else. */
+async function demoRepoProxy(dir: string): Promise<ForwardProxy> {
+  const ep = endpointOf(DEMO_REPO_URI)!;
+  const source = { file: 'etc/apt/sources.list', line: 1, types: ['deb'], uri: DEMO_REPO_URI, suites: ['./'], components: [], options: {} };
+  return startForwardProxy({
+    policy: new AccessPolicy({ sources: [ep], named: [] }), upstream: { noProxy: '' },
+    mirrors: mirrorRoutes([parseMirrorOption(dir)], [source]),
+  });
 }

@@ -24,7 +24,7 @@ export interface DemoHostImage {
   cmdline: string;
 }
 
-type ImageName = 'demo-host' | 'mirror';
+type ImageName = 'demo-host' | 'mirror' | 'stock-host';
 
 /** The image's cache dir, building it first when asked to (needs root) and it is missing. */
 export async function imageDir(name: ImageName, o: { build?: boolean } = {}): Promise<string> {
@@ -61,6 +61,24 @@ export async function demoHostImage(o: { build?: boolean } = {}): Promise<DemoHo
   return {
     dir, rootImg: join(dir, 'root.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'),
     privateKeyPath: join(dir, 'id_ed25519'), tree: join(dir, 'tree'), cmdline: DEMO_HOST_CMDLINE,
+  };
+}
+
+/**
+ * The demo host's only apt source (vm-images/demo-host/build.sh writes it): a name under the reserved
+ * .invalid domain, so it resolves nowhere. Like a real host's repository it is reached through understudy's
+ * proxy, which answers it from the mirror image (--mirror DIR).
+ */
+export const DEMO_REPO_URI = 'http://demo-repo.understudy.invalid/';
+
+/** vm-images/stock-host: a stock Debian 12 server (real archive sources, no dbus, cron; root's key). */
+export type StockHostImage = Omit<DemoHostImage, 'tree'>;
+
+export async function stockHostImage(o: { build?: boolean } = {}): Promise<StockHostImage> {
+  const dir = await imageDir('stock-host', o);
+  return {
+    dir, rootImg: join(dir, 'root.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'),
+    privateKeyPath: join(dir, 'id_ed25519'), cmdline: DEMO_HOST_CMDLINE,
   };
 }
 

@@ -1,6 +1,7 @@
 // One sandbox VM's life: disks for the run, boot, wait for SSH (timeout shows the last 40 serial lines),
 // a reboot onto another kernel from the same disks (the reboot rehearsal), and a teardown that always
-// runs (clean shutdown, else kill; dispose; mirror closed; work files removed).
+// runs (clean shutdown, else kill; dispose; its network closed; work files removed). Its only way out is the
+// network it is given (adapters/proxy/sandbox-network.ts: understudy's repository proxy, one guestfwd).
 // Where it runs is a SandboxSite: this machine (the default: disks in a temp dir, the guestfwd relay a local
 // process, SSH on our loopback), or a pool member (adapters/pool/member-site.ts: the same, reached through
 // the member's SSH connection). The rest of the life is the same wherever it runs.
@@ -9,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
 import type { Hypervisor, VmHandle } from '../../core/ports/hypervisor.port.ts';
-import { serveMirror, type MirrorServer } from '../mirror/mirror-server.ts';
-import { relayCommand, mirrorUrlEndpoint } from '../mirror/relay-command.ts';
+import { relayCommand } from '../proxy/relay-command.ts';
+import { proxyGuestForward } from '../proxy/guest-forward.ts';
 import { waitForSsh } from '../ssh/wait-for-ssh.ts';
 import { generateSshKeyPair } from '../ssh/ssh-keypair.ts';
 import type { SshShell } from '../ssh/ssh-shell.ts';
@@ -18,9 +19,13 @@ import { runDisks, type BaseImage } from './disk-build.ts';
 import { writeOwnerFile } from '../local/process-owner.ts';
 import { exitedWithin } from '../qemu/vm-console.ts';
 
-export const MIRROR_GUEST_ADDR = '10.0.2.100';
+/** What the guest may reach: the repository proxy's endpoint on this machine, closed with the sandbox. */
+export interface SandboxNetworkLink {
+  endpoint: { host: string; port: number };
+  close(): Promise<void>;
+}
 
-/** A TCP endpoint on this machine (the package mirror or proxy) that guest connections are carried to. */
+/** A TCP endpoint on this machine (the repository proxy) that guest connections are carried to. */
 export interface Endpoint { host: string; port: number }
 
 /** Where a sandbox runs, and how its files, forwards and console get there. */
@@ -88,7 +93,8 @@ export interface SandboxOptions {
   base: BaseImage;
   /** Run directory: the serial console is kept there. */
   runDir: string;
-  mirror?: string;
+  /** Closed with the sandbox, also when it fails to start. */
+  network?: SandboxNetworkLink;
   memoryMiB?: number;
   cpus?: number;
   sshTimeoutMs: number;
@@ -133,19 +139,10 @@ export interface RebootOutcome {
   startedAtMs: number;
 }
 
-/** The mirror's endpoint: a directory served on our loopback, or an http:// URL's host and port. */
-async function mirrorEndpoint(mirror: string | undefined): Promise<{ to?: Endpoint; server?: MirrorServer }> {
-  if (!mirror) return {};
-  if (/^[a-z]+:\/\//i.test(mirror)) return { to: mirrorUrlEndpoint(mirror) };
-  const server = await serveMirror(mirror);
-  return { to: { host: '127.0.0.1', port: server.port }, server };
-}
-
 export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   const site = o.site ?? (o.hypervisor ? localSite(o.hypervisor) : undefined);
   if (!site) throw new UnderstudyError('internal', 'startSandbox needs a site or a hypervisor');
   let prepared: PreparedSite | undefined;
-  let server: MirrorServer | undefined;
   let vm: VmHandle | undefined;
   let shell: SshShell | undefined;
   const teardown = async (timeoutMs: number) => {
@@ -155,7 +152,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       if (vm) clean = prepared?.lost() ? false : await vm.shutdown(timeoutMs).catch(() => false);
     } finally {
       await vm?.dispose().catch(() => undefined);
-      await server?.close().catch(() => undefined);
+      await o.network?.close().catch(() => undefined);
       await prepared?.dispose().catch(() => undefined);
     }
     return { clean };
@@ -163,16 +160,15 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   try {
     const keys = generateSshKeyPair();
     prepared = await site.prepare({ base: o.base, publicKey: keys.public, runDir: o.runDir, signal: o.signal, log: o.log });
-    const fwd = await mirrorEndpoint(o.mirror);
-    server = fwd.server;
-    const command = fwd.to ? await prepared.guestForward(fwd.to) : undefined;
+    // the site decides what carries a guest connection to the proxy (a local relay, a member's SSH forward)
+    const command = o.network ? await prepared.guestForward(o.network.endpoint) : undefined;
     const p = prepared;
     const boot = async (b: { kernel: string; initrd?: string; cmdline: string; serialLog: string }, signal?: AbortSignal) => {
       vm = await site.hypervisor.start({
         name: 'sandbox', ...b,
         disks: [{ path: p.overlay, format: 'qcow2' }, { path: p.seed, format: 'raw' }],
         memoryMiB: o.memoryMiB ?? 1024, cpus: o.cpus ?? 2, forwardSsh: true,
-        guestForwards: command ? [{ guestAddr: MIRROR_GUEST_ADDR, guestPort: 80, command }] : [],
+        guestForwards: command ? [proxyGuestForward(command)] : [],
       }, signal);
       return vm;
     };

@@ -11,6 +11,10 @@ const Fleet = z.object({
     checks: Commands.default([]),
     health: Commands.default([]),
     reboot: z.enum(['auto', 'never', 'always']).default('auto'),
+    // what the sandboxes may reach besides each host's own repositories (as --allow-host, --mirror, --upstream-proxy)
+    'allow-hosts': Commands.optional(),
+    mirrors: Commands.optional(),
+    'upstream-proxy': z.string().min(1).optional(),
   }).strict(),
   hosts: z.array(z.object({
     target: z.string().min(1),
@@ -20,7 +24,11 @@ const Fleet = z.object({
   }).strict()).min(1),
 }).strict();
 
-export interface FleetHost { target: string; command: string; checks: string[]; health: string[]; reboot: 'auto' | 'never' | 'always' }
+export interface FleetHost {
+  target: string; command: string; checks: string[]; health: string[]; reboot: 'auto' | 'never' | 'always';
+  /** The plan's network options, as run options (allowHost, mirror, upstreamProxy); the same for every host. */
+  network?: Record<string, unknown>;
+}
 
 export function parseFleet(text: string, source = 'fleet file'): FleetHost[] {
   let doc: unknown;
@@ -33,8 +41,14 @@ export function parseFleet(text: string, source = 'fleet file'): FleetHost[] {
     throw new UnderstudyError('usage', `${source}: ${i.path.join('.') || '(top)'}: ${i.message}`);
   }
   const { plan, hosts } = r.data;
+  const network: Record<string, unknown> = {
+    ...(plan['allow-hosts']?.length ? { allowHost: plan['allow-hosts'] } : {}),
+    ...(plan.mirrors?.length ? { mirror: plan.mirrors } : {}),
+    ...(plan['upstream-proxy'] ? { upstreamProxy: plan['upstream-proxy'] } : {}),
+  };
   return hosts.map((h) => ({
     target: h.target, command: h.run ?? plan.run, checks: h.checks ?? plan.checks, health: h.health ?? plan.health, reboot: plan.reboot,
+    ...(Object.keys(network).length ? { network } : {}),
   }));
 }
 

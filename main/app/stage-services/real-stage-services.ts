@@ -31,6 +31,8 @@ import { HOST_WORK } from '../../adapters/swap/ssh-host.ts';
 import { followSerial } from './serial-follower.ts';
 import { streamed } from './streamed-command.ts';
 import { rehearseRebootInSandbox } from './reboot-sandbox.ts';
+import { networkChoices, startSandboxNetwork, type SandboxNetwork } from '../../adapters/proxy/sandbox-network.ts';
+import { failuresSince, networkSummary } from './network-summary.ts';
 
 /** understudy's own journal and staging on a real host are not part of the host's OS. */
 export const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
@@ -74,6 +76,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
   // --kernel/--initrd, the same for the build and a boot re-entered after a resume
   const kernelOverride = { kernel: opt(o, 'kernel'), initrd: opt(o, 'initrd') };
   let built: { map1: string; base: BaseImage } | undefined;
+  // the sandbox's repository proxy (closed with the sandbox); its report goes into the run's result
+  let net: SandboxNetwork | undefined;
 
   /** Boots the sandbox from the base image (the one buildImage made in this process, else looked up again
    *  when the run was resumed at this stage). */
@@ -86,9 +90,13 @@ export function realStageServices(input: RunInput, store: string): StageServices
     await mkdir(runDir, { recursive: true });
     // the console file is (re)created by the hypervisor; follow it for the whole boot
     const bootStartedAt = Date.now() / 1000 - 2; // the guest clock comes from the RTC, in whole seconds
+    // what the sandbox may reach: the host's own repositories (map1's apt sources), checked before it boots
+    net = await startSandboxNetwork({
+      store, map1: (await loadMap(store, map1)).manifest, choices: networkChoices(o), log: (l) => io.log('info', 'network', l),
+    });
     const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
     const sb = await startSandbox({
-      hypervisor, base, runDir, mirror: opt(o, 'mirror'), sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
+      hypervisor, base, runDir, network: net, sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
       log: (l) => io.log('info', 'sandbox', l),
     }).finally(() => serial.stop());
     // what a resumed attempt needs to destroy what is left of this one (see disposeRemains)
@@ -133,9 +141,19 @@ export function realStageServices(input: RunInput, store: string): StageServices
       return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
         const sb = sandboxFor(sandbox.id, input.runId);
         dpkgBefore = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
+        const startedAt = new Date().toISOString();
         const r = await streamed(sb.shell, command, 'run', io, signal, runDir);
+        const network = net?.proxy.report();
+        if (network) io.log('info', 'network', networkSummary(network));
+        // a repository the orchestrator could not reach is the error, even when apt carried on without it
+        const unreachable = network ? failuresSince(network, startedAt) : '';
+        if (unreachable) {
+          throw new UnderstudyError('remote-command', `the sandbox could not reach the host's repositories: ${unreachable}` +
+            `${r.exitCode !== 0 ? ` (the upgrade command then failed, exit ${r.exitCode ?? r.signal})` : ''}`, { network });
+        }
         if (r.exitCode !== 0) {
-          throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`);
+          throw new UnderstudyError('remote-command', `the upgrade command failed in the sandbox (exit ${r.exitCode ?? r.signal}): ${command}`,
+            network ? { network } : undefined);
         }
         const after = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const d = diffPackages(dpkgBefore, after);
@@ -145,6 +163,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
             installed: d.installed.map((p) => ({ name: p.name, to: p.version })),
             removed: d.removed.map((p) => ({ name: p.name, from: p.version })),
           },
+          ...(network ? { network } : {}),
         };
       });
     },
@@ -157,7 +176,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
           const r = await streamed(sb.shell, cmd, 'check', io, signal, runDir);
           results.push({ cmd, ok: r.exitCode === 0, exitCode: r.exitCode });
         }
-        return { checks: results };
+        const network = net?.proxy.report();
+        return { checks: results, ...(network ? { network } : {}) };
       });
     },
 
@@ -192,8 +212,10 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async releaseSandbox({ sandbox }, io) {
-      // every sandbox of this run, including one a cancelled boot registered after the run moved on
-      await releaseRunSandboxes(input.runId, STAGE_TIMEOUTS_MS.shutdown);
+      // every sandbox of this run, including one a cancelled boot registered after the run moved on; stopped
+      // at once: its overlay is thrown away (a minimal host without logind ignores the ACPI button, and a
+      // clean shutdown waited 60 s for nothing); the console log stays in the run's directory
+      await releaseRunSandboxes(input.runId, 0);
       await disposeRemains(sandbox, io); // resumed after its orchestrator died: what is left of its sandbox
     },
 

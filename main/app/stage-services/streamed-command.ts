@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
 import { lineSplitter } from './line-splitter.ts';
+import { withProxyEnv } from '../../adapters/proxy/guest-forward.ts';
 
-/** Runs a sandbox command with its output streamed to the run's log and kept in RUN_DIR/output.log. */
+/** Runs a sandbox command (with understudy's repository proxy in its environment: http_proxy ...) with its
+ *  output streamed to the run's log and kept in RUN_DIR/output.log. */
 export async function streamed(shell: RemoteShell, cmd: string, source: string, io: StageIo, signal: AbortSignal, runDir: string) {
   await mkdir(runDir, { recursive: true });
   const file = createWriteStream(join(runDir, 'output.log'), { flags: 'a' });
@@ -18,7 +20,7 @@ export async function streamed(shell: RemoteShell, cmd: string, source: string, 
   const out = split('stdout'), err = split('stderr');
   const keep = (into: typeof out) => (c: Uint8Array) => { file.write(c); into.push(Buffer.from(c).toString()); };
   try {
-    return await shell.exec(cmd, { signal, onStdout: keep(out), onStderr: keep(err) });
+    return await shell.exec(withProxyEnv(cmd), { signal, onStdout: keep(out), onStderr: keep(err) });
   } finally {
     out.flush();
     err.flush();

@@ -1,6 +1,7 @@
 // Pure text of what the operator approves at review: packages, file delta, checks, conflicts, disruption.
 import type { RunContext } from '../../core/workflow/run-types.ts';
 import { rebootSummary } from '../../core/workflow/reboot-rehearsal.ts';
+import { networkLines } from './network-lines.ts';
 
 export function reviewSummary(c: RunContext): string {
   const lines = [`Review: ${c.input.target}  (${c.input.command})`];
@@ -12,6 +13,7 @@ export function reviewSummary(c: RunContext): string {
   }
   if (c.delta) lines.push(`  files    ${c.delta.added.length} added, ${c.delta.changed.length} changed, ${c.delta.removed.length} removed`);
   for (const k of c.checks ?? []) lines.push(`  check    ${k.ok ? 'ok' : 'FAILED'}  ${k.cmd}`);
+  lines.push(...networkLines(c.network, '  '));
   for (const k of c.conflicts ?? []) lines.push(`  conflict ${k.path}  (changed on the host since the capture)`);
   if (c.reboot) lines.push(`  boot     ${rebootSummary(c.reboot)}`);
   lines.push(`  reboot   ${c.input.reboot}`);

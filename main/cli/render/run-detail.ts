@@ -4,6 +4,7 @@ import { describeResume } from '../../core/workflow/resume-plan.ts';
 import type { StageState } from '../../core/domain/events.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
 import { stageLine } from './stage-line.ts';
+import { networkLines } from './network-lines.ts';
 import { statusText, type RunRow } from './run-listing.ts';
 import { rebootSummary, skippedStageNote } from '../../core/workflow/reboot-rehearsal.ts';
 
@@ -49,6 +50,7 @@ export function runDetailText(rec: RunRecord, row: RunRow, stages: StageSummary[
   for (const p of r.packages?.upgraded ?? []) lines.push(`package  ${p.name} ${p.from ?? '?'} -> ${p.to ?? '?'}`);
   for (const c of r.checks ?? []) lines.push(`check    ${c.ok ? 'ok  ' : 'FAIL'} ${c.cmd}`);
   if (r.reboot) lines.push(`boot     ${rebootSummary(r.reboot)}`);
+  lines.push(...networkLines(r.network));
   for (const c of r.conflicts ?? []) lines.push(`conflict ${c.path}`);
   if (r.swap) lines.push(`swap     ${JSON.stringify(r.swap)}`);
   for (const h of r.health ?? []) lines.push(`health   ${h.ok ? 'ok  ' : 'FAIL'} ${h.cmd}`);

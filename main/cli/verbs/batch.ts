@@ -11,6 +11,7 @@ import { RunStore } from '../../app/run-store/run-store.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch, type BatchResult, type HostReport } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
+import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
 import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
 import { otherOwnerRuns } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
@@ -75,6 +76,8 @@ The batch is recorded in the run store as it goes: if its process dies or is int
     };
     const hosts = await readFleet(args[0]);
     checkFleetTargets(args[0], hosts);
+    const network = hosts[0]?.network ?? {};
+    checkNetworkChoices(networkChoices(network)); // the plan's allow-hosts, mirrors, upstream-proxy
     const kind = opts.rehearse ? 'rehearse' : 'upgrade';
     const store = new RunStore(rt.store);
     try {
@@ -89,8 +92,11 @@ The batch is recorded in the run store as it goes: if its process dies or is int
       }
       const r = await runBatch({
         store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]),
-        adapterOptions: Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
-          .filter(([, v]) => v !== undefined)),
+        adapterOptions: {
+          ...network,
+          ...Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
+            .filter(([, v]) => v !== undefined)),
+        },
         services: (input) => stageServicesFor(input, rt.store),
         listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
         onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),

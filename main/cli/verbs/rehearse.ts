@@ -14,6 +14,7 @@ import { driveRunFromCli } from '../render/cli-run-driver.ts';
 import { addSandboxOptions, adapterOptions, parseRebootRehearsal } from './upgrade-options.ts';
 import { checkSandboxOptions } from './sandbox-option-checks.ts';
 import { rebootSummary } from '../../core/workflow/reboot-rehearsal.ts';
+import { networkLines } from '../render/network-lines.ts';
 
 /** The rehearsal's report for a person: what the upgrade did in the sandbox. */
 export function rehearsalReport(r: RunResult): string {
@@ -27,6 +28,7 @@ export function rehearsalReport(r: RunResult): string {
   if (r.reboot?.kernel) lines.push(`  booted ${r.reboot.kernel.path}: ${r.reboot.kernel.chosenBy}`);
   for (const c of r.reboot?.checks ?? []) lines.push(`  check ${c.ok ? 'ok    ' : 'FAILED'} (exit ${c.exitCode}) ${c.cmd}  (after the reboot)`);
   if (r.reboot?.ok === false && r.reboot.consoleTail) lines.push('  console (last lines):', ...r.reboot.consoleTail.split('\n').map((l) => `    ${l}`));
+  lines.push(...networkLines(r.network, '  '));
   lines.push(`timings: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
   return lines.join('\n');
 }

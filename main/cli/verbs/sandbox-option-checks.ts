@@ -1,10 +1,10 @@
 // Up-front checks of the options that steer a sandbox run (rehearse, upgrade, batch). The adapters check
 // the same things, but only when the run reaches them (the hypervisor at boot, --kernel after the disk is
-// built, --mirror when the VM starts): minutes of capture later, and recorded as a failed run. A mistyped
+// built, --mirror and --allow-host when the VM starts): minutes of capture later, and recorded as a failed run. A mistyped
 // option is a usage error (exit 2) before any run exists.
 import { statSync } from 'node:fs';
 import { UnderstudyError } from '../../core/domain/errors.ts';
-import { relayCommandForUrl } from '../../adapters/mirror/relay-command.ts';
+import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
 import { checkExcludes } from '../exclude-option.ts';
 import { parseRebootRehearsal } from './upgrade-options.ts';
 
@@ -30,11 +30,13 @@ export function checkSandboxOptions(opts: Record<string, any>): void {
   parseRebootRehearsal(opts.rebootRehearsal);
   if (opts.initrd !== undefined && opts.kernel === undefined) throw usage('--initrd needs --kernel');
   for (const flag of ['kernel', 'initrd'] as const) if (opts[flag] !== undefined) requireFile(`--${flag}`, String(opts[flag]));
-  const mirror = opts.mirror as string | undefined;
-  if (mirror === undefined) return;
-  if (/^[a-z]+:\/\//i.test(mirror)) { // the sandbox's own rule for URL vs directory (sandbox-vm.ts)
-    relayCommandForUrl(mirror); // throws the usage error for a URL it cannot relay
-    return;
+  const net = networkChoices(opts);
+  checkNetworkChoices(net); // --allow-host, --mirror and --upstream-proxy as the sandbox will read them
+  for (const m of net.mirror ?? []) {
+    const dir = m.replace(/^[a-z][a-z0-9+.-]*:\/\/[^=\s]+=/i, '');
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) continue; // a mirror URL is checked against the host's suites before boot
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw usage(`--mirror ${m}: ${dir === m ? 'not a directory' : `${dir} is not a directory`} (give a directory or an http:// URL)`);
+    }
   }
-  if (!statSync(mirror, { throwIfNoEntry: false })?.isDirectory()) throw usage(`--mirror ${mirror}: not a directory (give a directory or an http:// URL)`);
 }

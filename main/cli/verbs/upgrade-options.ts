@@ -8,7 +8,11 @@ export const collect = (v: string, acc: string[]) => [...acc, v];
 export function addSandboxOptions(c: Command): Command {
   return c
     .option('--check <cmd>', 'a check run in the sandbox after --run; repeatable', collect, [] as string[])
-    .option('--mirror <dir|url>', 'package mirror the sandbox may reach as http://10.0.2.100/ (a directory served on loopback, or a URL relayed)')
+    .option('--allow-host <host[:port]>', "a host the sandbox may reach besides the host's own repositories (no port: 80 and 443); " +
+      'repeatable. Naming a loopback or private address here is what allows it', collect, [] as string[])
+    .option('--mirror <[source=]dir|url>', "a local copy of the host's http repositories (offline hosts): stands in for every http " +
+      'source, or only for SOURCE_URI=; repeatable', collect, [] as string[])
+    .option('--upstream-proxy <url>', "send the sandbox's allowed traffic through this http:// proxy (default: understudy's own http_proxy/https_proxy)")
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
     .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system)')
     .option('--kernel <file>', "boot this kernel instead of the map's newest /boot/vmlinuz-*")
@@ -47,9 +51,9 @@ export function parseRebootRehearsal(v: string | undefined): RebootRehearsalPoli
 
 /** Adapter options the workflow passes through to the stage services untouched. */
 export function adapterOptions(opts: Record<string, any>): Record<string, unknown> {
-  const pick = ['mirror', 'hypervisor', 'libvirtUri', 'kernel', 'initrd', 'identity', 'acceptNewHostKey'] as const;
+  const pick = ['upstreamProxy', 'hypervisor', 'libvirtUri', 'kernel', 'initrd', 'identity', 'acceptNewHostKey'] as const;
   const o: Record<string, unknown> = {};
   for (const k of pick) if (opts[k] !== undefined) o[k] = opts[k];
-  if (opts.exclude?.length) o.exclude = opts.exclude;
+  for (const k of ['exclude', 'mirror', 'allowHost'] as const) if (opts[k]?.length) o[k] = opts[k];
   return o;
 }

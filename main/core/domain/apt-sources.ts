@@ -38,19 +38,37 @@ export function parseSourcesFile(file: string, text: string): AptSource[] {
   return sourcesFileKind(file) === 'sources' ? parseDeb822(file, text) : parseOneLine(file, text);
 }
 
+/** Words as apt splits a one-line entry: [...] and "..." group (cdrom:[Debian GNU/Linux 12 ...]/ has spaces). */
+function words(line: string): string[] {
+  const out: string[] = [];
+  let cur = '', close = '';
+  for (const ch of line) {
+    if (close) { cur += ch; if (ch === close) close = ''; continue; }
+    if (/\s/.test(ch)) { if (cur) out.push(cur); cur = ''; continue; }
+    if (ch === '[') close = ']'; else if (ch === '"') close = '"';
+    cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
 export function parseOneLine(file: string, text: string): AptSource[] {
   const out: AptSource[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*/, '').trim();
-    if (!line) return;
-    const m = /^(deb|deb-src)\s+(?:\[([^\]]*)\]\s*)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
-    if (!m) return; // apt refuses such a file; the host's own apt-get fails on it the same way
+    const w = words(raw.replace(/#.*/, '').trim());
+    if (w[0] !== 'deb' && w[0] !== 'deb-src') return; // apt refuses such a file; the host's own apt-get fails the same way
     const options: Record<string, string> = {};
-    for (const o of (m[2] ?? '').trim().split(/\s+/).filter(Boolean)) {
-      const eq = o.indexOf('=');
-      options[eq < 0 ? o : o.slice(0, eq)] = eq < 0 ? '' : o.slice(eq + 1);
+    let k = 1;
+    if (w[1]?.startsWith('[')) {
+      for (const o of w[1].slice(1, -1).trim().split(/\s+/).filter(Boolean)) {
+        const eq = o.indexOf('=');
+        options[eq < 0 ? o : o.slice(0, eq)] = eq < 0 ? '' : o.slice(eq + 1);
+      }
+      k = 2;
     }
-    out.push({ file, line: i + 1, types: [m[1]!], uri: m[3]!, suites: [m[4]!], components: m[5]!.split(/\s+/).filter(Boolean), options });
+    const [uri, suite, ...components] = w.slice(k);
+    if (!uri || !suite) return;
+    out.push({ file, line: i + 1, types: [w[0]], uri: uri.replace(/"/g, ''), suites: [suite], components, options });
   });
   return out;
 }

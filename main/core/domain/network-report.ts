@@ -34,6 +34,9 @@ export interface NetworkFailure {
   path?: string;
   /** e.g. 'name not resolved (ENOTFOUND)', 'connection refused', 'timed out after 30 s'. */
   cause: string;
+  /** 'connect': the repository could not be reached at all (DNS, refused, unreachable, timeout, TLS
+   *  handshake) and the upgrading stage fails; 'transfer': an answer broke off (apt retries). */
+  phase: 'connect' | 'transfer';
   count: number;
   /** ISO time of the first occurrence (stages use it to tell their own failures from earlier ones). */
   at: string;

@@ -31,6 +31,7 @@ export function patchFromFailure(err: unknown): ContextPatch {
   if (Array.isArray(d.health)) patch.health = d.health as ContextPatch['health'];
   if (Array.isArray(d.preflight)) patch.preflight = d.preflight as ContextPatch['preflight'];
   if (d.reboot && typeof d.reboot === 'object') patch.reboot = d.reboot as ContextPatch['reboot'];
+  if (d.network && typeof d.network === 'object') patch.network = d.network as ContextPatch['network'];
   return patch;
 }
 

@@ -28,6 +28,7 @@ export interface RunResult {
   packages?: RunContext['packages'];
   checks?: RunContext['checks'];
   reboot?: RunContext['reboot'];
+  network?: RunContext['network'];
   conflicts?: RunContext['conflicts'];
   swap?: Record<string, unknown>;
   health?: RunContext['health'];
@@ -54,6 +55,7 @@ export function runResult(context: RunContext, state: string): RunResult {
   if (c.packages) r.packages = c.packages;
   if (c.checks) r.checks = c.checks;
   if (c.reboot) r.reboot = c.reboot;
+  if (c.network) r.network = c.network;
   if (c.conflicts) r.conflicts = c.conflicts;
   if (c.health) r.health = c.health;
   if (c.hypervisor) r.hypervisor = c.hypervisor;

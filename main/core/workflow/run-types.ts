@@ -1,5 +1,6 @@
 // What a run is given (RunInput), what it learns on the way (RunContext) and how it ends (Outcome).
 // Everything here is plain JSON: the context is persisted after every transition and restored on resume.
+import type { NetworkReport } from '../domain/network-report.ts';
 
 export type RunKind = 'rehearse' | 'upgrade';
 export type RebootPolicy = 'auto' | 'never' | 'always';
@@ -87,6 +88,8 @@ export interface RunContext {
   accel?: string;
   packages?: PackageChanges;
   checks?: CheckResult[];
+  /** What the sandbox reached through understudy's repository proxy (hosts, bytes, refusals, failures). */
+  network?: NetworkReport;
   map2?: string;
   delta?: DeltaSummary;
   reboot?: RebootReport;

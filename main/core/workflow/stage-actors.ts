@@ -67,12 +67,12 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
       s.bootSandbox({ image: need(c.image, 'image'), map1: need(c.map1, 'map1'), options: c.input.options, ...(c.sandbox ? { previous: c.sandbox } : {}) }, io)),
     runUpgrade: stage('upgrading', (c, io) => s.runUpgrade({ sandbox: need(c.sandbox, 'sandbox'), command: c.input.command }, io)),
     runChecks: stage('checking', async (c, io) => {
-      const { checks } = await s.runChecks({ sandbox: need(c.sandbox, 'sandbox'), checks: c.input.checks }, io);
+      const { checks, network } = await s.runChecks({ sandbox: need(c.sandbox, 'sandbox'), checks: c.input.checks }, io);
       const failed = checks.filter((k) => !k.ok);
       if (failed.length) {
-        throw new UnderstudyError('check-failed', `check failed in the sandbox: ${failed.map((k) => k.cmd).join('; ')}`, { checks });
+        throw new UnderstudyError('check-failed', `check failed in the sandbox: ${failed.map((k) => k.cmd).join('; ')}`, { checks, ...(network ? { network } : {}) });
       }
-      return { checks };
+      return { checks, ...(network ? { network } : {}) };
     }),
     captureSandbox: stage('capturing2', (c, io) => s.captureSandbox({ sandbox: need(c.sandbox, 'sandbox'), map1: need(c.map1, 'map1') }, io)),
     rehearseReboot: stage('rebooting', async (c, io) => {

@@ -15,6 +15,7 @@ import type {
   CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
   RestartResult, RunInput, SandboxRef, SwapStats,
 } from './run-types.ts';
+import type { NetworkReport } from '../domain/network-report.ts';
 
 export interface StageIo {
   runId: string;
@@ -36,8 +37,9 @@ export interface StageServices {
    *  left of it is destroyed first. */
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
     Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
-  runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges }>;
-  runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[] }>;
+  /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
+  runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges; network?: NetworkReport }>;
+  runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[]; network?: NetworkReport }>;
   captureSandbox(a: { sandbox: SandboxRef; map1: string }, io: StageIo): Promise<{ map2: string; delta: DeltaSummary }>;
   /**
    * Shuts the sandbox down and boots it again from its own disk (now map2) on the kernel and initrd the

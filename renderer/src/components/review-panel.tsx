@@ -1,8 +1,9 @@
 // Review: the evidence before the host is touched — packages, files by directory, conflicts (a choice
-// per path), check results, expected disruption — and the Approve / Abort decision.
+// per path), check results, expected disruption, what the sandbox reached — and the Approve / Abort decision.
 import { useState } from 'react';
 import type { ConflictChoice, Review } from '../../../main/contract/index.ts';
 import { groupByDirectory } from '../format.ts';
+import { NetworkSection } from './network-section.tsx';
 
 export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
   review: Review;
@@ -25,6 +26,9 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
         <span className={conflicts.length ? 'warn' : ''}><b>{conflicts.length}</b> conflicts</span>
         <span className={failedChecks ? 'bad' : 'good'}>{checks.length === 0 ? 'no checks' : `${checks.length - failedChecks}/${checks.length} checks passed`}</span>
         <span>{disruption.reboot ? <b className="warn">reboot</b> : 'no reboot'}{disruption.restart.length > 0 && ` · restarts ${disruption.restart.join(', ')}`}</span>
+        {review.network && (review.network.refusals.length + review.network.failures.length > 0) && (
+          <span className="warn"><b>{review.network.refusals.length}</b> refused · <b>{review.network.failures.length}</b> unreachable</span>
+        )}
       </div>
 
       {review.partial && <p className="banner-inline warn">The run stopped before the sandbox was captured again: the file delta is unknown.</p>}
@@ -69,6 +73,8 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
           <FileGroups title="Removed" kind="removed" paths={files.removed} />
         </section>
       </div>
+
+      {review.network && <NetworkSection network={review.network} />}
 
       {conflicts.length > 0 && (
         <section aria-labelledby="conf-h" className="conflicts">

@@ -19,7 +19,11 @@ test('bad sandbox options are usage errors before anything is created', () => {
     [['rehearse', host, '--run', 'true', '--kernel', join(dir, 'vmlinuz')], /--kernel .*vmlinuz: no such file/],
     [['rehearse', host, '--run', 'true', '--kernel', dir], /--kernel .*: not a regular file/],
     [['rehearse', host, '--run', 'true', '--mirror', join(dir, 'no-mirror')], /--mirror .*no-mirror: not a directory/],
-    [['rehearse', host, '--run', 'true', '--mirror', 'https://deb.invalid/debian'], /only http:\/\/ mirrors/],
+    [['rehearse', host, '--run', 'true', '--mirror', 'https://deb.invalid/debian'], /mirror URLs must be http:\/\//],
+    [['rehearse', host, '--run', 'true', '--mirror', `https://deb.invalid/debian=${dir}`], /an https source cannot be served from a mirror/],
+    [['rehearse', host, '--run', 'true', '--allow-host', 'http://x.invalid/'], /--allow-host 'http:\/\/x\.invalid\/' is not HOST or HOST:PORT/],
+    [['upgrade', host, '--run', 'true', '--yes', '--allow-host', 'x.invalid:99999'], /port 99999 is out of range/],
+    [['rehearse', host, '--run', 'true', '--upstream-proxy', 'socks5://127.0.0.1:1080'], /--upstream-proxy .*only http:\/\/ proxies/],
     [['upgrade', host, '--run', 'true', '--identity', join(dir, 'id_none')], /--identity .*id_none: no such file/],
     [['upgrade', host, '--run', 'true', '--hypervisor', 'kvm', '--yes'], /--hypervisor must be qemu or libvirt/],
     [['upgrade', 'local', '--run', 'true', '--reboot', 'always'], /--reboot always cannot be honoured on the local target/],
@@ -50,7 +54,9 @@ test('good sandbox options pass the checks (a missing dir: host then fails in pr
   const dir = mkdtempSync(join(tmpdir(), 'understudy-cli-sandbox-opts-'));
   try {
     const r = runCli(['rehearse', `dir:${join(dir, 'no-host')}`, '--run', 'true', '--hypervisor', 'libvirt', '--libvirt-uri', 'qemu:///system',
-      '--kernel', '/etc/hostname', '--initrd', '/etc/hostname', '--mirror', dir, '--store', join(dir, 'store'), '--json']);
+      '--kernel', '/etc/hostname', '--initrd', '/etc/hostname', '--mirror', dir, '--mirror', `http://deb.invalid/debian=${dir}`,
+      '--allow-host', 'vendor.invalid', '--allow-host', '[::1]:8080', '--upstream-proxy', 'http://user:pw@127.0.0.1:3128',
+      '--store', join(dir, 'store'), '--json']);
     assert.equal(r.status, 1, r.stderr);
     const res = resultOf(r);
     assert.equal(res.error.stage, 'preflight');

@@ -149,7 +149,7 @@ describe('forward proxy', () => {
     const first = await start({ named: [{ host: 'repo.test', port: repoPort }] });
     const before = seen.length;
     const a = await viaProxy(first.port, url);
-    await new Promise((r) => setTimeout(r, 300)); // the cache write finishes after the answer
+    await first.close(); // waits for the download to be in the store
     const second = await start({ named: [{ host: 'repo.test', port: repoPort }] });
     const b = await viaProxy(second.port, url);
     assert.equal(b.body, a.body);
@@ -162,12 +162,12 @@ describe('forward proxy', () => {
     // by-hash: the body does not hash to its name, so it is never served from the cache
     const wrong = `http://repo.test:${repoPort}/debian/dists/by-hash/SHA256/${'0'.repeat(64)}`;
     await viaProxy(second.port, wrong);
-    await new Promise((r) => setTimeout(r, 200));
+    await second.close();
     const third = await start({ named: [{ host: 'repo.test', port: repoPort }] });
     assert.equal((await viaProxy(third.port, wrong)).headers['x-understudy-cache'], undefined);
     const right = `http://repo.test:${repoPort}/debian/dists/by-hash/SHA256/${createHash('sha256').update('index-body').digest('hex')}`;
     await viaProxy(third.port, right);
-    await new Promise((r) => setTimeout(r, 200));
+    await third.close();
     const fourth = await start({ named: [{ host: 'repo.test', port: repoPort }] });
     assert.equal((await viaProxy(fourth.port, right)).headers['x-understudy-cache'], 'hit');
   });

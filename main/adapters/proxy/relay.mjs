@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// guestfwd relay: QEMU runs this once per guest connection (guestfwd=tcp:10.0.2.100:80-cmd:node relay.mjs
-// HOST PORT) with the connection on stdin/stdout, and it splices that to HOST:PORT (understudy's loopback
-// mirror, or a --mirror URL's host). Half-closes pass through both ways, so HTTP keep-alive and requests
+// guestfwd relay: QEMU runs this once per guest connection (guestfwd=tcp:10.0.2.100:3128-cmd:node relay.mjs
+// HOST PORT) with the connection on stdin/stdout, and it splices that to HOST:PORT (understudy's repository
+// proxy on loopback). Half-closes pass through both ways, so HTTP keep-alive and requests
 // that end with EOF both work. Plain JS on purpose: it starts in ~50 ms, with no TypeScript loader.
 import net from 'node:net';
 
