@@ -7,6 +7,7 @@ import type { Entry, Manifest } from '../../core/domain/manifest.ts';
 import { compareKeys } from '../../core/domain/path-key.ts';
 import { isSandboxOnly } from '../../adapters/sandbox/sandbox-edits.ts';
 import { sameLogicalContent, sameUpToDiskPrecision } from '../../adapters/sandbox/logical-content.ts';
+import { packageOwnedDirs } from './package-owned-dirs.ts';
 
 function under(key: string, prefixes: string[]): boolean {
   return prefixes.some((p) => key === p || key.startsWith(p + '/'));
@@ -25,7 +26,9 @@ async function withoutRoundTripNoise(store: string, old: Entry | undefined, e: E
 
 export async function effectiveMap2(store: string, map1: Manifest, map2: Manifest): Promise<Manifest> {
   const skipped = map2.excluded.map((x) => x.path).filter((p) => p !== '');
-  const foreign = (k: string) => isSandboxOnly(k) || under(k, skipped);
+  // a directory a package ships there (nginx's /var/log/nginx) is the upgrade's, not sandbox runtime state
+  const shipped = await packageOwnedDirs(store, map1, map2, isSandboxOnly);
+  const foreign = (k: string) => (isSandboxOnly(k) && !shipped.has(k)) || under(k, skipped);
   const before = new Map(map1.entries.map((e) => [e.path, e]));
   const byPath = new Map<string, Entry>();
   for (const e of map2.entries) if (!foreign(e.path)) byPath.set(e.path, await withoutRoundTripNoise(store, before.get(e.path), e));
