@@ -21,7 +21,8 @@ image_dir() {
     base) echo "$IMAGES/base-$(recipe_hash base)" ;;
     mirror) echo "$IMAGES/mirror-$(recipe_hash mirror hello-service)" ;;
     demo-host) echo "$IMAGES/demo-host-$(recipe_hash base demo-host mirror hello-service)" ;;
-    *) die "unknown image '$name' (base, mirror, demo-host)" ;;
+    stock-host) echo "$IMAGES/stock-host-$(recipe_hash stock-host)" ;;
+    *) die "unknown image '$name' (base, mirror, demo-host, stock-host)" ;;
   esac
 }
 
@@ -54,24 +55,39 @@ build_atomically() {
   say "$name: built in $(( $(date +%s) - start )) s"
 }
 
-# debian_mirror_url : the Debian archive this machine's apt uses (deb822 .sources or one-line .list).
+# in_chroot TREE CMD... : runs CMD inside TREE with /proc, /sys, /dev mounted and no service starts.
+in_chroot() {
+  local tree=$1; shift
+  mount -t proc proc "$tree/proc"
+  mount -t sysfs sysfs "$tree/sys"
+  mount --bind /dev "$tree/dev"
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive LC_ALL=C chroot "$tree" "$@" || rc=$?
+  umount "$tree/dev" "$tree/sys" "$tree/proc"
+  return $rc
+}
+
+# debian_mirror_url [SUITE] : the Debian archive this machine's apt uses (deb822 .sources or one-line .list).
 debian_mirror_url() {
-  local f url
+  local f url suite=${1:-bookworm}
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
     url=$(awk '
       /^[[:space:]]*$/ { if (ok && uri != "") { print uri; exit } ok = 0; uri = ""; next }
       /^Enabled:[[:space:]]*no/ { ok = 0; uri = ""; skip = 1 }
       /^Types:/ { ok = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) }
-      /^Suites:/ { if ($0 !~ /[[:space:]]bookworm([[:space:]]|$)/) ok = 0 }
+      /^Suites:/ { if ($0 !~ "[[:space:]]" suite "([[:space:]]|$)") ok = 0 }
       /^URIs:/ { uri = $2 }
-      END { if (ok && uri != "") print uri }' "$f" | head -n1)
+      END { if (ok && uri != "") print uri }' suite="$suite" "$f" | head -n1)
     [ -n "$url" ] && { echo "$url"; return 0; }
   done
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     [ -f "$f" ] || continue
-    url=$(sed -n -E 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([a-z]+:[^[:space:]]+)[[:space:]]+bookworm[[:space:]].*/\2/p' "$f" | head -n1)
+    url=$(sed -n -E "s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([a-z]+:[^[:space:]]+)[[:space:]]+$suite[[:space:]].*/\2/p" "$f" | head -n1)
     [ -n "$url" ] && { echo "$url"; return 0; }
   done
   return 1
 }
+
+# debian_security_url : the Debian security archive this machine's apt uses (bookworm-security).
+debian_security_url() { debian_mirror_url bookworm-security; }
