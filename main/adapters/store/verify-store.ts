@@ -6,6 +6,7 @@ import { displayKey } from '../../core/domain/path-key.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { listMapIds, readCheckedMap, resolveMapId } from './map-store.ts';
 import { objectPath } from './store-paths.ts';
+import { listDownloads } from './download-index.ts';
 import { batchJobs, runBatches } from './worker-pool.ts';
 
 export interface CorruptObject { object: string; reason: 'mismatch' | 'missing' | 'bad-map'; paths: string[] }
@@ -59,9 +60,16 @@ export async function verifyStore(
       if (e.type === 'file') sizes.set(sha, e.sparse ? e.sparse.reduce((n, [, l]) => n + l, 0) : e.size);
     }
   }
-  // With no MAP: every stored object too, referenced or not.
+  // With no MAP: every stored object too, referenced or not, and the download cache's (named by URL).
   const toCheck = new Set(users.keys());
-  if (!mapRef) for (const o of await storedObjects(store)) toCheck.add(o);
+  if (!mapRef) {
+    for (const o of await storedObjects(store)) toCheck.add(o);
+    for (const d of await listDownloads(store)) {
+      users.set(d.sha256, [...(users.get(d.sha256) ?? []), `download ${d.url}`]);
+      sizes.set(d.sha256, d.size);
+      toCheck.add(d.sha256);
+    }
+  }
   const total = [...toCheck].reduce((n, o) => n + (sizes.get(o) ?? 0), 0);
   let done = 0, bytes = 0;
   const objects = [...toCheck];

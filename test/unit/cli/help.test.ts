@@ -39,7 +39,7 @@ test('--store and --json are taken before the verb as well as after it', () => {
     for (const args of [['--store', store, '--json', 'maps'], ['maps', '--store', store, '--json'], ['--json', 'maps', '--store', store]]) {
       const r = cli(...args);
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
-      assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { type: 'result', ok: true, maps: [] });
+      assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { type: 'result', ok: true, maps: [], downloads: { files: 0, bytes: 0 } });
     }
     const proc = cli('--store', '/proc/understudy', '--json', 'maps');
     assert.equal(proc.status, 2, 'the store given before the verb is the one used');
