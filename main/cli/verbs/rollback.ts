@@ -1,5 +1,7 @@
-// `understudy rollback TARGET [--to MAP|RUN] [--yes] [--health CMD]...`: puts back what the last swap (or
-// rollback) changed, as its own journaled transaction. A failing health check undoes the rollback (exit 6).
+// `understudy rollback TARGET [--to MAP|RUN] [--yes] [--health CMD]... [--reboot auto|never|always]`: puts
+// back what the last swap (or rollback) changed, as its own journaled transaction, then restarts what it
+// changed (or reboots, when it put back another kernel) as after a swap. A failing health check undoes the
+// rollback (exit 6).
 import { createInterface } from 'node:readline/promises';
 import type { Verb } from '../verb.ts';
 import { printResult } from '../output.ts';
@@ -7,6 +9,10 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { resolveRollbackTo } from './rollback-target.ts';
 import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
+import { restartAfterRollback } from '../../app/stage-services/restart-after-rollback.ts';
+import { rebootRefusal } from '../../core/domain/restart-plan.ts';
+import { parseTarget } from '../../core/domain/map-target.ts';
+import { parseReboot } from './upgrade-options.ts';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -20,9 +26,13 @@ export const rollbackVerb: Verb = {
     .option('--to <mapOrRun>', 'roll back until the host is this map again (or through this swap/run id)')
     .option('--yes', 'do not ask for confirmation')
     .option('--health <cmd>', 'health command to run after the rollback (repeatable)', (v: string, a: string[] = []) => [...a, v])
+    .option('--reboot <when>', 'auto (default: reboot when the rollback puts back another kernel, libc or systemd, else restart what it changed), never, always')
     .option('--identity <file>', 'SSH private key for an ssh:// target (default: ssh-agent)')
     .option('--accept-new-host-key', 'record an unknown SSH host key instead of refusing it'),
   async run(rt, args, opts) {
+    const reboot = parseReboot(opts.reboot);
+    const refusal = rebootRefusal(parseTarget(args[0]!).kind, reboot);
+    if (refusal) throw new UnderstudyError('usage', refusal);
     const host = await openTargetHost(args[0]!, rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal);
     try {
       const to = await resolveRollbackTo(rt.store, opts.to);
@@ -34,13 +44,21 @@ export const rollbackVerb: Verb = {
       }
       rt.out.event({ type: 'stage', stage: 'rollback', state: 'active', at: new Date().toISOString() });
       const r = await rollbackLatest({ host, store: rt.store, to });
+      const io = {
+        runId: r.txid, signal: rt.signal ?? new AbortController().signal, progress: () => undefined,
+        log: (_s: string, _src: string, text: string) => rt.out.info(text),
+      };
+      const restart = await restartAfterRollback({
+        store: rt.store, target: args[0]!, from: stack[0]!.afterMap, to: r.restoredMap, reboot, io,
+        ssh: { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) },
+      });
       const health = opts.health?.length ? await host.health(opts.health, rt.signal) : [];
       if (health.some((h) => !h.ok)) {
         const back = await rollbackLatest({ host, store: rt.store });
         throw new UnderstudyError('health-failed', `health failed after the rollback; the rollback was undone (${back.txid})`, { health });
       }
       rt.out.event({ type: 'stage', stage: 'rollback', state: 'done', at: new Date().toISOString(), seconds: r.seconds });
-      printResult(rt.out, { run: r.txid, reverted: r.reverted, restoredMap: r.restoredMap, files: r.files, seconds: r.seconds, windowSeconds: r.windowSeconds, kept: r.kept, health },
+      printResult(rt.out, { run: r.txid, reverted: r.reverted, restoredMap: r.restoredMap, files: r.files, seconds: r.seconds, windowSeconds: r.windowSeconds, kept: r.kept, health, restarted: restart.restarted, rebooted: restart.rebooted },
         () => `rolled back ${r.reverted} on ${host.target}: ${r.files} paths, ${r.seconds.toFixed(2)} s; host is map ${r.restoredMap?.slice(0, 12) ?? '?'}`
           + (r.kept.length ? `\nleft as the host changed them since: ${r.kept.join(', ')}` : ''));
       return 0;
