@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the suites with node's built-in test runner (TypeScript through tsx).
-// Usage: run-tests.mjs [unit|integration|e2e|faults|all]   (default: all but the long fault run)
+// Usage: run-tests.mjs [unit|integration|e2e|faults|release|all]   (default: all but the long fault and release runs)
 // Node 20's runner takes no globs, so files are collected here.
 // Two lanes, side by side: unit files two at a time (they share nothing and mostly wait on child
 // processes); integration, e2e and fault files one at a time (they boot VMs and share ports and the

@@ -138,7 +138,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async runUpgrade({ sandbox, command }, io) {
-      return timed('the upgrade in the sandbox', STAGE_TIMEOUTS_MS.upgrade, io, async (signal) => {
+      const limit = typeof o.upgradeTimeoutMin === 'number' && o.upgradeTimeoutMin > 0 ? o.upgradeTimeoutMin * 60_000 : STAGE_TIMEOUTS_MS.upgrade;
+      return timed('the upgrade in the sandbox', limit, io, async (signal) => {
         const sb = sandboxFor(sandbox.id, input.runId);
         dpkgBefore = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const startedAt = new Date().toISOString();

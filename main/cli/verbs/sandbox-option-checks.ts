@@ -30,6 +30,10 @@ export function checkSandboxOptions(opts: Record<string, any>): void {
   parseRebootRehearsal(opts.rebootRehearsal);
   if (opts.initrd !== undefined && opts.kernel === undefined) throw usage('--initrd needs --kernel');
   for (const flag of ['kernel', 'initrd'] as const) if (opts[flag] !== undefined) requireFile(`--${flag}`, String(opts[flag]));
+  if (opts.upgradeTimeout !== undefined) {
+    const m = Number(opts.upgradeTimeout);
+    if (!Number.isFinite(m) || m <= 0 || m > 24 * 60) throw usage(`--upgrade-timeout must be minutes between 1 and 1440, not '${opts.upgradeTimeout}'`);
+  }
   const net = networkChoices(opts);
   checkNetworkChoices(net); // --allow-host, --mirror and --upstream-proxy as the sandbox will read them
   for (const m of net.mirror ?? []) {

@@ -12,6 +12,7 @@ export function addSandboxOptions(c: Command): Command {
       'repeatable. Naming a loopback or private address here is what allows it', collect, [] as string[])
     .option('--mirror <[source=]dir|url>', "a local copy of the host's http repositories (offline hosts): stands in for every http " +
       'source, or only for SOURCE_URI=; repeatable', collect, [] as string[])
+    .option('--upgrade-timeout <minutes>', 'how long --run may take in the sandbox (default 30; a release upgrade on a slow host needs more)')
     .option('--upstream-proxy <url>', "send the sandbox's allowed traffic through this http:// proxy (default: understudy's own http_proxy/https_proxy)")
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
     .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system)')
@@ -55,5 +56,6 @@ export function adapterOptions(opts: Record<string, any>): Record<string, unknow
   const o: Record<string, unknown> = {};
   for (const k of pick) if (opts[k] !== undefined) o[k] = opts[k];
   for (const k of ['exclude', 'mirror', 'allowHost'] as const) if (opts[k]?.length) o[k] = opts[k];
+  if (opts.upgradeTimeout !== undefined) o.upgradeTimeoutMin = Number(opts.upgradeTimeout);
   return o;
 }

@@ -24,6 +24,7 @@ test('bad sandbox options are usage errors before anything is created', () => {
     [['rehearse', host, '--run', 'true', '--allow-host', 'http://x.invalid/'], /--allow-host 'http:\/\/x\.invalid\/' is not HOST or HOST:PORT/],
     [['upgrade', host, '--run', 'true', '--yes', '--allow-host', 'x.invalid:99999'], /port 99999 is out of range/],
     [['rehearse', host, '--run', 'true', '--upstream-proxy', 'socks5://127.0.0.1:1080'], /--upstream-proxy .*only http:\/\/ proxies/],
+    [['rehearse', host, '--run', 'true', '--upgrade-timeout', '0'], /--upgrade-timeout must be minutes between 1 and 1440/],
     [['upgrade', host, '--run', 'true', '--identity', join(dir, 'id_none')], /--identity .*id_none: no such file/],
     [['upgrade', host, '--run', 'true', '--hypervisor', 'kvm', '--yes'], /--hypervisor must be qemu or libvirt/],
     [['upgrade', 'local', '--run', 'true', '--reboot', 'always'], /--reboot always cannot be honoured on the local target/],
