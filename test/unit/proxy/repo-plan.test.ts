@@ -12,6 +12,7 @@ import { objectPath } from '../../../main/adapters/store/store-paths.ts';
 import { planRepositories } from '../../../main/adapters/proxy/repo-plan.ts';
 import { startSandboxNetwork } from '../../../main/adapters/proxy/sandbox-network.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import { createServer } from 'node:http';
 
 const base = { mode: 0o644, uid: 0, gid: 0, mtimeNs: '1700000000000000000', size: 0 };
 const dir = (path: string): Entry => ({ ...base, path, type: 'dir', mode: 0o755 });
@@ -69,5 +70,21 @@ describe('repositories from a map', () => {
     assert.ok(lines.some((l) => /not reachable in the sandbox: cdrom:/.test(l)));
     await assert.rejects(startSandboxNetwork({ store, map1: map, choices: { mirror: [mirror] } }), (e) => isUnderstudyError(e) && e.code === 'usage'
       && /cannot serve suite 'y' of the host's source http:\/\/linked\.example\/ \(\/etc\/apt\/sources\.list\.d\/linked\.list line 1\)/.test(e.message));
+  });
+
+  it('checks a --mirror URL the same way, asking it with its own Host', async () => {
+    const asked: string[] = [];
+    const mirror = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url} ${req.headers.host}`);
+      res.writeHead(req.url === '/debian/dists/bookworm/InRelease' ? 200 : 404).end();
+    });
+    const port = await new Promise<number>((r) => mirror.listen(0, '127.0.0.1', () => r((mirror.address() as { port: number }).port)));
+    try {
+      const ok = await startSandboxNetwork({ store, map1: map, choices: { mirror: [`http://archive.example/debian=http://127.0.0.1:${port}/debian/`] } });
+      await ok.close();
+      assert.ok(asked.includes(`HEAD /debian/dists/bookworm/InRelease 127.0.0.1:${port}`), asked.join('\n'));
+      await assert.rejects(startSandboxNetwork({ store, map1: map, choices: { mirror: [`http://linked.example/=http://127.0.0.1:${port}/`] } }),
+        (e) => isUnderstudyError(e) && e.code === 'usage' && /--mirror http:\/\/127\.0\.0\.1:\d+\/ cannot serve suite 'y'/.test(e.message));
+    } finally { mirror.close(); }
   });
 });
