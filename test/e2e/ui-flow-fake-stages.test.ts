@@ -118,6 +118,9 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   await review.locator('.filegroups summary', { hasText: '/usr/bin' }).waitFor();
   await review.locator('.filegroups li', { hasText: 'hello-service' }).waitFor();
   await review.getByText('etc/hello/hello.conf').waitFor();
+  // what the sandbox reached, and what it was refused
+  await review.locator('.network td', { hasText: 'deb.example' }).waitFor();
+  assert.match(await review.locator('.network .refusals').innerText(), /elsewhere\.example\/x.*not a repository/);
   const approve = page.getByRole('button', { name: 'Approve and swap' });
   assert.equal(await approve.isDisabled(), true, 'approve waits for a choice on every conflict');
   await screenshot(page, '04-review');

@@ -81,7 +81,14 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
     bootSandbox: svc('bootSandbox', () => ({ sandbox: { id: 'fake-vm-1', sshPort: 2222 }, hypervisor: 'fake', accel: 'tcg' })),
     runUpgrade: svc('runUpgrade', (a, io) => {
       io.log('stdout', 'upgrade', `$ ${a.command}`);
-      return { packages: { upgraded: [{ name: 'hello-service', from: '1.0', to: '2.0' }], installed: [], removed: [] } };
+      return {
+        packages: { upgraded: [{ name: 'hello-service', from: '1.0', to: '2.0' }], installed: [], removed: [] },
+        network: {
+          hosts: [{ host: 'deb.example', port: 80, requests: 4, bytes: 2_400_000, cachedRequests: 1, cachedBytes: 2_000_000, tunnels: 0 }],
+          refusals: [{ host: 'elsewhere.example', port: 80, path: '/x', count: 1, reason: "elsewhere.example is not a repository of the host's apt sources" }],
+          failures: [], unreachable: [],
+        },
+      };
     }),
     runChecks: svc('runChecks', (a) => ({
       checks: a.checks.map((cmd) => {
