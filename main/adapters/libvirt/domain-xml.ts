@@ -70,7 +70,8 @@ export function buildDomainXml(spec: VmSpec, rt: DomainRuntime): string {
     `    <cmdline>${e(spec.cmdline)}</cmdline>`,
     `  </os>`,
     `  <features><acpi/></features>`,
-    ...(rt.accel === 'kvm' ? [`  <cpu mode='host-passthrough'/>`] : []),
+    // TCG: the same CPU as the qemu adapter's (TCG_CPU in qemu-args.ts: without cx16, which QEMU 7.2 mis-emulates)
+    rt.accel === 'kvm' ? `  <cpu mode='host-passthrough'/>` : `  <cpu mode='maximum'><feature policy='disable' name='cx16'/></cpu>`,
     `  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>`,
     `  <devices>`,
     ...disks,

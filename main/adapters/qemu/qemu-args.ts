@@ -15,6 +15,14 @@ export interface QemuRuntime {
 /** QEMU option values separate suboptions with ','; a literal comma is written ',,'. */
 export const escapeOptionValue = (v: string): string => v.replace(/,/g, ',,');
 
+/**
+ * The TCG guest CPU. QEMU 7.2's TCG (Debian 12) leaves EFLAGS corrupted after `cmpxchg16b %gs:(...)`, which
+ * Linux 6.8+ uses in its SLUB fast path: Debian's 6.12 kernels (bookworm-backports, trixie) double-fault
+ * while udev loads modules (measured: 3 boots of 3). Without cx16 the kernel takes its locked slow path and
+ * boots (2 of 2); 6.1 boots either way.
+ */
+export const TCG_CPU = 'max,cx16=off';
+
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Throws UnderstudyError('hypervisor') for a spec QEMU would misread (called before anything is created). */
@@ -36,7 +44,7 @@ export function buildQemuArgs(spec: VmSpec, rt: QemuRuntime): string[] {
     '-name', escapeOptionValue(spec.name),
     '-machine', 'q35',
     '-accel', rt.accel,
-    '-cpu', rt.accel === 'kvm' ? 'host' : 'max',
+    '-cpu', rt.accel === 'kvm' ? 'host' : TCG_CPU,
     '-m', String(spec.memoryMiB),
     '-smp', String(spec.cpus),
     '-nodefaults', '-no-user-config', '-display', 'none',

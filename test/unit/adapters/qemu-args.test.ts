@@ -37,7 +37,7 @@ describe('buildQemuArgs', () => {
   });
 
   it('picks the CPU model from the accelerator', () => {
-    assert.deepEqual(optionAfter(buildQemuArgs(spec(), rt), '-cpu'), ['max']);
+    assert.deepEqual(optionAfter(buildQemuArgs(spec(), rt), '-cpu'), ['max,cx16=off']);
     assert.deepEqual(optionAfter(buildQemuArgs(spec(), { ...rt, accel: 'kvm' }), '-cpu'), ['host']);
     assert.deepEqual(optionAfter(buildQemuArgs(spec(), { ...rt, accel: 'kvm' }), '-accel'), ['kvm']);
   });
