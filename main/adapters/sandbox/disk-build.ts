@@ -14,7 +14,8 @@
 //   per run: a qcow2 overlay on the base (the base is never written) and a tiny seed disk holding the
 //   run's SSH public key, installed by the sandbox's seed unit at boot (see sandbox-edits.ts; the unit
 //   runs as root and installs the key as root's, whoever owns it on the seed disk).
-// Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk.
+// Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk,
+// whose filesystem has the host root's UUID when map1 names it (root-uuid.ts).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ import { devicesNeedingRoot, finishCheckoutImage } from './checkout-finish.ts';
 import { stampMapMetadata } from './ext4-stamp.ts';
 import { writeOwnerFile } from '../local/process-owner.ts';
 import { bootEntries, checkMapBootable, selectKernel } from './kernel-select.ts';
+import { hostRootUuid } from './root-uuid.ts';
 
 const run = promisify(execFile);
 
@@ -53,10 +55,11 @@ export function diskSizeMiB(m: Manifest): number {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-/** mkfs.ext4 of the image, empty or (with `tree`) filled from a tree; the root directory owned by root. */
-async function mkfs(img: string, sizeMiB: number, tree?: string): Promise<void> {
-  await run('mkfs.ext4', ['-q', '-F', ...(tree ? ['-d', tree] : []), '-E', 'root_owner=0:0', '-L', 'understudy-sb', img, `${sizeMiB}M`],
-    { maxBuffer: 16 << 20 });
+/** mkfs.ext4 of the image, empty or (with `tree`) filled from a tree; the root directory owned by root;
+ *  with the host's root filesystem UUID when it is known (root-uuid.ts says why). */
+async function mkfs(img: string, sizeMiB: number, tree?: string, uuid?: string): Promise<void> {
+  await run('mkfs.ext4', ['-q', '-F', ...(tree ? ['-d', tree] : []), ...(uuid ? ['-U', uuid] : []), '-E', 'root_owner=0:0',
+    '-L', 'understudy-sb', img, `${sizeMiB}M`], { maxBuffer: 16 << 20 });
 }
 
 /** `rm -rf`: a tree of thousands of entries goes several times faster than with fs.rm. */
@@ -67,7 +70,8 @@ async function removeTree(path: string): Promise<void> {
 /** The map straight into the image by debugfs, else (a map debugfs cannot be told) via a checkout tree. */
 async function buildRootImage(store: string, manifest: Manifest, plan: EditPlan, stage: string, img: string, signal?: AbortSignal): Promise<void> {
   const size = diskSizeMiB(manifest);
-  await mkfs(img, size);
+  const uuid = await hostRootUuid(store, manifest);
+  await mkfs(img, size, undefined, uuid);
   if (!await populateWithDebugfs(store, manifest, plan, img, stage, signal)) {
     const asRoot = isRoot();
     const devices = asRoot ? [] : devicesNeedingRoot(manifest);
@@ -79,7 +83,7 @@ async function buildRootImage(store: string, manifest: Manifest, plan: EditPlan,
     const tree = join(stage, 'tree');
     await checkoutImageTree(store, manifest, tree, asRoot);
     await applyEditsToTree(tree, plan);
-    await mkfs(img, size, tree);
+    await mkfs(img, size, tree, uuid);
     await removeTree(tree);
     await finishCheckoutImage(img, manifest, plan, stage, !asRoot, signal);
   }

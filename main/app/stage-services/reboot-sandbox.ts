@@ -18,7 +18,9 @@ import {
 import type { CheckResult, RebootReport } from '../../core/workflow/run-types.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
 import type { Sandbox } from '../../adapters/sandbox/sandbox-vm.ts';
+import type { VmHandle } from '../../core/ports/hypervisor.port.ts';
 import { loadMap } from '../../adapters/store/map-store.ts';
+import { mapFileText } from '../../adapters/store/map-file-text.ts';
 import { objectPath } from '../../adapters/store/store-paths.ts';
 import { writeEntryContent } from '../../adapters/restore/restore-map.ts';
 import { followSerial } from './serial-follower.ts';
@@ -47,20 +49,12 @@ const CONSOLE_TAIL = 40;
 /** After a console line that ends the boot, the lines that follow (failed units) are still worth having. */
 const STOP_GRACE_MS = 3000;
 
-/** A small file of a map (grub.cfg, fstab ...), following symlinks inside the map. */
-async function mapText(store: string, byPath: ReadonlyMap<string, Entry>, key: string): Promise<string | undefined> {
-  const k = resolveMapFile(byPath, key);
-  const e = k ? byPath.get(k) : undefined;
-  if (!e?.sha256 || e.sparse || e.size > 4 << 20) return undefined;
-  return readFile(objectPath(store, e.sha256), 'utf8').catch(() => undefined);
-}
-
 /** The kernel the host boots next, from map2's /boot and GRUB configuration. */
 async function kernelOf(store: string, m1: Manifest, m2: Manifest, byPath: Map<string, Entry>) {
   const bootNames = m2.entries.filter((e) => e.type === 'file' && /^boot\/[^/]+$/.test(e.path)).map((e) => e.path.slice(5));
   const grubKey = ['boot/grub/grub.cfg', 'boot/grub2/grub.cfg'].find((k) => resolveMapFile(byPath, k));
-  const grubCfg = grubKey ? await mapText(store, byPath, grubKey) : undefined;
-  const grubEnv = grubKey ? await mapText(store, byPath, grubKey.replace(/grub\.cfg$/, 'grubenv')) : undefined;
+  const grubCfg = grubKey ? await mapFileText(store, byPath, grubKey) : undefined;
+  const grubEnv = grubKey ? await mapFileText(store, byPath, grubKey.replace(/grub\.cfg$/, 'grubenv')) : undefined;
   return chooseRebootKernel({
     bootNames, grubCfg, grubEnv, bootIsSeparate: m1.filesystems.some((f) => f.path === 'boot'),
     resolveFile: (k) => resolveMapFile(byPath, k),
@@ -71,8 +65,8 @@ async function kernelOf(store: string, m1: Manifest, m2: Manifest, byPath: Map<s
 async function knownUuids(store: string, m1: Manifest, m2: Map<string, Entry>): Promise<Set<string>> {
   const b1 = new Map(m1.entries.map((e) => [e.path, e]));
   const texts = await Promise.all([
-    ...['etc/fstab', 'etc/crypttab', 'boot/grub/grub.cfg', 'boot/grub2/grub.cfg'].map((k) => mapText(store, b1, k)),
-    mapText(store, m2, 'etc/fstab'), mapText(store, m2, 'etc/crypttab'),
+    ...['etc/fstab', 'etc/crypttab', 'boot/grub/grub.cfg', 'boot/grub2/grub.cfg'].map((k) => mapFileText(store, b1, k)),
+    mapFileText(store, m2, 'etc/fstab'), mapFileText(store, m2, 'etc/crypttab'),
   ]);
   return new Set(texts.flatMap((t) => (t ? uuidsIn(t) : [])));
 }
@@ -143,6 +137,9 @@ export async function rehearseRebootInSandbox(a: RebootRehearsalArgs): Promise<R
   let stopped: Promise<void> | undefined;
   const serial = { stop: () => (stopped ??= follower.stop()) };
   const failed = async (failure: string, extra: Partial<RebootReport> = {}): Promise<RebootReport> => {
+    // a guest stuck in emergency mode or a panic ignores the power button: stop it now, not at release
+    const vm: VmHandle | undefined = sandbox.vm;
+    await vm?.kill().catch(() => undefined);
     await serial.stop();
     return {
       ...report, ok: false, failure, failedBefore,
