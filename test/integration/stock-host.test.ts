@@ -5,7 +5,9 @@
 //      (--allow-host: reached), to another loopback port (not named: refused) and to a host that is in no
 //      source (refused): the run fails on that last refusal, and the result shows all of it. Host untouched.
 //   2. upgrade: the same install (nginx-light from the security archive over https = CONNECT; tree from the
-//      archive over http, now from the download cache): nginx serving, dpkg clean, /etc/apt byte-identical,
+//      archive over http, now from the download cache). Enabling nginx changes what boots, so the sandbox
+//      is rebooted first (the reboot rehearsal, auto): the host's own kernel, a running system, no failed
+//      unit, the check passing again. Then on the host: nginx serving, dpkg clean, /etc/apt byte-identical,
 //      and the package set equal to a direct apt-get install in a chroot of map1's restore.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,10 +99,7 @@ describe('a stock Debian host upgraded from its own real repositories', { timeou
 
   it('upgrade: nginx-light (https) and tree (http, from the download cache) on the host, exactly as apt would', async () => {
     const r = await cli(['upgrade', host!.target, '--run', INSTALL, '--check', 'curl -fsS http://127.0.0.1/ | grep -qi nginx',
-      '--health', 'systemctl is-active nginx', '--health', 'curl -fsS http://127.0.0.1/ >/dev/null', '--yes',
-      // enabling nginx changes what boots, so auto would rehearse a reboot (166 s here): the reboot rehearsal
-      // has tests of its own, this file is about repositories
-      '--reboot-rehearsal', 'never']);
+      '--health', 'systemctl is-active nginx', '--health', 'curl -fsS http://127.0.0.1/ >/dev/null', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     const res = r.result;
     assert.equal(res.outcome, 'upgraded');
@@ -109,7 +108,21 @@ describe('a stock Debian host upgraded from its own real repositories', { timeou
     const host80 = res.network.hosts.find((h: any) => h.host === archive && h.port === 80);
     assert.ok(host80.cachedRequests >= 1, `tree's .deb came from the download cache: ${JSON.stringify(host80)}`);
     console.log(`# upstream http bytes ${host80.bytes - host80.cachedBytes} (${host80.cachedBytes} from the cache); timings ${JSON.stringify(res.timings)}`);
-    assert.ok(res.timings.releasing < 20, `the sandbox is stopped at once after capture2 (releasing ${res.timings.releasing} s)`);
+    assert.ok(res.timings.releasing < 20, `the sandbox is stopped at once after its last stage (releasing ${res.timings.releasing} s)`);
+
+    // the reboot rehearsal: nginx's enablement link is a change to what boots; the sandbox booted the kernel
+    // the host boots next (its newest in /boot: no GRUB here), the same one the host runs now
+    const { consoleTail: _tail, ...rb } = res.reboot;
+    console.log(`# reboot ${JSON.stringify(rb)}`);
+    assert.equal(rb.rehearsed, true, JSON.stringify(rb));
+    assert.equal(rb.ok, true, JSON.stringify(rb));
+    assert.match(rb.reason, /^what boots changed: .*unit enablement \(/);
+    assert.match(rb.kernel.chosenBy, /newest kernel in \/boot/);
+    assert.equal(rb.running, (await onHost('uname -r')).out);
+    assert.ok(['running', 'degraded'].includes(rb.systemState), rb.systemState);
+    assert.deepEqual(rb.failedUnits, []);
+    assert.deepEqual(rb.checks.map((c: any) => c.ok), [true], 'the check passed again after the reboot');
+    assert.ok(rb.bootSeconds > 0 && res.timings.rebooting >= rb.bootSeconds, JSON.stringify(res.timings));
 
     // the host afterwards
     assert.match((await onHost('systemctl is-active nginx')).out, /^active$/);

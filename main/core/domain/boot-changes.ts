@@ -28,9 +28,10 @@ const RULES: readonly Rule[] = [
     path: /^(boot\/(grub2?|efi|EFI|loader|extlinux|syslinux)(\/|$)|etc\/default\/grub(\.d\/|$)|etc\/grub\.d\/|etc\/kernel\/cmdline$|(vmlinuz|initrd\.img)(\.old)?$)/ },
   { what: '/etc/fstab', tier: 'next-boot', path: /^etc\/fstab$/ },
   { what: '/etc/crypttab', tier: 'next-boot', path: /^etc\/crypttab$/ },
-  // what systemd starts at boot: enablement links, masks, admin units and drop-ins, the default target
+  { what: 'default target', tier: 'next-boot', path: /^(etc|(usr\/)?lib)\/systemd\/system\/default\.target$/ },
+  // what systemd starts at boot: enablement links, masks, admin units and drop-ins
   { what: 'unit enablement', tier: 'next-boot', path: /^etc\/systemd\/system\// },
-  { what: 'unit enablement', tier: 'next-boot', path: /^(usr\/)?lib\/systemd\/system\/([^/]+\.(wants|requires|upholds)\/|default\.target$)/ },
+  { what: 'unit enablement', tier: 'next-boot', path: /^(usr\/)?lib\/systemd\/system\/[^/]+\.(wants|requires|upholds)\// },
   { what: 'systemd generators', tier: 'next-boot', path: /^(usr\/)?lib\/systemd\/system-generators\// },
   { what: 'kernel module configuration', tier: 'next-boot', path: /^(etc|(usr\/)?lib)\/(modprobe\.d|modules-load\.d)\/|^etc\/modules$/ },
   { what: 'boot package', tier: 'next-boot',

@@ -26,7 +26,7 @@ export function bootStopLine(line: string): string | undefined {
 /**
  * Units the console says failed: systemd's "[FAILED] Failed to mount X.", "[DEPEND] Dependency failed for X."
  * and "[ TIME ] Timed out waiting for device X." lines, in order, each once. With
- * systemd.status_unit_format=combined X reads "mnt-data.mount - /mnt/data".
+ * systemd.status_unit_format=name X is the unit's name (mnt-data.mount); with combined, "mnt-data.mount - /mnt/data".
  */
 export function failuresFromConsole(lines: string[]): string[] {
   const out: string[] = [];

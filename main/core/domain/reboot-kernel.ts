@@ -93,6 +93,9 @@ export function unknownBootDevices(k: RebootKernel, known: Iterable<string>): st
 export function sandboxBootArgs(hostArgs: string[], sandboxCmdline: string): string {
   const dropped = /^(BOOT_IMAGE|root|rootfstype|rootflags|resume|resume_offset|console|ip|cryptdevice|rd\.luks\.[a-z.]+|rd\.lvm\.[a-z.]+|rd\.md\.[a-z.]+|rd\.break)=|^(ro|rw|quiet|splash)$/;
   const kept = hostArgs.filter((a) => !dropped.test(a));
-  // status lines name the units (systemd >= 250; older ones ignore it), so a console tail says what failed
-  return [...kept, sandboxCmdline, 'systemd.show_status=1', 'systemd.status_unit_format=combined'].join(' ').trim();
+  // quiet: under TCG every console byte is an emulated UART write (the kernel's log alone costs ~20 s);
+  // panics, initramfs errors and systemd's failures still print (show_status=auto switches to full status
+  // lines on a failure or a slow job), naming units (status_unit_format=name, systemd >= 243: names rather
+  // than descriptions, which the serial console's 80 columns cut short)
+  return [...kept, sandboxCmdline, 'quiet', 'systemd.show_status=auto', 'systemd.status_unit_format=name'].join(' ').trim();
 }

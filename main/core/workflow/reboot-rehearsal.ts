@@ -15,7 +15,7 @@ export function planRebootRehearsal(policy: RebootRehearsalPolicy, delta: DeltaS
   return {
     rehearse: false, because,
     reason: 'not rehearsed: nothing that boots changed (no kernel, initrd, module, libc, systemd, fstab, crypttab, '
-      + 'bootloader or unit-enablement change in the delta)',
+      + 'bootloader, unit-enablement or default-target change in the delta)',
   };
 }
 

@@ -173,7 +173,7 @@ describe('the kernel the host boots next (reboot-kernel.ts)', () => {
   it("the sandbox's direct boot keeps the host's own arguments but not its disks or consoles", () => {
     assert.equal(sandboxBootArgs(['BOOT_IMAGE=/boot/vmlinuz-6.1', `root=UUID=${ROOT_UUID}`, 'ro', 'quiet', 'apparmor=0', 'console=tty0', 'resume=UUID=x', 'init=/lib/systemd/systemd'],
       'root=/dev/vda rw console=ttyS0'),
-    'apparmor=0 init=/lib/systemd/systemd root=/dev/vda rw console=ttyS0 systemd.show_status=1 systemd.status_unit_format=combined');
+    'apparmor=0 init=/lib/systemd/systemd root=/dev/vda rw console=ttyS0 quiet systemd.show_status=auto systemd.status_unit_format=name');
   });
 });
 
