@@ -4,8 +4,8 @@ import { exitCodeFor, isUnderstudyError, type ErrorCode } from '../core/domain/e
 
 export interface Output {
   json: boolean;
-  /** A progress/stage/log event (NDJSON in --json mode; humans get it through `human`). */
-  event(e: { type: 'progress' | 'stage' | 'log'; run?: string; [k: string]: unknown }): void;
+  /** A progress/stage/log event, or a batch's groups (NDJSON in --json mode; humans get it through `info`). */
+  event(e: { type: 'progress' | 'stage' | 'log' | 'groups'; run?: string; [k: string]: unknown }): void;
   /** Human-only text line (suppressed in --json mode, written to stderr so stdout stays clean). */
   info(line: string): void;
 }

@@ -1,7 +1,7 @@
 // The command table: every command on the wire, `domain:verb`, with its argument and result schemas.
 // Servers validate args with these schemas before anything runs; clients get typed results.
 import { z } from 'zod';
-import { Assessment, HostInfo, MapInfo, RunDetail, RunRequest, RunStatus, RunSummary } from './shapes.ts';
+import { Assessment, BatchView, HostInfo, MapInfo, RunDetail, RunRequest, RunStatus, RunSummary } from './shapes.ts';
 
 const RunRef = z.object({ run: z.string().min(1) });
 const Started = z.object({ run: z.string() });
@@ -29,6 +29,8 @@ export const commands = {
   'hosts:list': { args: z.object({}), result: z.array(HostInfo) },
   'hosts:assess': { args: z.object({ target: z.string().min(1) }), result: Assessment },
   'maps:list': { args: z.object({}), result: z.array(MapInfo) },
+  /** Fleet batches, newest first: groups (known before anything boots), each host's state and rehearsal. */
+  'batches:list': { args: z.object({ limit: z.number().int().positive().max(1000).optional() }), result: z.array(BatchView) },
 } as const;
 
 export type CommandName = keyof typeof commands;

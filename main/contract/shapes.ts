@@ -162,3 +162,49 @@ export const HostInfo = z.object({
   verdict: Verdict.default('unknown'),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
+
+/** A fleet group: hosts that share one rehearsal (core/domain/fleet-groups.ts), decided before anything boots. */
+export const FleetGroup = z.object({
+  representative: z.string(), members: z.array(z.string()), label: z.string(), by: z.enum(['content', 'packages']),
+});
+export type FleetGroup = z.infer<typeof FleetGroup>;
+
+/** How a host's run got its rehearsal: its own sandbox, or another host's verified path by path. */
+export const RehearsalShare = z.object({
+  mode: z.enum(['own', 'shared']),
+  /** shared: whose rehearsal it took; own after a failed verification: whose it could not take. */
+  fromRun: z.string().optional(),
+  fromTarget: z.string().optional(),
+  deltaPaths: z.number().optional(),
+  /** Delta paths verified identical to the representative's map1 (content and metadata). */
+  verified: z.number().optional(),
+  already: z.number().optional(),
+  merged: z.array(z.string()).optional(),
+  /** Paths where this host differs outside the delta: kept as the host has them. */
+  hostSpecific: z.number().optional(),
+  /** What sent it to a rehearsal of its own. */
+  conflicts: z.array(Conflict).optional(),
+});
+export type RehearsalShare = z.infer<typeof RehearsalShare>;
+
+export const BatchHostView = z.object({
+  target: z.string(), status: z.string(), outcome: z.string().optional(), run: z.string().optional(),
+  /** Content id of the map1 the survey took. */
+  content: z.string().optional(),
+  /** Index into the batch's groups. */
+  group: z.number().optional(),
+  rehearsal: RehearsalShare.optional(),
+  error: z.string().optional(),
+});
+export type BatchHostView = z.infer<typeof BatchHostView>;
+
+export const BatchView = z.object({
+  id: z.string(), kind: z.string(), createdAt: z.string(), finishedAt: z.string().optional(), ok: z.boolean().optional(),
+  stopped: z.string().optional(), running: z.boolean().default(false),
+  /** Groups from the survey (empty until every host was captured, or when sharing is off). */
+  groups: z.array(FleetGroup).default([]),
+  surveyFailed: z.array(z.object({ target: z.string(), error: z.string() })).default([]),
+  sharing: z.boolean().default(true),
+  hosts: z.array(BatchHostView),
+});
+export type BatchView = z.infer<typeof BatchView>;

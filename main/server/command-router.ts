@@ -21,6 +21,7 @@ const handlers: Handlers = {
   'hosts:list': (e) => e.listHosts(),
   'hosts:assess': (e, a) => e.assess(a.target),
   'maps:list': (e) => e.listMaps(),
+  'batches:list': (e, a) => e.listBatches(a.limit),
 };
 
 export function createCommandRouter(engine: EngineFacade): (cmd: string, args: unknown) => Promise<Envelope<unknown>> {

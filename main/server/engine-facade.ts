@@ -2,7 +2,7 @@
 // It speaks contract shapes, so the routers stay thin; the composition root adapts the run service
 // (main/app/runs) onto it. Methods throw UnderstudyError-like errors ({code, message}) on failure.
 import type {
-  Assessment, CommandResult, ConflictChoice, HostInfo, MapInfo, RunDetail, RunRequest, RunStatus, RunSummary,
+  Assessment, BatchView, CommandResult, ConflictChoice, HostInfo, MapInfo, RunDetail, RunRequest, RunStatus, RunSummary,
 } from '../contract/index.ts';
 import type { RunEvent } from '../core/domain/events.ts';
 
@@ -28,6 +28,8 @@ export interface EngineFacade {
   listHosts(): Promise<HostInfo[]>;
   assess(target: string): Promise<Assessment>;
   listMaps(): Promise<MapInfo[]>;
+  /** Fleet batches, newest first, with their groups and each host's rehearsal. */
+  listBatches(limit?: number): Promise<BatchView[]>;
   /** Every run's events (stage/progress/log) and summary changes, for fan-out to connected faces. */
   subscribe(listener: EngineListener): () => void;
 }

@@ -13,6 +13,7 @@ import { RunService } from '../app/runs/run-service.ts';
 import type { EngineFacade, EngineListener } from './engine-facade.ts';
 import { startRollback } from './rollback-run.ts';
 import { detailOf, summaryOf } from './run-view.ts';
+import { batchViews } from './batch-view.ts';
 
 export interface RunEngineDeps {
   runs: RunStore;
@@ -134,6 +135,7 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
       return a;
     },
     listMaps: () => deps.listMaps(),
+    listBatches: async (limit) => batchViews(runs, limit),
     subscribe(l) {
       listeners.add(l);
       return () => { listeners.delete(l); };

@@ -1,7 +1,8 @@
-// Shell: navigation, connection banner, keyboard shortcuts (Alt+1..3 for the sections), the screen.
+// Shell: navigation, connection banner, keyboard shortcuts (Alt+1..4 for the sections), the screen.
 import { useEffect, useState } from 'react';
 import type { ConnectionState } from '../../main/contract/ws-transport.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
+import { FleetsScreen } from './screens/fleets.tsx';
 import { HistoryScreen } from './screens/history.tsx';
 import { HostsScreen } from './screens/hosts.tsx';
 import { NewUpgradeScreen } from './screens/new-upgrade.tsx';
@@ -11,6 +12,7 @@ const sections: Array<{ route: Route; label: string; key: string }> = [
   { route: { screen: 'hosts' }, label: 'Hosts', key: '1' },
   { route: { screen: 'new' }, label: 'New upgrade', key: '2' },
   { route: { screen: 'history' }, label: 'History', key: '3' },
+  { route: { screen: 'fleets' }, label: 'Fleets', key: '4' },
 ];
 
 export function App({ onConnectionState }: { onConnectionState?: (cb: (s: ConnectionState) => void) => () => void }) {
@@ -46,6 +48,7 @@ export function App({ onConnectionState }: { onConnectionState?: (cb: (s: Connec
         {route.screen === 'hosts' && <HostsScreen />}
         {route.screen === 'new' && <NewUpgradeScreen initialTarget={route.target} />}
         {route.screen === 'history' && <HistoryScreen />}
+        {route.screen === 'fleets' && <FleetsScreen />}
         {route.screen === 'run' && <RunScreen id={route.id} />}
       </main>
     </div>

@@ -146,7 +146,8 @@ describe('parallel runs never share a sandbox; killed, they resume (real VMs)', 
       + hosts.map((h) => `  - target: dir:${dirs[h]}\n`).join(''));
     const store = join(work, 'store-batch');
     const started = Date.now();
-    const first = spawnCli(['batch', fleet, '--yes', '--canary', '0', '--parallel', '3', '--max-fail', '1', '--store', store], env());
+    // --no-sharing: these hosts' upgrade reads a file of their own (the point here is that parallel runs stay apart)
+    const first = spawnCli(['batch', fleet, '--yes', '--canary', '0', '--parallel', '3', '--max-fail', '1', '--no-sharing', '--store', store], env());
     await until('the run store', () => existsSync(join(store, 'runs.db')));
     let batch = '';
     const rs = new RunStore(store);

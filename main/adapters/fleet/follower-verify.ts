@@ -4,8 +4,7 @@
 // map2 saved to the store. Nothing here touches a host.
 import { readFile } from 'node:fs/promises';
 import type { Entry } from '../../core/domain/manifest.ts';
-import type { Conflict, DeltaSummary } from '../../core/workflow/run-types.ts';
-import { checkFollower, followerMap2, type MergeCandidate } from '../../core/domain/follower-delta.ts';
+import { checkFollower, followerMap2, type FollowerVerdict, type MergeCandidate } from '../../core/domain/follower-delta.ts';
 import { mergeTextBytes } from '../../core/domain/swap-diff3.ts';
 import { mergedEntry } from '../../core/domain/swap-drift.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
@@ -13,25 +12,8 @@ import { loadMap, saveMap } from '../store/map-store.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
 import { objectPath } from '../store/store-paths.ts';
 
-export interface FollowerVerdict {
-  /** The follower may take the rehearsal: every delta path holds (identical, already so, or merged). */
-  takes: boolean;
-  /** Paths in the rehearsed delta, and how many of them were verified identical or already as rehearsed. */
-  deltaPaths: number;
-  identical: number;
-  already: number;
-  /** Delta paths that got a clean 3-way merge of the follower's text and the rehearsed one. */
-  merged: string[];
-  /** How many paths where the follower differs from the representative outside the delta were kept. */
-  hostSpecific: number;
-  /** A few of them, for the report. */
-  hostSpecificSample: string[];
-  /** Why the follower rehearses on its own (empty when it takes the rehearsal). */
-  conflicts: Conflict[];
-  /** The follower's map2 (its map1 with the verified delta) and its delta, when it takes the rehearsal. */
-  map2?: string;
-  delta?: DeltaSummary;
-}
+
+export type { FollowerVerdict };
 
 const SAMPLE = 20;
 

@@ -5,6 +5,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { BatchState, HostStatus } from '../../core/workflow/batch-plan.ts';
 import { likePrefix, type RunStore } from './run-store.ts';
 import { ownerToken } from '../../adapters/local/process-owner.ts';
+import type { Survey } from '../runs/fleet-survey.ts';
 
 export interface BatchHostRecord {
   position: number;
@@ -24,6 +25,8 @@ export interface BatchRecord<R = Record<string, unknown>> {
   ownerPid?: number;
   ownerToken?: string;
   request: R;
+  /** The survey (groups), once every host was captured; absent when sharing is off or it never finished. */
+  survey?: StoredSurvey;
   stopped?: string;
   ok?: boolean;
   hosts: BatchHostRecord[];
@@ -31,9 +34,12 @@ export interface BatchRecord<R = Record<string, unknown>> {
 
 interface BatchRow {
   id: string; kind: string; created_at: string; updated_at: string; finished_at: string | null; owner_pid: number | null;
-  owner_token: string | null; request: string; stopped: string | null; ok: number | null;
+  owner_token: string | null; request: string; stopped: string | null; ok: number | null; survey: string | null;
 }
 interface HostRow { position: number; target: string; status: string; outcome: string | null; run_id: string | null; report: string | null }
+
+/** A batch's survey as saved: the survey and whether the batch shares rehearsals. */
+export type StoredSurvey = Survey & { sharing: boolean };
 
 /** What changes together with the scheduler state: a host's run id (before the run starts) or its report. */
 export interface HostChange { target: string; runId?: string; report?: unknown }
@@ -77,6 +83,10 @@ export class BatchStore {
     })();
   }
 
+  saveSurvey(id: string, survey: StoredSurvey): void {
+    this.db.prepare('UPDATE batches SET survey = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(survey), new Date().toISOString(), id);
+  }
+
   finish(id: string, ok: boolean): void {
     const now = new Date().toISOString();
     this.db.prepare('UPDATE batches SET finished_at = ?, updated_at = ?, ok = ? WHERE id = ?').run(now, now, ok ? 1 : 0, id);
@@ -106,6 +116,7 @@ export class BatchStore {
       ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
       ...(row.owner_pid !== null ? { ownerPid: row.owner_pid } : {}),
       ...(row.owner_token ? { ownerToken: row.owner_token } : {}),
+      ...(row.survey ? { survey: JSON.parse(row.survey) as StoredSurvey } : {}),
       ...(row.stopped ? { stopped: row.stopped } : {}),
       ...(row.ok !== null ? { ok: row.ok === 1 } : {}),
     };

@@ -82,8 +82,14 @@ ALTER TABLE runs ADD COLUMN owner_token TEXT;
 ALTER TABLE batches ADD COLUMN owner_token TEXT;
 `;
 
+// V4: a batch's survey (every host's map1 and content id, and the groups that share a rehearsal), saved
+// before anything boots so the UI and `runs --batches` show the groups, and a resumed batch keeps them.
+const V4 = `
+ALTER TABLE batches ADD COLUMN survey TEXT;
+`;
+
 /** Each version's DDL, in order (exported for the migration tests, which build old stores with it). */
-export const MIGRATIONS = [V1, V2, V3];
+export const MIGRATIONS = [V1, V2, V3, V4];
 
 /** Brings the schema to the newest version, one transaction per step (a v1 store gains the batch tables, ...). */
 export function migrate(db: Database.Database): void {

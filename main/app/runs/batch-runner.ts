@@ -1,6 +1,10 @@
 // Runs a fleet: the pure batch plan decides who starts and when to stop; each host is an ordinary run
 // (recorded in the run store) with stage services of its own. Hosts whose rehearsal would be the same
 // (core/workflow/shared-rehearsal.ts: same plan and map1) share its result through the batch's board.
+// With fleet sharing (fleet-sharing.ts), a survey first captures every host and groups them by what an
+// upgrade of packages depends on (fleet-survey.ts), before anything boots: each group's representative
+// (its first host, the canary when it has one) rehearses, and every other member takes that rehearsal
+// only where it verifies path by path against its own map1, else rehearses on its own.
 //
 // The batch itself is recorded too (run-store/batch-store.ts), as it goes: its request, the scheduler
 // state, each host's run id (chosen and saved before the run exists) and each finished host's report.
@@ -14,9 +18,13 @@ import {
   batchDone, batchSummary, hostFinished, hostInterrupted, newBatch, startNext, type BatchOptions, type BatchState,
 } from '../../core/workflow/batch-plan.ts';
 import { RehearsalBoard, sharedRehearsal, type RehearsalKey } from '../../core/workflow/shared-rehearsal.ts';
+import type { HostGroup } from '../../core/domain/fleet-groups.ts';
+import type { RehearsalShare } from '../../core/workflow/rehearsal-share.ts';
+import { fleetRehearsalKey, fromSurvey, surveyFleet, surveyedHost } from './fleet-survey.ts';
+import type { FleetSharing } from './fleet-sharing.ts';
 import { RunService } from './run-service.ts';
 import type { RunStore } from '../run-store/run-store.ts';
-import { BatchStore } from '../run-store/batch-store.ts';
+import { BatchStore, type StoredSurvey } from '../run-store/batch-store.ts';
 import type { FleetHost } from './fleet-file.ts';
 import type { RunHandle, RunListener } from './runner.ts';
 import { newRunId } from './run-id.ts';
@@ -28,6 +36,12 @@ interface Common {
   services(input: RunInput): StageServices;
   /** Which runs share a rehearsal (default: same plan, map1 and sandbox options). */
   rehearsalKey?: RehearsalKey;
+  /** Describe and verify hosts so that different hosts of one group share (default: identical map1s only). */
+  fleetSharing?: FleetSharing;
+  /** The survey grouped the hosts, before any of them started (also when a resumed batch had one saved). */
+  onSurvey?(batchId: string, survey: StoredSurvey): void;
+  /** One host of the survey was captured (or not). */
+  onSurveyHost?(batchId: string, target: string, outcome: { map1: string } | { error: string }): void;
   listener?: RunListener;
   onProgress?(state: BatchState): void;
   /** A host finished (after its report is recorded). */
@@ -48,6 +62,8 @@ export interface BatchRequest extends Common {
   fleet?: string;
   /** Told the batch's id once it is recorded, before any host starts. */
   onStart?(batchId: string): void;
+  /** false: every host rehearses in a sandbox of its own (default true). */
+  sharing?: boolean;
 }
 
 export interface ResumeBatchRequest extends Common { batchId: string; onStart?(batchId: string): void }
@@ -55,9 +71,17 @@ export interface ResumeBatchRequest extends Common { batchId: string; onStart?(b
 /** What a batch was started with, as saved in the run store. */
 export interface SavedBatchRequest {
   hosts: FleetHost[]; options: BatchOptions; kind: RunKind; yes: boolean; adapterOptions: Record<string, unknown>; fleet?: string;
+  /** false: sharing was turned off (absent in batches from before it could be). */
+  sharing?: boolean;
 }
 
-export interface HostReport { target: string; run?: string; outcome: string; exitCode: number; result?: RunResult; error?: string }
+export interface HostReport {
+  target: string; run?: string; outcome: string; exitCode: number; result?: RunResult; error?: string;
+  /** The content id of the map1 the survey took, and the index of the host's group. */
+  content?: string; group?: number;
+  /** Its own sandbox, or whose rehearsal it took and what was verified, merged and kept. */
+  rehearsal?: RehearsalShare;
+}
 
 export interface BatchResult extends Omit<ReturnType<typeof batchSummary>, 'hosts'> {
   batch: string;
@@ -67,6 +91,10 @@ export interface BatchResult extends Omit<ReturnType<typeof batchSummary>, 'host
   resumed: string[];
   /** Rehearsals this process ran (shared ones count once). */
   rehearsals: number;
+  /** Whether hosts shared rehearsals; the survey's groups and what it took. */
+  sharing: boolean;
+  groups: HostGroup[];
+  survey?: { seconds: number; failed: Array<{ target: string; error: string }> };
   hosts: HostReport[];
 }
 
@@ -78,6 +106,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
   const id = req.batchId ?? newRunId();
   const saved: SavedBatchRequest = {
     hosts: req.hosts, options: req.options, kind: req.kind, yes: req.yes, adapterOptions: req.adapterOptions ?? {}, ...(req.fleet ? { fleet: req.fleet } : {}),
+    ...(req.sharing === false ? { sharing: false } : {}),
   };
   const batches = new BatchStore(req.store);
   batches.create(id, req.kind, saved, st);
@@ -92,16 +121,19 @@ export async function resumeBatch(req: ResumeBatchRequest): Promise<BatchResult>
   req.onStart?.(rec.id);
   const reports = new Map(rec.hosts.filter((h) => h.report).map((h) => [h.target, h.report as unknown as HostReport]));
   const carried = new Map(rec.hosts.filter((h) => h.status === 'running').map((h) => [h.target, h.runId]));
-  return drive(req, { id: rec.id, saved: rec.request, batches }, savedState(rec), reports, carried);
+  return drive(req, { id: rec.id, saved: rec.request, batches, ...(rec.survey ? { survey: rec.survey } : {}) }, savedState(rec), reports, carried);
 }
 
-interface Batch { id: string; saved: SavedBatchRequest; batches: BatchStore }
+interface Batch { id: string; saved: SavedBatchRequest; batches: BatchStore; survey?: StoredSurvey }
 type Finished = Promise<{ target: string; report: HostReport }>;
 
 async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<string, HostReport>,
   carried: Map<string, string | undefined>): Promise<BatchResult> {
-  const board = new RehearsalBoard(req.rehearsalKey);
-  const svc = new RunService({ store: req.store, services: (input) => sharedRehearsal(req.services(input), board, input) });
+  const sharing = b.saved.sharing !== false;
+  const survey = b.survey ?? (sharing && req.fleetSharing && !req.signal?.aborted ? await takeSurvey(req, b, req.fleetSharing) : undefined);
+  if (survey) req.onSurvey?.(b.id, survey);
+  const board = new RehearsalBoard(fleetRehearsalKey(survey, sharing, req.rehearsalKey), req.fleetSharing?.verify);
+  const svc = new RunService({ store: req.store, services: (input) => sharedRehearsal(fromSurvey(req.services(input), survey), board, input) });
   const unsubscribe = req.listener ? svc.subscribe(req.listener) : () => {};
   const byTarget = new Map(b.saved.hosts.map((h) => [h.target, h]));
   const running = new Map<string, Finished>();
@@ -151,7 +183,8 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   if (!interrupted) b.batches.finish(b.id, summary.ok);
   return {
     batch: b.id, ...summary, ...(interrupted ? { ok: false, interrupted } : {}), resumed,
-    rehearsals: board.rehearsals(),
+    rehearsals: board.rehearsals(), sharing, groups: survey?.groups ?? [],
+    ...(survey ? { survey: { seconds: survey.seconds, failed: survey.failed } } : {}),
     hosts: st.hosts.map((h) => reports.get(h.target) ?? { target: h.target, outcome: h.status, exitCode: 1 }),
   };
 
@@ -169,20 +202,54 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   }
 
   function launch(target: string, runId: string): Finished {
-    const h = byTarget.get(target)!;
-    return follow(target, runId, () => svc.startRun(b.saved.kind, {
-      target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: b.saved.yes, options: b.saved.adapterOptions,
-    }, runId));
+    const input = runInput(b.saved, byTarget.get(target)!, runId);
+    // a group's representative rehearses for it: its entry is on the board before any member looks
+    const h = surveyedHost(survey, target);
+    if (sharing && h?.group?.representative === target && !board.get(board.key(input, h.map1))) board.open(board.key(input, h.map1), runId, target);
+    return follow(target, runId, () => svc.startRun(b.saved.kind, input, runId));
   }
 
   function follow(target: string, runId: string, begin: () => RunHandle): Finished {
-    const failed = (err: unknown) => ({ target, report: { target, run: runId, outcome: 'failed', exitCode: 1, error: err instanceof Error ? err.message : String(err) } });
+    const h = surveyedHost(survey, target);
+    const fleetFacts = { ...(h ? { content: h.content } : {}), ...(h?.index !== undefined ? { group: h.index } : {}) };
+    const failed = (err: unknown) => ({ target, report: { target, run: runId, outcome: 'failed', exitCode: 1, ...fleetFacts, error: err instanceof Error ? err.message : String(err) } });
+    // a run that ends before it rehearsed (preflight, capture) frees its group's rehearsal for a member
+    const ended = <T>(v: T) => { board.release(runId, new UnderstudyError('internal', `run ${runId} (${target}) ended before its rehearsal`)); return v; };
     try {
       const handle = begin();
       runIds.set(target, runId);
-      return handle.finished.then((f) => ({ target, report: { target, run: runId, outcome: f.outcome, exitCode: f.exitCode, result: f.result } }), failed);
+      return handle.finished.then(ended, (err) => { ended(undefined); throw err; }).then((f) => ({ target, report: {
+        target, run: runId, outcome: f.outcome, exitCode: f.exitCode, ...fleetFacts, ...(f.result.rehearsal ? { rehearsal: f.result.rehearsal } : {}), result: f.result,
+      } }), failed);
     } catch (err) {
       return Promise.resolve(failed(err));
     }
+  }
+}
+
+/** A host's run input in a batch (its plan, the batch's options). */
+function runInput(saved: SavedBatchRequest, h: FleetHost, runId: string): RunInput {
+  return { runId, kind: saved.kind, target: h.target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: saved.yes, options: saved.adapterOptions };
+}
+
+/** Captures and groups every host before any run starts (each with its own stage services' capture); saved with the batch. */
+async function takeSurvey(req: Common, b: Batch, fleet: FleetSharing): Promise<StoredSurvey | undefined> {
+  try {
+    const s = await surveyFleet({
+      hosts: b.saved.hosts, parallel: b.saved.options.parallel, signal: req.signal,
+      capture: async (h, signal) => {
+        const input = runInput(b.saved, h as FleetHost, `survey-${b.id}`);
+        const io = { runId: input.runId, signal: signal ?? new AbortController().signal, progress: () => {}, log: () => {} };
+        return (await req.services(input).captureHost({ target: h.target, options: input.options }, io)).map1;
+      },
+      describe: (h, map1) => fleet.describe(h.target, map1, h),
+      onHost: (target, outcome) => req.onSurveyHost?.(b.id, target, outcome),
+    });
+    const stored: StoredSurvey = { ...s, sharing: true };
+    b.batches.saveSurvey(b.id, stored);
+    return stored;
+  } catch (err) {
+    if (req.signal?.aborted) return undefined; // interrupted: no host started; resume surveys again
+    throw err;
   }
 }

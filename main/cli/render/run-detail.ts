@@ -5,6 +5,7 @@ import type { StageState } from '../../core/domain/events.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
 import { stageLine } from './stage-line.ts';
 import { networkLines } from './network-lines.ts';
+import { rehearsalShareText, type RehearsalShare } from '../../core/workflow/rehearsal-share.ts';
 import { statusText, type RunRow } from './run-listing.ts';
 import { rebootSummary, skippedStageNote } from '../../core/workflow/reboot-rehearsal.ts';
 
@@ -31,6 +32,14 @@ export function stageSummaries(attempts: StageAttempt[], result: Partial<RunResu
   });
 }
 
+/** The paths behind a shared rehearsal's verdict: what was merged, what sent the run to its own sandbox. */
+function rehearsalDetail(s: RehearsalShare): string[] {
+  return [
+    ...(s.merged ?? []).map((p) => `  merged   /${p}`),
+    ...(s.conflicts ?? []).map((c) => `  differs  /${c.path}  (here: ${c.host}; in the rehearsal: ${c.sandbox})`),
+  ];
+}
+
 export function runDetailText(rec: RunRecord, row: RunRow, stages: StageSummary[]): string {
   const r = (rec.result ?? {}) as Partial<RunResult>;
   const lines = [
@@ -45,6 +54,7 @@ export function runDetailText(rec: RunRecord, row: RunRow, stages: StageSummary[
   ];
   if (r.resumes?.length) lines.push('', ...r.resumes.map((n) => `${n.at.replace('T', ' ').slice(0, 19)}  ${describeResume(n)}`));
   if (r.map1) lines.push('', `map1     ${r.map1}`);
+  if (r.rehearsal) lines.push(`rehearsal ${rehearsalShareText(r.rehearsal)}`, ...rehearsalDetail(r.rehearsal));
   if (r.map2) lines.push(`map2     ${r.map2}`);
   if (r.delta) lines.push(`delta    ${r.delta.added.length} added, ${r.delta.changed.length} changed, ${r.delta.removed.length} removed`);
   for (const p of r.packages?.upgraded ?? []) lines.push(`package  ${p.name} ${p.from ?? '?'} -> ${p.to ?? '?'}`);

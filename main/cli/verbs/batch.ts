@@ -1,15 +1,15 @@
-// `understudy batch FLEET.yaml`: canary hosts first, then --parallel at a time, stop past --max-fail;
-// identical map1s share a rehearsal. Writes one JSON report per host under STORE/batches/<id>/.
+// `understudy batch FLEET.yaml`: canary hosts first, then --parallel at a time, stop past --max-fail.
+// Every host is captured first and the hosts are grouped (same release, packages and package sources, or
+// identical trees); each group is rehearsed once and its other hosts take that rehearsal where it verifies
+// path by path against their own map1 (else they rehearse on their own). --no-sharing rehearses each host
+// alone. Writes one JSON report per host under STORE/batches/<id>/.
 // The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
 // one whose orchestrator died or was interrupted.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Verb, VerbRuntime } from '../verb.ts';
-import { printResult } from '../output.ts';
 import { RunStore } from '../../app/run-store/run-store.ts';
 import { BatchStore } from '../../app/run-store/batch-store.ts';
-import { resumeBatch, runBatch, type BatchResult, type HostReport } from '../../app/runs/batch-runner.ts';
+import { resumeBatch, runBatch } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
 import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
@@ -21,6 +21,7 @@ import { isUnderstudyError, UnderstudyError } from '../../core/domain/errors.ts'
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
 import { checkHypervisorOptions } from './sandbox-option-checks.ts';
+import { announce, fleetReporting, hostDone, reportBatch } from './batch-report.ts';
 import { requireRunStore } from './run-store-guard.ts';
 
 const count = (name: string, v: unknown, min: number) => {
@@ -30,7 +31,7 @@ const count = (name: string, v: unknown, min: number) => {
 };
 
 /** Options fixed when the batch started; a resumed batch keeps them. */
-const PLAN_OPTIONS = ['canary', 'parallel', 'maxFail', 'rehearse', 'hypervisor', 'libvirtUri', 'identity', 'new'] as const;
+const PLAN_OPTIONS = ['canary', 'parallel', 'maxFail', 'rehearse', 'hypervisor', 'libvirtUri', 'identity', 'acceptNewHostKey', 'new'] as const;
 const flag = (o: string) => '--' + o.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /** A host whose target does not parse would only fail later as a run of its own: refuse the file up front. */
@@ -54,13 +55,22 @@ export const batchVerb: Verb = {
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
     .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host')
     .option('--identity <file>', 'SSH private key for ssh:// hosts')
+    .option('--accept-new-host-key', 'record the unknown SSH host keys of the fleet\'s hosts instead of refusing them')
+    .option('--no-sharing', 'rehearse every host in a sandbox of its own (no survey, no groups)')
     .option('--resume <batch>', 'continue an interrupted batch: finished hosts are not redone, interrupted runs resume, '
       + 'the rest start under its saved options')
     .option('--new', 'start a new batch even though one over the same fleet is unfinished')
     .addHelpText('after', `
 The canary hosts (the first N of the fleet file) run first and must all pass; then the rest, N at a time.
-Once failures exceed --max-fail no new host starts (running ones finish; the rest are skipped). Hosts with
-the same plan and identical map1 share one rehearsal. A JSON report per host goes to STORE/batches/BATCH/.
+Once failures exceed --max-fail no new host starts (running ones finish; the rest are skipped).
+Before anything boots, every host is captured and the hosts are grouped: identical trees, or the same OS
+release, installed packages (name, architecture, version) and package sources, with the same plan. Each
+group is rehearsed once, by its first host (the canary when it has one). Every other host takes that
+rehearsal only if, on every path the rehearsal changes, its own map1 is the same as the representative's
+(or the drift rules merge it: text under /etc), and the rehearsal wrote no text of the representative's
+own (host name, identity files under /etc) into what it takes; paths outside that delta stay exactly as
+the host has them. A host that fails this is rehearsed on its own, and the report says which paths.
+--no-sharing: every host rehearses alone. A JSON report per host goes to STORE/batches/BATCH/.
 The batch is recorded in the run store as it goes: if its process dies or is interrupted, continue it with
 'understudy resume BATCH' (or 'batch --resume BATCH'); 'runs --batches' lists batches and their ids.`),
   async run(rt, args, opts) {
@@ -90,14 +100,11 @@ The batch is recorded in the run store as it goes: if its process dies or is int
         throw new UnderstudyError('usage', `batch ${open.id} over this fleet did not finish (${done} of ${open.hosts.length} hosts done): `
           + `continue it with 'understudy resume ${open.id}', or pass --new to start over (hosts it finished would run again)`);
       }
+      const picked = { hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey };
       const r = await runBatch({
-        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]),
-        adapterOptions: {
-          ...network,
-          ...Object.fromEntries(Object.entries({ hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity })
-            .filter(([, v]) => v !== undefined)),
-        },
-        services: (input) => stageServicesFor(input, rt.store),
+        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false,
+        adapterOptions: { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) },
+        services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
         listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
         onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
@@ -121,7 +128,7 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
     }
     const r = await resumeBatch({
       store, batchId, signal: rt.signal, listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
-      services: (input) => stageServicesFor(input, rt.store),
+      services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
       onStart: (id) => {
         const rec = new BatchStore(store).get(id)!;
         const n = (s: string) => rec.hosts.filter((h) => h.status === s).length;
@@ -130,11 +137,6 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
     });
     return await reportBatch(rt, r);
   } finally { store.close(); }
-}
-
-function announce(rt: VerbRuntime, batch: string, text: string): void {
-  if (rt.out.json) rt.out.event({ type: 'log', batch, stream: 'info', source: 'batch', text, at: new Date().toISOString() });
-  else rt.out.info(text);
 }
 
 /** NDJSON events as they come; for people, each run's lines prefixed with its host (hosts run side by side). */
@@ -151,31 +153,4 @@ function batchListener(rt: VerbRuntime, store: RunStore): RunListener {
     }
     lines(e);
   };
-}
-
-const reportFile = (store: string, batch: string, target: string) => join(store, 'batches', batch, `${target.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
-
-/** A host's report is on disk as soon as it finished, not only when the whole fleet is done. */
-function hostDone(rt: VerbRuntime, batch: string, h: HostReport): void {
-  mkdirSync(join(rt.store, 'batches', batch), { recursive: true });
-  writeFileSync(reportFile(rt.store, batch, h.target), JSON.stringify(h, null, 2) + '\n');
-  rt.out.info(`${h.target}  finished: ${h.outcome}${h.run ? ` (run ${h.run})` : ''}`);
-}
-
-/** Writes a JSON report per host to STORE/batches/<id>/ (skipped ones too), prints the result, returns the exit code. */
-async function reportBatch(rt: VerbRuntime, r: BatchResult): Promise<number> {
-  const dir = join(rt.store, 'batches', r.batch);
-  await mkdir(dir, { recursive: true });
-  for (const h of r.hosts) await writeFile(reportFile(rt.store, r.batch, h.target), JSON.stringify(h, null, 2) + '\n');
-  const result = { ...r, reports: dir, hosts: r.hosts.map(({ result: _r, ...h }) => h) };
-  const code = r.ok ? 0 : r.interrupted ? 1 : Math.max(1, ...r.hosts.map((h) => h.exitCode));
-  const why = r.interrupted ? `interrupted; continue it with: understudy resume ${r.batch}` : r.stopped ?? `${r.failed} host${r.failed === 1 ? '' : 's'} failed`;
-  if (code === 0) {
-    printResult(rt.out, result, () => r.hosts.map((h) => `${h.target}  ${h.outcome}${h.run ? `  (run ${h.run})` : ''}`).join('\n'));
-  } else if (rt.out.json) {
-    process.stdout.write(JSON.stringify({ type: 'result', ...result, error: { code: r.interrupted ? 'cancelled' : 'batch-failed', message: why } }) + '\n');
-  } else {
-    process.stderr.write(r.hosts.map((h) => `${h.target}  ${h.outcome}`).join('\n') + `\nbatch ${r.batch}: ${why}\n`);
-  }
-  return code;
 }

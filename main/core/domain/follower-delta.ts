@@ -21,6 +21,27 @@ import { ancestorsOf, brokenAncestor, classify, type Conflict, type HostEntry } 
 import { describeChange, effective, indexByPath, sameAttrs, sameContent } from './swap-entry.ts';
 import { diffMaps } from './map-diff.ts';
 
+/** The verdict on a follower, with the store's merges done and, when it takes the rehearsal, its own map2. */
+export interface FollowerVerdict {
+  /** The follower may take the rehearsal: every delta path holds (identical, already so, or merged). */
+  takes: boolean;
+  /** Paths in the rehearsed delta, and how many of them were verified identical or already as rehearsed. */
+  deltaPaths: number;
+  identical: number;
+  already: number;
+  /** Delta paths that got a clean 3-way merge of the follower's text and the rehearsed one. */
+  merged: string[];
+  /** How many paths where the follower differs from the representative outside the delta were kept. */
+  hostSpecific: number;
+  /** A few of them, for the report. */
+  hostSpecificSample: string[];
+  /** Why the follower rehearses on its own (empty when it takes the rehearsal). */
+  conflicts: Conflict[];
+  /** The follower's map2 (its map1 with the verified delta) and its delta, when it takes the rehearsal. */
+  map2?: string;
+  delta?: { added: string[]; changed: string[]; removed: string[] };
+}
+
 export interface MergeCandidate { path: string; from: HostEntry; base: Entry; to: Entry; conflict: Conflict }
 
 export interface FollowerCheck {

@@ -24,7 +24,7 @@ const STAGE_ACTOR: Record<string, string> = { building: 'buildImage', booting: '
 /** Context fields produced by the stages from `stage` on, which a rewind to it drops. */
 const PRODUCED_FROM: Record<string, Array<keyof RunContext>> = {
   booting: ['hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
-  building: ['image', 'sandbox', 'hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
+  building: ['image', 'shared', 'sandbox', 'hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
 };
 
 export interface ResumePoint { stage: string; rewoundFrom?: string; why?: string }

@@ -38,6 +38,8 @@ export interface RunResult {
   error?: { code: string; message: string; stage: string };
   cleanupError?: string;
   resumes?: RunContext['resumes'];
+  /** In a batch: its own sandbox, or whose rehearsal it took and what was verified (rehearsal-share.ts). */
+  rehearsal?: RunContext['shared'];
 }
 
 export function runResult(context: RunContext, state: string): RunResult {
@@ -68,6 +70,7 @@ export function runResult(context: RunContext, state: string): RunResult {
   }
   if (c.cleanupError) r.cleanupError = c.cleanupError;
   if (c.resumes?.length) r.resumes = c.resumes;
+  if (c.shared) r.rehearsal = c.shared;
   return r;
 }
 

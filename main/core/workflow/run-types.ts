@@ -1,6 +1,7 @@
 // What a run is given (RunInput), what it learns on the way (RunContext) and how it ends (Outcome).
 // Everything here is plain JSON: the context is persisted after every transition and restored on resume.
 import type { NetworkReport } from '../domain/network-report.ts';
+import type { RehearsalShare } from './rehearsal-share.ts';
 
 export type RunKind = 'rehearse' | 'upgrade';
 export type RebootPolicy = 'auto' | 'never' | 'always';
@@ -107,6 +108,8 @@ export interface RunContext {
   cleanupError?: string;
   /** Every time the run was resumed after its orchestrator died (core/workflow/resume-plan.ts). */
   resumes?: ResumeNote[];
+  /** In a batch: how this run got its rehearsal (its own sandbox, or its group's, verified path by path). */
+  shared?: RehearsalShare;
 }
 
 /** Fields a stage may write into the context (its actor's output). */

@@ -5,13 +5,21 @@
 // others (followers) wait for its result and boot nothing. If the owner fails before it produced a
 // result, a waiting follower takes over and rehearses itself. A failing check is a result too; the owner's
 // reboot rehearsal (same delta, so followers reach the same decision) is shared the same way.
+// A follower whose map1 is not the owner's (a batch keys runs by host group: fleet-groups.ts) takes the
+// result only through the board's verification (follower-delta.ts): every path of the owner's delta is
+// compared with its own map1, and it gets a map2 of its own (its map1 with the verified delta). When the
+// comparison does not hold it rehearses on its own, as a group of one, and says why. Without a way to
+// verify, only identical map1s share.
 import { UnderstudyError } from '../domain/errors.ts';
+import type { FollowerVerdict } from '../domain/follower-delta.ts';
 import type { CheckResult, DeltaSummary, PackageChanges, RebootReport, RunInput } from './run-types.ts';
+import type { RehearsalShare } from './rehearsal-share.ts';
 import type { StageIo, StageServices } from './stage-services.ts';
 
-interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map2: string; delta: DeltaSummary; hypervisor: string; accel: string }
+interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map1: string; map2: string; delta: DeltaSummary; hypervisor: string; accel: string }
 interface Entry {
-  owner: string; done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal>;
+  owner: string; ownerTarget?: string; settled: boolean; rebootSettled: boolean;
+  done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal>;
   /** The owner's reboot rehearsal (same delta, so followers reach the same decision and wait for it). */
   reboot: Promise<RebootReport>; rebootDone(r: RebootReport): void; rebootFailed(e: unknown): void;
 }
@@ -31,28 +39,40 @@ export const rehearsalKey: RehearsalKey = (input, map1) => {
   return JSON.stringify([input.command, input.checks, map1, o.mirror ?? null, o.kernel ?? null, o.initrd ?? null]);
 };
 
+/** May a follower with its own map1 take the owner's rehearsal? (adapters/fleet/follower-verify.ts) */
+export type VerifyFollower = (owner: { map1: string; map2: string }, own: { map1: string }) => Promise<FollowerVerdict>;
+
 /** The batch's shared rehearsals, by key. */
 export class RehearsalBoard {
   private readonly entries = new Map<string, Entry>();
   private opened = 0;
 
-  constructor(readonly key: RehearsalKey = rehearsalKey) {}
+  constructor(readonly key: RehearsalKey = rehearsalKey, readonly verify?: VerifyFollower) {}
 
   /** Rehearsals opened on this board (shared ones count once; a take-over counts again). */
   rehearsals(): number { return this.opened; }
 
   get(key: string): Entry | undefined { return this.entries.get(key); }
 
-  open(key: string, owner: string): Entry {
+  /** `owner` rehearses for `key` (a batch opens its representatives' entries as it starts them). */
+  open(key: string, owner: string, ownerTarget?: string): Entry {
     let resolve!: Entry['resolve'];
     let reject!: Entry['reject'];
-    const done = new Promise<Rehearsal>((res, rej) => { resolve = res; reject = rej; });
+    const done = new Promise<Rehearsal>((res, rej) => {
+      resolve = (r) => { e.settled = true; res(r); };
+      reject = (err) => { e.settled = true; rej(err); };
+    });
     done.catch(() => {});
     let rebootDone!: Entry['rebootDone'];
     let rebootFailed!: Entry['rebootFailed'];
-    const reboot = new Promise<RebootReport>((res, rej) => { rebootDone = res; rebootFailed = rej; });
+    const reboot = new Promise<RebootReport>((res, rej) => {
+      rebootDone = (r) => { e.rebootSettled = true; res(r); };
+      rebootFailed = (err) => { e.rebootSettled = true; rej(err); };
+    });
     reboot.catch(() => {});
-    const e: Entry = { owner, done, resolve, reject, partial: {}, reboot, rebootDone, rebootFailed };
+    const e: Entry = {
+      owner, ...(ownerTarget ? { ownerTarget } : {}), settled: false, rebootSettled: false, done, resolve, reject, partial: {}, reboot, rebootDone, rebootFailed,
+    };
     this.entries.set(key, e);
     this.opened++;
     return e;
@@ -62,6 +82,16 @@ export class RehearsalBoard {
   fail(e: Entry, err: unknown): void {
     for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
     e.reject(err);
+  }
+
+  /** A run ended: a rehearsal it owned and never finished (it failed before it began) is failed too, and
+   *  so is a reboot rehearsal its followers still wait for (it ended before it rehearsed the reboot). */
+  release(owner: string, err: unknown): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.owner !== owner) continue;
+      if (!e.settled) this.fail(e, err);
+      else if (!e.rebootSettled) e.rebootFailed(err);
+    }
   }
 }
 
@@ -76,7 +106,12 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
   /** The entry this run rehearses for, or the one whose result it follows. */
   let mine: Entry | undefined;
   let followed: Entry | undefined;
-  const keyOf = (map1: string) => board.key(input, map1);
+  /** How this run gets its rehearsal (its context's `shared`), and, verified, its own map2 and delta. */
+  let share: RehearsalShare | undefined;
+  let ownResult: { map2: string; delta: DeltaSummary } | undefined;
+  /** Set when verification sent this run to a rehearsal of its own: its key from then on. */
+  let aloneKey: string | undefined;
+  const keyOf = (map1: string) => aloneKey ?? board.key(input, map1);
 
   /** Runs an owner's stage; a failure frees the key for a follower to take over. */
   const asOwner = async <R>(work: () => Promise<R>): Promise<R> => {
@@ -89,6 +124,29 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
     // a follower resumed in another process lost the owner's result; resume rewinds it to buildImage
     if (id.startsWith(SHARED_PREFIX)) throw new UnderstudyError('internal', `run ${io.runId}: the shared rehearsal it followed is gone`);
   };
+  const whose = (e: Entry) => e.ownerTarget ?? `run ${e.owner}`;
+
+  /** Whether this run may take the owner's result: the same map1, or a map1 verified path by path. */
+  const mayFollow = async (e: Entry, r: Rehearsal, map1: string, io: StageIo): Promise<boolean> => {
+    const from = { fromRun: e.owner, ...(e.ownerTarget ? { fromTarget: e.ownerTarget } : {}) };
+    if (!r.map2) { share = { mode: 'shared', ...from }; return true; } // its checks failed: so do ours
+    // the very map1 the rehearsal started from: every path is identical, nothing to verify
+    const paths = r.delta.added.length + r.delta.changed.length + r.delta.removed.length;
+    if (r.map1 === map1) { share = { mode: 'shared', ...from, deltaPaths: paths, verified: paths, hostSpecific: 0 }; return true; }
+    if (!board.verify) {
+      share = { mode: 'own', ...from, conflicts: [{ path: '', host: `map1 ${map1.slice(0, 12)}`, sandbox: `the rehearsal started from ${r.map1.slice(0, 12)}; nothing can verify the difference` }] };
+      return false;
+    }
+    io.log('info', 'batch', `verifying ${whose(e)}'s rehearsal against this host's map1, path by path`);
+    const v = await board.verify({ map1: r.map1, map2: r.map2 }, { map1 });
+    if (v.takes) {
+      share = { mode: 'shared', ...from, deltaPaths: v.deltaPaths, verified: v.identical, already: v.already, merged: v.merged, hostSpecific: v.hostSpecific };
+      ownResult = { map2: v.map2!, delta: v.delta! };
+      return true;
+    }
+    share = { mode: 'own', ...from, conflicts: v.conflicts, hostSpecific: v.hostSpecific, deltaPaths: v.deltaPaths };
+    return false;
+  };
 
   /** This run owns the key's rehearsal, or follows its owner's result (then waits for it). */
   const ownOrFollow = async (map1: string, io: StageIo): Promise<'own' | 'follow'> => {
@@ -96,27 +154,35 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       const key = keyOf(map1);
       const e = board.get(key);
       if (!e || e.owner === io.runId) {
-        mine = e ?? board.open(key, io.runId);
+        mine = e ?? board.open(key, io.runId, input.target);
+        mine.partial.map1 = map1;
         followed = undefined;
         return 'own';
       }
-      io.log('info', 'batch', `sharing the rehearsal of run ${e.owner} (same plan and map1)`);
+      io.log('info', 'batch', `waiting for the rehearsal of ${whose(e)} (run ${e.owner}): same plan and ${e.ownerTarget ? 'host group' : 'map1'}`);
+      let r: Rehearsal;
       try {
-        await untilAborted(e.done, io.signal);
-        followed = e;
-        return 'follow';
+        r = await untilAborted(e.done, io.signal);
       } catch (err) {
         if (io.signal.aborted) throw err;
-        // the owner failed without a result: try again (possibly as the new owner)
+        continue; // the owner failed without a result: try again (possibly as the new owner)
       }
+      if (await mayFollow(e, r, map1, io)) {
+        followed = e;
+        return 'follow';
+      }
+      io.log('info', 'batch', `rehearsing on its own: ${share?.conflicts?.length ?? 0} path(s) of ${whose(e)}'s rehearsal differ here: `
+        + (share?.conflicts ?? []).slice(0, 5).map((c) => `/${c.path} (here: ${c.host}; rehearsal: ${c.sandbox})`).join('; '));
+      aloneKey = JSON.stringify(['alone', input.target, key]);
     }
   };
 
   return {
     ...inner,
     async buildImage(a, io) {
-      if (await ownOrFollow(a.map1, io) === 'follow') return { image: SHARED_PREFIX + a.map1 };
-      return asOwner(() => inner.buildImage(a, io));
+      if (await ownOrFollow(a.map1, io) === 'follow') return { image: SHARED_PREFIX + a.map1, ...(share ? { shared: share } : {}) };
+      const mode = share ?? { mode: 'own' as const };
+      return asOwner(async () => ({ ...(await inner.buildImage(a, io)), shared: mode }));
     },
     async bootSandbox(a, io) {
       // resumed past buildImage (rewound to booting): it joins the board here, as owner or follower
@@ -145,15 +211,15 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       if (mine) {
         mine.partial.checks = r.checks;
         // failing checks are a result too: followers fail the same way without rehearsing again
-        if (r.checks.some((c) => !c.ok)) mine.resolve({ map2: '', delta: { added: [], changed: [], removed: [] }, hypervisor: '', accel: '', ...mine.partial });
+        if (r.checks.some((c) => !c.ok)) mine.resolve({ map1: '', map2: '', delta: { added: [], changed: [], removed: [] }, hypervisor: '', accel: '', ...mine.partial });
       }
       return r;
     },
     async captureSandbox(a, io) {
-      if (followed) { const r = await followed.done; return { map2: r.map2, delta: r.delta }; }
+      if (followed) { const r = await followed.done; return ownResult ?? { map2: r.map2, delta: r.delta }; }
       notFollowing(a.sandbox.id, io);
       const r = await asOwner(() => inner.captureSandbox(a, io));
-      mine?.resolve({ hypervisor: '', accel: '', ...mine.partial, ...r });
+      mine?.resolve({ map1: a.map1, hypervisor: '', accel: '', ...mine.partial, ...r });
       return r;
     },
     async rehearseReboot(a, io) {

@@ -11,6 +11,7 @@
 //   check-failed / health-failed may also be signalled by returning results with ok:false.
 // - releaseSandbox and rollback are safe to call at any time, any number of times.
 import type { RunEvent } from '../domain/events.ts';
+import type { RehearsalShare } from './rehearsal-share.ts';
 import type {
   CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
   RestartResult, RunInput, SandboxRef, SwapStats,
@@ -32,7 +33,8 @@ export type RunEventSink = (e: RunEvent) => void;
 export interface StageServices {
   preflight(a: { input: RunInput }, io: StageIo): Promise<{ items: PreflightItem[] }>;
   captureHost(a: { target: string; options: Record<string, unknown> }, io: StageIo): Promise<{ map1: string }>;
-  buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string }>;
+  /** In a batch (shared-rehearsal.ts) it also says how the run gets its rehearsal (`shared`). */
+  buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string; shared?: RehearsalShare }>;
   /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
    *  left of it is destroyed first. */
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):

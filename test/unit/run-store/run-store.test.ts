@@ -17,7 +17,7 @@ describe('run store', () => {
 
   it('uses WAL and a versioned schema', () => {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('user_version', { simple: true }), 3);
+    assert.equal(store.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   });
 
   it('records a run, its transitions, timings and final result', () => {
@@ -67,7 +67,7 @@ describe('run store', () => {
     db.close();
     const s = new RunStore(old);
     try {
-      assert.equal(s.db.pragma('user_version', { simple: true }), 3);
+      assert.equal(s.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       assert.deepEqual(s.timings('r1'), [
         { stage: 'booting', attempt: 1, startedAt: '2026-11-25T22:00:00.000Z', seconds: 40 },
         { stage: 'checking', attempt: 2, startedAt: '2026-11-25T22:01:00.000Z' },

@@ -84,7 +84,11 @@ describe('shared rehearsal', () => {
     assert.notEqual(rehearsalKey(base, 'c'.repeat(64)), k);
     assert.notEqual(rehearsalKey(testInput({ checks: ['false'] }), map1), k);
     assert.notEqual(rehearsalKey(testInput({ options: { mirror: '/srv/mirror' } }), map1), k);
-    const board = new RehearsalBoard(() => 'one group');
+  });
+
+  /** A and B keyed into one group although their map1s differ; A rehearses, B waits: B's buildImage. */
+  async function groupOfTwo(verify?: ConstructorParameters<typeof RehearsalBoard>[1]) {
+    const board = new RehearsalBoard(() => 'one group', verify);
     const A = run(board, 'A');
     const B = run(board, 'B');
     await A.s.buildImage({ map1, options: {} }, A.io);
@@ -93,7 +97,33 @@ describe('shared rehearsal', () => {
     await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
     await A.s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
     await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
-    assert.match((await follower).image, /^shared-rehearsal:/, 'the custom key grouped them');
+    return { board, B, f: await follower };
+  }
+
+  it('a group member with another map1 takes the rehearsal only as verified, with a map2 of its own', async () => {
+    const asked: unknown[] = [];
+    const { B, f } = await groupOfTwo(async (owner, own) => {
+      asked.push([owner, own]);
+      return { takes: true, deltaPaths: 3, identical: 2, already: 0, merged: ['etc/x.conf'], hostSpecific: 4, hostSpecificSample: [], conflicts: [],
+        map2: 'd'.repeat(64), delta: { added: [], changed: ['etc/x.conf', 'usr/bin/x'], removed: [] } };
+    });
+    assert.deepEqual(asked, [[{ map1, map2: 'b'.repeat(64) }, { map1: 'c'.repeat(64) }]], 'the owner\'s map1 and map2 against its own map1');
+    assert.match(f.image, /^shared-rehearsal:/);
+    assert.deepEqual(f.shared, { mode: 'shared', fromRun: 'A', fromTarget: 'dir:/srv/fake', deltaPaths: 3, verified: 2, already: 0, merged: ['etc/x.conf'], hostSpecific: 4 });
+    const cap = await B.s.captureSandbox({ sandbox: { id: f.image }, map1: 'c'.repeat(64) }, B.io);
+    assert.equal(cap.map2, 'd'.repeat(64), 'its own map2, not the owner\'s');
+  });
+
+  it('a member whose verification fails, or that nothing can verify, rehearses on its own and says why', async () => {
+    const conflicts = [{ path: 'usr/bin/x', host: 'content changed', sandbox: 'content changed' }];
+    const refused = await groupOfTwo(async () => ({ takes: false, deltaPaths: 3, identical: 2, already: 0, merged: [], hostSpecific: 1, hostSpecificSample: [], conflicts }));
+    assert.equal(refused.f.image, '/fake/images/root.qcow2', 'it built its own sandbox disk');
+    assert.deepEqual(refused.f.shared?.conflicts, conflicts);
+    assert.equal(refused.f.shared?.mode, 'own');
+    assert.equal(refused.board.rehearsals(), 2);
+    const unverified = await groupOfTwo();
+    assert.equal(unverified.f.shared?.mode, 'own');
+    assert.match(unverified.f.shared?.conflicts?.[0]?.sandbox ?? '', /nothing can verify/);
   });
 
   it("a follower that reaches the reboot rehearsal gets the owner's report without a reboot of its own", async () => {
@@ -109,6 +139,18 @@ describe('shared rehearsal', () => {
     assert.deepEqual(theirs.reboot, own.reboot);
     assert.equal(theirs.sandbox.id, fb.sandbox.id);
     assert.equal(A.own.count('rehearseReboot'), 1);
+    assert.equal(B.own.count('rehearseReboot'), 0);
+  });
+
+  it('an owner whose run ends before its reboot rehearsal fails the follower waiting for it (no hang)', async () => {
+    const board = new RehearsalBoard();
+    const { A, B, boot, follower } = await ownerRehearses(board, ['true']);
+    const cap = await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    const f = await follower;
+    const fb = await B.s.bootSandbox({ image: f.image, map1, options: {} }, B.io);
+    const waiting = B.s.rehearseReboot({ sandbox: fb.sandbox, map1, map2: cap.map2, checks: ['true'], reason: 'kernel', because: [] }, B.io);
+    board.release('A', new Error('run A was cancelled'));
+    await assert.rejects(waiting, /run A was cancelled/);
     assert.equal(B.own.count('rehearseReboot'), 0);
   });
 

@@ -74,3 +74,13 @@ export function upgradeHello(dir: string): void {
 }
 
 export { HELLO_CONF_1, HELLO_CONF_2 };
+
+/** upgradeHello as a shell command run in the root (the plan a dir: sandbox runs). */
+export const UPGRADE_HELLO_SH = [
+  'rm usr/bin/hello && head -c 9500 /dev/zero | tr "\\0" "\\2" > usr/bin/hello && chmod 755 usr/bin/hello',
+  `printf '%s' '${HELLO_CONF_2}' > etc/hello.conf`,
+  "sed -i 's/^Version: 1.0-1$/Version: 2.0-1/' var/lib/dpkg/status",
+  "printf 'hello (2.0-1)\\n' > usr/share/doc/hello/changelog",
+  'rm usr/share/doc/hello/old-notes && rm -r usr/lib/hello/old',
+  "printf 'plugin a 2.0\\n' > usr/lib/hello/plugin-a",
+].join(' && ');
