@@ -10,8 +10,8 @@ import { mergedEntry } from '../../core/domain/swap-drift.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import { loadMap, saveMap } from '../store/map-store.ts';
 import { ObjectWriter } from '../store/object-writer.ts';
+import { taintConflicts } from './follower-taint-scan.ts';
 import { objectPath } from '../store/store-paths.ts';
-
 
 export type { FollowerVerdict };
 
@@ -47,6 +47,9 @@ export async function verifyFollower(store: string, rep: { map1: string; map2: s
     }
     if (!conflicts.length) merged.set(m.path, mergedEntry(m.path, m.from, m.base, m.to, await putObject(store, bytes)));
   }
+  // what the rehearsal read from the representative's own files and wrote into one the follower would take
+  const taken = [...check.identical, ...check.merges.map((m) => m.path)];
+  conflicts.push(...await taintConflicts(store, r1.manifest, r2.manifest, f1.manifest, check.hostSpecific, taken));
   const verdict: FollowerVerdict = {
     takes: conflicts.length === 0, deltaPaths: check.deltaPaths, identical: check.identical.length, already: check.already.length,
     merged: check.merges.map((m) => m.path).filter((p) => merged.has(p)), hostSpecific: check.hostSpecific.length,

@@ -13,6 +13,7 @@ import { capture } from '../../../main/adapters/capture/capture.ts';
 import { loadMap, saveMap } from '../../../main/adapters/store/map-store.ts';
 import { effectiveMap2 } from '../../../main/app/stage-services/effective-map2.ts';
 import { verifyFollower, type FollowerVerdict } from '../../../main/adapters/fleet/follower-verify.ts';
+import { restoreMap } from '../../../main/adapters/restore/restore-map.ts';
 import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
 import { swap } from '../../../main/adapters/swap/swap.ts';
 import { computeDelta } from '../../../main/core/domain/swap-delta.ts';
@@ -176,4 +177,24 @@ test('a follower that already has the rehearsed version of a path keeps it', asy
   assert.equal(v.takes, true, JSON.stringify(v.conflicts));
   assert.equal(v.already, 1);
   assert.equal(v.identical, v.deltaPaths - 1);
+});
+
+test('a rehearsal that wrote the representative\'s own host name or identity into a file is not taken by another host', async () => {
+  // the representative's sandbox again, but its upgrade also reads host-specific files and writes what it read
+  const sandbox = join(work, 'sandbox-reads-identity');
+  await restoreMap(store, rep.map1, sandbox); // rep.dir itself was swapped by the first test
+  upgradeHello(sandbox);
+  writeFileSync(join(sandbox, 'etc/hello-node.conf'), 'listen = 0.0.0.0\nnode_name = web1\n'); // a postinst's `hostname`
+  appendFileSync(join(sandbox, 'usr/share/doc/hello/changelog'), 'built on web1\n'); // package payload: not searched
+  const m1 = (await loadMap(store, rep.map1)).manifest;
+  const eff = await effectiveMap2(store, m1, (await loadMap(store, await cap(sandbox))).manifest);
+  const map2 = await saveMap(store, eff);
+  const [, f1] = await follower('web11');
+  const v = await verifyFollower(store, { map1: rep.map1, map2 }, { map1: f1 });
+  assert.equal(v.takes, false);
+  assert.deepEqual(v.conflicts.map((c) => c.path), ['etc/hello-node.conf']);
+  assert.match(v.conflicts[0]!.sandbox, /the representative's "web1" \(from its \/etc\/hostname\)/);
+  // the representative itself (or an identical clone) has nothing of another host's: it takes it
+  const same = await verifyFollower(store, { map1: rep.map1, map2 }, { map1: rep.map1 });
+  assert.equal(same.takes, true, JSON.stringify(same.conflicts));
 });
