@@ -1,21 +1,41 @@
 #!/bin/sh
 # understudy host agent: applies a swap plan with a journal, so a crash anywhere ends exactly old or new.
-# POSIX sh (dash, busybox ash); needs ln, mv, rm, mkdir, chmod, chown, touch (-d @SEC.NS), sync, awk, and
-# setfattr only when the plan sets xattrs. Hosts need no Node.
+# Two paths, one plan/journal/staging format: 'apply' and 'recover' run as perl (agent.pl, appended to
+# this file when it is installed) where the host has a perl with POSIX, Fcntl and Errno — every Debian
+# family host, perl-base being Essential — and as the POSIX sh below elsewhere (busybox hosts):
+# UNDERSTUDY_AGENT_PATH=sh|perl forces one. The sh path needs ln, mv, rm, mkdir, chmod, chown, touch
+# (-d @SEC.NS), sync, awk, and setfattr only when the plan sets xattrs. Hosts need no Node.
 #
 #   agent.sh apply   ROOT WORK TXID [--unit]   prepare staged objects, journal, rename in, commit
 #   agent.sh recover ROOT WORK [--unit]        finish or undo every interrupted transaction in WORK
+#   agent.sh path                              perl | sh: the path 'apply' takes on this host
 #   agent.sh status  WORK TXID                 prepared | planned | committed | aborted | none
-#   agent.sh records WORK                      every tx's record.json and journal ('@@ TXID/FILE' heads)
+#   agent.sh records WORK                      every tx's record head and journal state ('@@ TXID/FILE' heads)
+#   agent.sh unit-install|unit-remove WORK TXID  the boot-time recovery unit (the perl path calls these)
 #
 # WORK/tx/TXID/plan is written by the orchestrator (format: swap-plan-format.ts); WORK/tx/TXID/journal is
 # append-only: 'planned' (plan durable, nothing renamed yet), 'begin TS', 'done N'..., 'commit TS';
-# or 'undo-begin', 'aborted TS'. Each area (one per filesystem) holds stage/N (new objects, already
-# carrying their final metadata) and undo/N (old objects, hardlinked or moved there, never unlinked).
+# or 'undo-begin', 'aborted TS'. Each area (one per filesystem) holds the staged new objects, already
+# carrying their final metadata — stage/N/NAME (named like the target, so this path renames a directory's
+# worth with one mv) or, when the plan says 'layout flat' (hosts on the perl path), stage/N — and undo/N
+# (old objects, hardlinked or moved there, never unlinked).
 #
 # Recovery policy: committed -> nothing to do; not planned -> nothing was renamed, drop the staging;
 # planned and every step done -> commit (roll forward); otherwise -> undo every step in reverse (roll
 # back). Every step, forward and undo, can tell from the filesystem whether it already ran.
+perl_path() { # 0 when apply and recover run as perl here
+  case ${UNDERSTUDY_AGENT_PATH:-auto} in
+    sh) return 1 ;;
+    *) if command -v perl >/dev/null 2>&1 \
+         && perl -e 'use POSIX (); use Fcntl (); use Errno (); use Config (); use IO::Handle (); 1' >/dev/null 2>&1; then return 0; fi
+       [ "${UNDERSTUDY_AGENT_PATH:-auto}" = auto ] || { echo "understudy-agent: no usable perl on this host" >&2; exit 2; }
+       return 1 ;;
+  esac
+}
+case ${1:-} in
+  apply | recover) if perl_path; then exec perl -x -- "$0" "$@"; fi ;;
+  path) if perl_path; then echo perl; else echo sh; fi; exit 0 ;; # which path this host's apply takes
+esac
 set -u
 
 K=0
@@ -78,14 +98,16 @@ apply_meta() { # PATH MODE UID GID MTIME XSET XRM ('-' = leave as is)
   return 0
 }
 
-load_areas() {
+load_areas() { # and the staging layout: 'flat' (stage/N, the perl path's) or per-op directories (stage/N/NAME)
   NOPS=$(sed -n '1s/^understudy-plan 1 [^ ]* [^ ]* \([0-9][0-9]*\)$/\1/p' "$PLAN")
   [ -n "$NOPS" ] || die "not a plan: $PLAN"
+  LAYOUT=dirs
+  grep -E '^(area|layout) ' "$PLAN" > "$TXD/head" || die "no areas in $PLAN"
   while read -r tag i a; do
-    [ "$tag" = area ] || continue
+    if [ "$tag" = layout ]; then LAYOUT=$i; continue; fi
     case $i in *[!0-9]*|'') die "bad area index" ;; esac
     dec "$a"; eval "AREA_$i=\$D"
-  done < "$PLAN"
+  done < "$TXD/head"
 }
 area() { # sets A to area $1's directory ('-': the op stages nothing)
   case $1 in -) A= ; return 0 ;; *[!0-9]*|'') die "bad area $1" ;; esac
@@ -93,7 +115,8 @@ area() { # sets A to area $1's directory ('-': the op stages nothing)
 }
 
 slots() { # N PATHFIELD: sets P (target), S (staged object, named like the target), U (undo slot)
-  dec "$2"; P=$R$D; S=$A/stage/$1/${D##*/}; U=$A/undo/$1
+  dec "$2"; P=$R$D; U=$A/undo/$1
+  if [ "$LAYOUT" = flat ]; then S=$A/stage/$1; else S=$A/stage/$1/${D##*/}; fi
 }
 
 prep() { # N PATH TYPE ARG MODE UID GID MTIME XSET XRM: the staged object for op N, metadata included,
@@ -312,6 +335,7 @@ flush() { # renames the batch of staged objects into BDIR (each rename atomic), 
 }
 
 stage_dirs() { # every staged object's directory (prep lines and links), made in one process, not one each
+  [ "$LAYOUT" != flat ] || return 0
   while read -r tag n f3 f4 rest; do
     case $tag:$f3 in prep:*) area "$f3" ;; op:link) area "$f4" ;; *) continue ;; esac
     printf '%s\0' "$A/stage/$n"
@@ -364,7 +388,7 @@ do_apply() {
     if [ "$2" = put ]; then
       area "$3"; slots "$1" "$4"
       if ! exists "$S"; then flush_all || { run_undo || return 7; return 3; }; jr "done $1"; continue; fi
-      if exists "$U" || [ -e "$U.none" ]; then # prepared: joins one mv per target directory
+      if [ "$LAYOUT" != flat ] && { exists "$U" || [ -e "$U.none" ]; }; then # prepared: joins one mv per target directory
         flush_dels || { run_undo || return 7; return 3; }
         [ "${P%/*}" = "$BDIR" ] || flush || { run_undo || return 7; return 3; }
         BDIR=${P%/*}; BNS="$BNS $1"; printf '%s\0' "$S" >> "$TXD/batch"
@@ -420,17 +444,27 @@ MODE=$1; shift
 UNIT=0
 case $MODE in
   status) WORK=$1; TXD=$WORK/tx/$2; J=$TXD/journal; tx_state; exit 0 ;;
-  records) # one read for a rollback's bookkeeping (over ssh: one round trip, not two per transaction)
+  records) # one read for a rollback's bookkeeping (over ssh: one round trip, not two per transaction):
+    # each record's head (the whole record where there is none) and its journal's state lines, not the
+    # per-path parts nor the 'done' lines (megabytes each after a release upgrade)
     cd "$1/tx" 2>/dev/null || exit 0
-    set --; for f in */record.json */journal; do [ -f "$f" ] && set -- "$@" "$f"; done
-    [ $# -eq 0 ] || exec awk 'FNR == 1 { print "@@ " FILENAME } { print }' "$@"
+    set --
+    for d in */; do
+      d=${d%/}
+      if [ -f "$d/record-head.json" ]; then set -- "$@" "$d/record-head.json"; elif [ -f "$d/record.json" ]; then set -- "$@" "$d/record.json"; fi
+      [ -f "$d/journal" ] && set -- "$@" "$d/journal"
+    done
+    [ $# -eq 0 ] || exec awk 'FNR == 1 { print "@@ " FILENAME } !/^done / { print }' "$@"
     exit 0 ;;
   apply)
     [ $# -ge 3 ] || die "usage: agent.sh apply ROOT WORK TXID [--unit]"
     [ "${4:-}" = --unit ] && UNIT=1
-    R=${1%/}; open_tx "$2" "$3"; lock; pick_touch; do_apply; rc=$?; unlock; exit $rc ;;
+    R=${1%/}; open_tx "$2" "$3"; lock; pick_touch; echo "path sh"; do_apply; rc=$?; unlock; exit $rc ;;
   recover)
     [ "${3:-}" = --unit ] && UNIT=1
     R=${1%/}; WORK=$2; lock; pick_touch; do_recover; rc=$?; unlock; exit $rc ;;
+  unit-install | unit-remove) # for the perl path, on a real host's root (one copy of the unit's text)
+    R=; UNIT=1; WORK=$1; TXD=$WORK/tx/$2; pick_touch
+    if [ "$MODE" = unit-install ]; then unit_install; else unit_remove; fi; exit 0 ;;
   *) die "unknown mode $MODE" ;;
 esac

@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { agentScript } from '../agent/agent-script.ts';
 import { hostPath, probeLocal, type ProbeRequest } from './local-probe.ts';
-import { stageOneByOne } from './stage-files.ts';
+import { stageInParallel } from './stage-files.ts';
 import { lockWorkArea } from './host-lock.ts';
 import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
 
@@ -44,6 +44,11 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     await chmod(file, attrs.mode);
     return 'file' in src ? (await stat(file)).size : src.bytes.length;
   };
+  // UNDERSTUDY_AGENT_SHELL (e.g. 'busybox sh') runs the agent under another POSIX shell: hosts differ
+  const runAgent = (args: string[], env?: Record<string, string>) => {
+    const [shell, ...pre] = (process.env.UNDERSTUDY_AGENT_SHELL ?? 'sh').split(' ');
+    return run(shell!, [...pre, join(work, 'agent.sh'), ...args], { env: { ...process.env, ...env } });
+  };
   return {
     target: `dir:${root}`,
     kind: 'dir',
@@ -60,23 +65,20 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     },
     mkdirp,
     putObject,
-    // local writes cost no round trips: the per-file calls, in order
-    stageFiles: (files) => stageOneByOne({ mkdirp, putObject }, files),
+    // local writes cost no round trips: the per-file calls, several in flight
+    stageFiles: (files) => stageInParallel({ mkdirp, putObject }, files),
     writeText,
     readText: (file) => readFile(file, 'utf8').catch(() => null),
     list: (d) => readdir(d).catch(() => []),
     exists: (p) => stat(p).then(() => true, () => false),
     lock: () => lockWorkArea(`dir:${root}`, work),
-    async installAgent() {
+    async installAgent(env) {
       await mkdir(work, { recursive: true });
       const want = agentScript();
       if ((await readFile(join(work, 'agent.sh'), 'utf8').catch(() => '')) !== want) await writeText(join(work, 'agent.sh'), want);
+      return (await runAgent(['path'], env)).stdout.trim() === 'perl' ? 'perl' : 'sh';
     },
-    // UNDERSTUDY_AGENT_SHELL (e.g. 'busybox sh') runs the agent under another POSIX shell: hosts differ
-    agent: (args, env) => {
-      const [shell, ...pre] = (process.env.UNDERSTUDY_AGENT_SHELL ?? 'sh').split(' ');
-      return run(shell!, [...pre, join(work, 'agent.sh'), ...args], { env: { ...process.env, ...env } });
-    },
+    agent: (args, env) => runAgent(args, env),
     async health(cmds, signal) {
       const out: HealthResult[] = [];
       for (const cmd of cmds) {

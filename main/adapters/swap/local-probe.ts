@@ -3,8 +3,7 @@
 // (re-stat; re-hash where stat differs). Hosts reached over ssh answer the same question via the agent.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { Entry } from '../../core/domain/manifest.ts';
 import { devNumbers, typeOf } from '../capture/entry-builder.ts';
@@ -33,24 +32,25 @@ function unescape(s: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-/** xattrs of many paths (name -> base64), keyed by the path's bytes as latin1. */
+/** xattrs of many paths (name -> base64), keyed by the path's bytes as latin1: one xargs, a getfattr per
+ *  ~128 kB of names (not per path, nor per few hundred). */
 export function readXattrs(paths: Buffer[]): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
-  for (let i = 0; i < paths.length; i += 400) {
-    const batch = paths.slice(i, i + 400);
-    const r = spawnSync('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch.map((p) => p.toString('latin1'))],
-      { encoding: 'buffer', maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C' } });
-    if (r.error) throw r.error;
-    let cur: Record<string, string> | undefined;
-    for (const line of splitLines(r.stdout)) {
-      if (line.length === 0) { cur = undefined; continue; }
-      if (line.toString('latin1', 0, 8) === '# file: ') { cur = {}; out.set(unescape(line.subarray(8)).toString('latin1'), cur); continue; }
-      if (!cur) continue;
-      const eq = line.indexOf(0x3d);
-      const name = unescape(eq < 0 ? line : line.subarray(0, eq)).toString('latin1');
-      const v = eq < 0 ? '' : line.toString('latin1', eq + 1);
-      cur[name] = v.startsWith('0s') ? v.slice(2) : v === '""' ? '' : Buffer.from(v.replace(/^"|"$/g, ''), 'latin1').toString('base64');
-    }
+  if (!paths.length) return out;
+  const r = spawnSync('xargs', ['-0', 'getfattr', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--'],
+    { input: Buffer.concat(paths.flatMap((p) => [p, Buffer.from([0])])), encoding: 'buffer', maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
+  if (r.error) throw r.error;
+  // 123: some getfattr saw a path vanish or a filesystem without xattrs; 126/127: no getfattr at all
+  if (r.status !== 0 && r.status !== 123) throw new Error(`getfattr via xargs failed (exit ${r.status}): ${r.stderr.toString().trim().slice(-300)}`);
+  let cur: Record<string, string> | undefined;
+  for (const line of splitLines(r.stdout)) {
+    if (line.length === 0) { cur = undefined; continue; }
+    if (line.toString('latin1', 0, 8) === '# file: ') { cur = {}; out.set(unescape(line.subarray(8)).toString('latin1'), cur); continue; }
+    if (!cur) continue;
+    const eq = line.indexOf(0x3d);
+    const name = unescape(eq < 0 ? line : line.subarray(0, eq)).toString('latin1');
+    const v = eq < 0 ? '' : line.toString('latin1', eq + 1);
+    cur[name] = v.startsWith('0s') ? v.slice(2) : v === '""' ? '' : Buffer.from(v.replace(/^"|"$/g, ''), 'latin1').toString('base64');
   }
   return out;
 }
@@ -79,10 +79,14 @@ export interface ProbeRequest {
 export async function probeLocal(root: string, req: ProbeRequest): Promise<Map<string, HostEntry | null>> {
   const out = new Map<string, HostEntry | null>();
   const found: Array<[string, Buffer]> = [];
+  let n = 0;
   for (const key of req.paths) {
+    // lstat and readlink in this thread (a thread-pool round trip each costs ten times the call at 100k
+    // paths); the event loop gets a turn every thousand paths
+    if (++n % 1000 === 0) await new Promise((res) => setImmediate(res));
     const p = hostPath(root, key);
     let st: BigIntStats;
-    try { st = await lstat(p, { bigint: true }); } catch (e) {
+    try { st = lstatSync(p, { bigint: true }); } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') { out.set(key, null); continue; }
       throw e;
     }
@@ -95,13 +99,13 @@ export async function probeLocal(root: string, req: ProbeRequest): Promise<Map<s
       const hint = exp?.type === 'file' && exp.size === e.size && exp.mtimeNs === e.mtimeNs ? exp.sha256 : undefined;
       e.sha256 = hint ?? await sha256Of(p);
     } else if (type === 'symlink') {
-      e.target = keyFromBytes(await readlink(p, { encoding: 'buffer' }));
+      e.target = keyFromBytes(readlinkSync(p, { encoding: 'buffer' }));
     } else if (type === 'chardev' || type === 'blockdev') {
       const d = devNumbers(st.rdev);
       e.rdevMajor = d.major;
       e.rdevMinor = d.minor;
     } else if (type === 'dir' && req.listChildren?.has(key)) {
-      const names = await readdir(p, { encoding: 'buffer' });
+      const names = readdirSync(p, { encoding: 'buffer' });
       const prefix = key === '' ? new Uint8Array() : new Uint8Array([...bytesFromKey(key), 0x2f]);
       e.children = names.map((n) => keyFromBytes(new Uint8Array([...prefix, ...n])));
     }

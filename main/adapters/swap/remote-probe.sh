@@ -1,10 +1,12 @@
 # understudy probe: the host as it is now, for the paths a swap touches, on hosts without Node.
 # Runs as   env UNDERSTUDY_PROBE="<this script>" sh -c "<this script>" probe MODE   with absolute paths,
-# NUL-separated, on stdin (raw bytes: no quoting issue). Each MODE answers one line/record per path, in
-# input order (xargs runs its batches one after another), so no path is ever echoed back or escaped:
-#   stat      '%f %u %g %.9Y %s %h %t %T' (GNU stat) or 'none' when the path does not exist
-#   hash      sha256 hex                  link  the symlink target, NUL-terminated
-#   children  the names in the directory, each NUL-terminated, then an empty record
+# NUL-separated, on stdin (raw bytes: no quoting issue). xargs runs the batches one after another, and each
+# batch is a few processes whatever its size (shell builtins sort the paths; one stat, sha256sum, readlink
+# or find takes them all), so a release upgrade's tens of thousands of paths cost tens of processes:
+#   stat      '%f %u %g %.9Y %s %h %t %T %n' of each path that exists (lstat), NUL-terminated, in input
+#             order; a path left out does not exist (the name in each record keeps the two aligned)
+#   hash      sha256sum's lines (a name with a newline or backslash comes escaped, the line led by '\')
+#   link      the symlink targets, NUL-terminated        children  (start dir, name) NUL-terminated pairs
 #   xattr     getfattr's dump (names are its own), nothing when getfattr is not installed
 # Any other failure (permission, a path vanishing mid-probe) exits non-zero: never a silent 'absent'.
 set -u
@@ -16,14 +18,10 @@ case $mode in
     exec xargs -0 -r getfattr -h -d -m - -e base64 --absolute-names -- ;;
   each-stat)
     shift
-    for p; do
-      if [ -e "$p" ] || [ -L "$p" ]; then LC_ALL=C stat --printf '%f %u %g %.9Y %s %h %t %T\n' -- "$p" || exit 2
-      else echo none; fi
-    done ;;
-  each-hash) shift; for p; do h=$(sha256sum < "$p") || exit 2; echo "${h%% *}"; done ;;
-  each-link) shift; for p; do readlink -n -- "$p" || exit 2; printf '\000'; done ;;
-  each-children)
-    shift
-    for d; do find "$d" -mindepth 1 -maxdepth 1 -printf '%f\000' || exit 2; printf '\000'; done ;;
+    for p; do if [ -e "$p" ] || [ -L "$p" ]; then printf '%s\000' "$p"; fi; done \
+      | LC_ALL=C xargs -0 -r stat --printf '%f %u %g %.9Y %s %h %t %T %n\000' -- || exit 2 ;;
+  each-hash) shift; sha256sum -- "$@" || exit 2 ;;
+  each-link) shift; readlink -z -- "$@" || exit 2 ;;
+  each-children) shift; find "$@" -mindepth 1 -maxdepth 1 -printf '%H\000%f\000' || exit 2 ;;
   *) echo "probe: unknown mode $mode" >&2; exit 2 ;;
 esac

@@ -74,16 +74,32 @@ function lines(b: Buffer, n: number, mode: string): string[] {
   return l;
 }
 
+/** The stat answer, one entry per path in input order: null where the path does not exist. */
+function statLines(b: Buffer, abs: Buffer[]): Array<string | null> {
+  const recs = splitNul(b);
+  let j = 0;
+  const out = abs.map((p) => {
+    const r = recs[j];
+    let sp = -1;
+    for (let k = 0; r && k < 8; k++) { sp = r.indexOf(0x20, sp + 1); if (sp < 0) break; }
+    if (!r || sp < 0 || !r.subarray(sp + 1).equals(p)) return null;
+    j++;
+    return r.toString('latin1', 0, sp);
+  });
+  if (j !== recs.length) throw new UnderstudyError('remote-command', `probe (stat): ${recs.length - j} answer(s) for no path asked`);
+  return out;
+}
+
 export async function probeRemote(root: string, req: ProbeRequest, run: ShellRunner, sudo = false): Promise<Map<string, HostEntry | null>> {
   const out = new Map<string, HostEntry | null>();
   const abs = req.paths.map((k) => hostPath(root, k));
-  const stats = lines(await ask(run, sudo, 'stat', abs), abs.length, 'stat');
+  const stats = statLines(await ask(run, sudo, 'stat', abs), abs);
   const found: number[] = [];
   stats.forEach((line, i) => {
     const key = req.paths[i]!;
-    const f = line.split(' ');
+    const f = line?.split(' ') ?? [];
     const type = f.length === 8 ? TYPES[parseInt(f[0]!, 16) & 0o170000] : undefined;
-    if (line === 'none' || !type) { out.set(key, null); return; } // sockets are not map entries either
+    if (line === null || !type) { out.set(key, null); return; } // sockets are not map entries either
     const raw = parseInt(f[0]!, 16);
     out.set(key, { path: key, type, mode: raw & 0o7777, uid: Number(f[1]), gid: Number(f[2]), mtimeNs: nsFromStat(f[3]!),
       size: type === 'file' ? Number(f[4]) : 0, nlink: Number(f[5]) });
@@ -102,19 +118,28 @@ export async function probeRemote(root: string, req: ProbeRequest, run: ShellRun
   const [hashes, targets, children, xattrs] = await Promise.all([
     ask(run, sudo, 'hash', toHash.map((i) => abs[i]!)), ask(run, sudo, 'link', links.map((i) => abs[i]!)),
     ask(run, sudo, 'children', dirs.map((i) => abs[i]!)), ask(run, sudo, 'xattr', found.map((i) => abs[i]!))]);
-  lines(hashes, toHash.length, 'hash').forEach((h, j) => { out.get(req.paths[toHash[j]!]!)!.sha256 = h; });
+  // sha256sum's line: HASH  NAME, led by a backslash when it escaped the name
+  lines(hashes, toHash.length, 'hash').forEach((h, j) => {
+    const m = /^\\?([0-9a-f]{64}) /.exec(h);
+    if (!m) throw new UnderstudyError('remote-command', `probe (hash): unexpected answer '${h.slice(0, 80)}'`);
+    out.get(req.paths[toHash[j]!]!)!.sha256 = m[1]!;
+  });
   const t = splitNul(targets);
   if (t.length !== links.length) throw new UnderstudyError('remote-command', `probe (link): ${t.length} answers for ${links.length} paths`);
   t.forEach((b, j) => { out.get(req.paths[links[j]!]!)!.target = keyFromBytes(b); });
-  const names = splitNul(children);
-  let pos = 0;
+  const pairs = splitNul(children);
+  if (pairs.length % 2) throw new UnderstudyError('remote-command', 'probe (children): answer ends early');
+  const names = new Map<string, Buffer[]>();
+  for (let j = 0; j < pairs.length; j += 2) {
+    const d = pairs[j]!.toString('latin1');
+    const list = names.get(d) ?? [];
+    if (!list.length) names.set(d, list);
+    list.push(pairs[j + 1]!);
+  }
   for (const i of dirs) {
     const key = req.paths[i]!;
     const prefix = key === '' ? Buffer.alloc(0) : Buffer.from([...bytesFromKey(key), 0x2f]);
-    const list: string[] = [];
-    while (pos < names.length && names[pos]!.length) list.push(keyFromBytes(Buffer.concat([prefix, names[pos++]!])));
-    if (pos++ >= names.length) throw new UnderstudyError('remote-command', 'probe (children): answer ends early');
-    out.get(key)!.children = list;
+    out.get(key)!.children = (names.get(abs[i]!.toString('latin1')) ?? []).map((n) => keyFromBytes(Buffer.concat([prefix, n])));
   }
   const xa = parseGetfattrDump(xattrs);
   for (const i of found) {

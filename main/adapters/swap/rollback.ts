@@ -13,7 +13,7 @@ import { loadMap } from '../store/map-store.ts';
 import { depth } from '../../core/domain/swap-delta.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
-import { assertRecovered, listRecords, newTxid, readHostTxs, type SwapRecord } from './swap-record.ts';
+import { assertRecovered, listRecords, loadRecord, newTxid, readHostTxs, type SwapRecordHead } from './swap-record.ts';
 import { objectFile, runTransaction, type TxStats } from './transaction.ts';
 import { withHostLock } from './host-lock.ts';
 
@@ -30,7 +30,7 @@ export interface RollbackResult extends TxStats { restoredMap?: string; reverted
 const committedJournal = (j = '') => /^commit/m.test(j);
 
 /** Committed transactions not yet reverted, newest first (records and journals: one read of the host). */
-export async function revertible(host: SwapHost, store: string): Promise<SwapRecord[]> {
+export async function revertible(host: SwapHost, store: string): Promise<SwapRecordHead[]> {
   const onHost = await readHostTxs(host);
   // which is the newest is unknowable while one is half done: recover first (needs-recovery)
   assertRecovered(host, onHost);
@@ -47,7 +47,9 @@ export async function revertible(host: SwapHost, store: string): Promise<SwapRec
 const looksSame = (a: Entry | null | undefined, b: Entry | null) =>
   !a || !b ? !a && !b : a.type === 'dir' && b.type === 'dir' ? sameAttrs(a, b) : sameContent(a, b) && sameAttrs(a, b);
 
-async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: Record<string, string>): Promise<RollbackResult> {
+async function revert(host: SwapHost, store: string, head: SwapRecordHead, agentEnv?: Record<string, string>): Promise<RollbackResult> {
+  const started = performance.now();
+  const t = await loadRecord(host, store, head.txid);
   const paths = new Set([...t.changes.map((c) => c.path), ...Object.keys(t.parentTimes), ...Object.values(t.rejoin ?? {})]);
   for (const p of ancestorsOf(t.changes.map((c) => c.path))) paths.add(p);
   // what the transaction left at a path it wrote below: its own change, else the directory it wrote in
@@ -122,7 +124,8 @@ async function revert(host: SwapHost, store: string, t: SwapRecord, agentEnv?: R
       reverts: t.txid, beforeMap: t.afterMap, afterMap: t.beforeMap, restoredMap: t.beforeMap, mounts: t.mounts },
   });
   if (stats.outcome === 'aborted') throw new UnderstudyError('io', `the rollback failed on the host and was undone: ${stats.error ?? ''}`, { txid });
-  return { ...stats, restoredMap: t.beforeMap, reverted: t.txid, kept };
+  const driftSeconds = (performance.now() - started) / 1000 - stats.seconds;
+  return { ...stats, phases: stats.phases && { driftSeconds, ...stats.phases }, restoredMap: t.beforeMap, reverted: t.txid, kept };
 }
 
 /** Reverts the newest transaction, or, with `to`, every newer one until the host is that map (or tx) again. */

@@ -26,6 +26,8 @@ export type SshConnect = (t: { user: string; host: string; port: number }) => Pr
 export const HOST_WORK = '/var/lib/understudy';
 
 
+const envWords = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
+
 /** Runs one command, collecting raw stdout (Buffers, for paths and content) and stderr. */
 async function collect(shell: RemoteShell, command: string, opts: { stdin?: Buffer | string; signal?: AbortSignal } = {}) {
   const out: Buffer[] = [];
@@ -157,16 +159,19 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingSh
       return r.stdout.toString('utf8').split('\0').filter((n) => n !== '');
     },
     exists: async (p) => (await sh(asRoot('[ -e "$1" ] || [ -L "$1" ]', p))).code === 0,
-    async installAgent() {
+    async installAgent(env = {}) {
       const want = agentScript();
       const sha = createHash('sha256').update(want).digest('hex');
-      const have = (await sh(`${su}sha256sum ${q(join(HOST_WORK, 'agent.sh'))}`)).stdout.toString().slice(0, 64);
-      if (have !== sha) await writeText(join(HOST_WORK, 'agent.sh'), want);
+      const file = join(HOST_WORK, 'agent.sh');
+      // one round trip when the agent is current: its hash, and the path its 'apply' takes here
+      const have = (await sh(`${su}env ${envWords(env)} sh -c ${q('sha256sum "$1" && sh "$1" path')} sh ${q(file)}`)).stdout.toString();
+      if (have.slice(0, 64) === sha) return /^perl$/m.test(have) ? 'perl' : 'sh';
+      await writeText(file, want);
+      return (await sh(`${su}env ${envWords(env)} sh ${q(file)} path`)).stdout.toString().trim() === 'perl' ? 'perl' : 'sh';
     },
     async agent(args, env = {}): Promise<AgentResult> {
-      const vars = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
       try {
-        const r = await sh(`${su}env ${vars} sh ${q(join(HOST_WORK, 'agent.sh'))} ${args.map(q).join(' ')}`);
+        const r = await sh(`${su}env ${envWords(env)} sh ${q(join(HOST_WORK, 'agent.sh'))} ${args.map(q).join(' ')}`);
         return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
       } catch (e) {
         // the connection died under the agent (host crash, network): the journal on the host decides; the

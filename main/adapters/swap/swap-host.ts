@@ -6,6 +6,9 @@ import type { ProbeRequest } from './local-probe.ts';
 
 export interface AgentResult { code: number; stdout: string; stderr: string }
 
+/** The host agent's two implementations of one plan and journal (see agent.sh). */
+export type AgentPath = 'perl' | 'sh';
+
 export interface HealthResult { cmd: string; ok: boolean; exitCode: number | null; output: string }
 
 /** One object to stage: its host path, its content (a local file of known size, or bytes), its owner and mode. */
@@ -15,6 +18,8 @@ export interface StageFile {
   mode: number;
   uid: number;
   gid: number;
+  /** Called once the object is on the host (its source was a temporary file, now removed). */
+  sent?(): Promise<void>;
 }
 
 export interface SwapHost {
@@ -45,8 +50,11 @@ export interface SwapHost {
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;
   exists(hostPath: string): Promise<boolean>;
-  /** Copies the agent script to work/agent.sh (when it differs). */
-  installAgent(): Promise<void>;
+  /**
+   * Copies the agent script to work/agent.sh (when it differs); resolves to the path its 'apply' takes on
+   * this host (agent.sh: perl where the host has a usable perl, POSIX sh elsewhere), in the same round trip.
+   */
+  installAgent(env?: Record<string, string>): Promise<AgentPath>;
   /** Takes the target's orchestrator lock (see host-lock.ts); resolves to its release. Optional. */
   lock?(): Promise<() => Promise<void>>;
   agent(args: string[], env?: Record<string, string>): Promise<AgentResult>;

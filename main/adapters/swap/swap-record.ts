@@ -1,7 +1,10 @@
 // What a swap (or rollback) transaction leaves behind so it can be rolled back later: the changes it
 // made (path, from, to), where each old object went (undo slots), and the pre-swap times of the
 // directories it touched. Kept twice: on the host next to the journal (work/tx/TXID/record.json) and in
-// the store (STORE/swaps/TXID.json), so a rollback works from either side.
+// the store (STORE/swaps/TXID.json), so a rollback works from either side. A release upgrade's record
+// runs to tens of megabytes, so each also has a head (record-head.json, TXID.head.json: the record
+// without its per-path parts): listing the history reads heads only, and only the transaction being
+// reverted is read whole (from the store, or from the host when the store lacks it).
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
@@ -37,27 +40,52 @@ export interface SwapRecord {
   revertedBy?: string;
 }
 
+/** A record without its per-path parts: what listing, resuming and choosing what to revert need. */
+export type SwapRecordHead = Omit<SwapRecord, 'changes' | 'undo' | 'parentTimes' | 'rejoin'>;
+
 export const recordFile = (host: SwapHost, txid: string) => join(host.work, 'tx', txid, 'record.json');
+const headFile = (host: SwapHost, txid: string) => join(host.work, 'tx', txid, 'record-head.json');
 const storeDir = (store: string) => join(store, 'swaps');
 
+export function headOf(r: SwapRecordHead | SwapRecord): SwapRecordHead {
+  const { changes: _c, undo: _u, parentTimes: _p, rejoin: _r, ...head } = r as SwapRecord;
+  return head;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
+}
+
 export async function saveRecord(host: SwapHost, store: string, r: SwapRecord): Promise<void> {
+  const text = JSON.stringify(r) + '\n', head = JSON.stringify(headOf(r)) + '\n';
   await host.mkdirp(join(host.work, 'tx', r.txid));
-  await host.writeText(recordFile(host, r.txid), JSON.stringify(r) + '\n');
-  await saveStoreRecord(store, r);
-}
-
-/** The store's copy alone (its outcome, once known: what a rollback trusts when the host's copy is gone). */
-export async function saveStoreRecord(store: string, r: SwapRecord): Promise<void> {
-  const text = JSON.stringify(r) + '\n';
+  // the whole record before its head: a head on the host always has its record next to it
+  await host.writeText(recordFile(host, r.txid), text);
+  await host.writeText(headFile(host, r.txid), head);
   await mkdir(storeDir(store), { recursive: true });
-  await writeFile(join(storeDir(store), `${r.txid}.json.tmp`), text);
-  await rename(join(storeDir(store), `${r.txid}.json.tmp`), join(storeDir(store), `${r.txid}.json`));
+  await writeAtomically(join(storeDir(store), `${r.txid}.json`), text);
+  await writeAtomically(join(storeDir(store), `${r.txid}.head.json`), head);
 }
 
-/** What the host holds of each transaction: its record and its journal (either may be missing). */
-export interface HostTx { record?: SwapRecord; journal?: string }
+/** The store's head of a record, with its outcome once known (what a rollback trusts when the host's copy is gone). */
+export async function saveStoreOutcome(store: string, r: SwapRecordHead): Promise<void> {
+  await mkdir(storeDir(store), { recursive: true });
+  await writeAtomically(join(storeDir(store), `${r.txid}.head.json`), JSON.stringify(headOf(r)) + '\n');
+}
 
-/** Every transaction's record and journal on the host, read by the agent in one call (one round trip). */
+/** The whole record of one transaction: the store's copy, else the host's. */
+export async function loadRecord(host: SwapHost, store: string, txid: string): Promise<SwapRecord> {
+  const local = await readFile(join(storeDir(store), `${txid}.json`), 'utf8').catch(() => null);
+  const text = local ?? await host.readText(recordFile(host, txid));
+  if (text === null) throw new UnderstudyError('store-corrupt', `the record of transaction ${txid} is neither in the store nor on ${host.target}`);
+  return JSON.parse(text) as SwapRecord;
+}
+
+/** What the host holds of each transaction: its record's head and its journal's state lines (either may be missing). */
+export interface HostTx { record?: SwapRecordHead; journal?: string }
+
+/** Every transaction's record head and journal (without its 'done' lines) on the host, read by the agent in one call (one round trip). */
 export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> {
   let r = await host.agent(['records', host.work]);
   if (r.code !== 0) {
@@ -69,15 +97,16 @@ export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> 
     if (r.code !== 0) throw new UnderstudyError('io', `${host.target}: cannot read the swap records (agent exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
   }
   const out = new Map<string, HostTx>();
-  // '@@ TXID/record.json' or '@@ TXID/journal', then the file's lines
+  // '@@ TXID/record-head.json' (or record.json, from an agent older than heads) or '@@ TXID/journal', then the file's lines
   let cur: { tx: HostTx; file: string; lines: string[] } | undefined;
   const close = () => {
     if (!cur) return;
     const text = cur.lines.join('\n') + '\n';
-    if (cur.file === 'record.json') cur.tx.record = JSON.parse(text) as SwapRecord; else cur.tx.journal = text;
+    if (cur.file === 'journal') cur.tx.journal = text;
+    else cur.tx.record = headOf(JSON.parse(text) as SwapRecord);
   };
   for (const line of r.stdout.split('\n')) {
-    const head = /^@@ ([^/]+)\/(record\.json|journal)$/.exec(line);
+    const head = /^@@ ([^/]+)\/(record-head\.json|record\.json|journal)$/.exec(line);
     if (!head) { cur?.lines.push(line); continue; }
     close();
     const tx = out.get(head[1]!) ?? {};
@@ -101,11 +130,15 @@ export function assertRecovered(host: SwapHost, onHost: Map<string, HostTx>): vo
   }
 }
 
-/** Every transaction of this target, oldest first: host records win over the store's copies. */
-export async function listRecords(host: SwapHost, store: string, onHost?: Map<string, HostTx>): Promise<SwapRecord[]> {
-  const byId = new Map<string, SwapRecord>();
-  for (const f of (await readdir(storeDir(store)).catch(() => [])).filter((n) => n.endsWith('.json'))) {
-    const r = JSON.parse(await readFile(join(storeDir(store), f), 'utf8')) as SwapRecord;
+/** Every transaction of this target, oldest first, as heads: host records win over the store's copies. */
+export async function listRecords(host: SwapHost, store: string, onHost?: Map<string, HostTx>): Promise<SwapRecordHead[]> {
+  const byId = new Map<string, SwapRecordHead>();
+  const names = new Set(await readdir(storeDir(store)).catch(() => []));
+  for (const f of names) {
+    // a head where there is one; a whole record only from a store older than heads
+    const head = f.endsWith('.head.json');
+    if (!f.endsWith('.json') || f.endsWith('.tmp') || (!head && names.has(f.replace(/\.json$/, '.head.json')))) continue;
+    const r = headOf(JSON.parse(await readFile(join(storeDir(store), f), 'utf8')) as SwapRecord);
     if (r.target === host.target) byId.set(r.txid, r);
   }
   for (const [id, tx] of onHost ?? await readHostTxs(host)) if (tx.record) byId.set(id, tx.record);

@@ -132,6 +132,7 @@ async function swapLocked(req: SwapRequest): Promise<SwapResult> {
   const { host, store } = req;
   assertRecovered(host, await readHostTxs(host));
   const { changes, conflicts, merged, keptHost, parents, rejoin } = await planSwap(host, store, req.map1.manifest, req.map2.manifest, req.prefer);
+  const driftSeconds = (performance.now() - started) / 1000;
   if (conflicts.length) {
     throw new UnderstudyError('conflict', `${conflicts.length} path(s) changed on the host and in the sandbox; host untouched: `
       + conflicts.slice(0, 10).map((c) => `${c.path} (host: ${c.host}; sandbox: ${c.sandbox})`).join('; ')
@@ -165,7 +166,7 @@ async function swapLocked(req: SwapRequest): Promise<SwapResult> {
       + health.filter((h) => !h.ok).map((h) => `${h.cmd} exited ${h.exitCode}`).join('; '),
     { health, swap: stats, rollback: rb });
   }
-  return { ...stats, merged, keptHost, health, restarted: [], rebooted: false };
+  return { ...stats, phases: stats.phases && { driftSeconds, ...stats.phases }, merged, keptHost, health, restarted: [], rebooted: false };
 }
 
 export function mountsOf(m: Manifest): string[] {

@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path';
 import { writeEntryContent } from '../restore/restore-map.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-plan.ts';
-import { formatPlan } from '../../core/domain/swap-plan-format.ts';
+import { formatPlan, stagedPath, type PlanHeader } from '../../core/domain/swap-plan-format.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import type { StageFile, SwapHost } from './swap-host.ts';
-import { saveRecord, saveStoreRecord, type SwapRecord } from './swap-record.ts';
+import { saveRecord, saveStoreOutcome, type SwapRecord } from './swap-record.ts';
 
 export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
 
@@ -19,20 +19,17 @@ const storeCorrupt = (sha256: string, path: string, e: unknown) =>
 /**
  * What the host lacks, as staged objects, produced one at a time while the host takes them. A sparse
  * entry's object holds only its data extents (see adapters/restore/restore-map.ts): its logical content,
- * holes included, is rebuilt in a temp file just before it is sent (and removed once it was), so the host
- * gets the file, not the extents.
+ * holes included, is rebuilt in a temp file just before it is sent (removed by its `sent`, once it was), so
+ * the host gets the file, not the extents.
  */
-async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[]): AsyncGenerator<StageFile> {
+async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[], layout: PlanHeader['layout']): AsyncGenerator<StageFile> {
   const targets = new Map(changes.map((c) => [c.path, c.to]));
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file') continue;
     const src = op.stage.source;
     // the agent links/copies host-side sources itself (and makes every stage directory in one go)
     if (src.kind !== 'store' && src.kind !== 'bytes') continue;
-    // staged under the target's own name, so the agent renames whole directories' worth at once; a name
-    // that is not UTF-8 goes in as '.content' and the agent renames it
-    const leaf = op.path.startsWith('b64:') ? '.content' : op.path.slice(op.path.lastIndexOf('/') + 1);
-    const dest = join(areas[op.area]!, 'stage', String(op.n), leaf);
+    const dest = stagedPath(areas[op.area]!, op.n, op.path, layout);
     const to = targets.get(op.path);
     const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
     if (src.kind === 'bytes') { yield { dest, src: { bytes: src.data }, ...attrs }; continue; }
@@ -43,11 +40,15 @@ async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>,
       continue;
     }
     const dir = await mkdtemp(join(tmpdir(), 'understudy-sparse-'));
+    const sent = () => rm(dir, { recursive: true, force: true });
+    let handed = false; // once taken, the stager removes it (when sent); before that, it goes here
     try {
       const file = join(dir, 'content');
       await writeEntryContent(store, to, file).catch((e: unknown) => { throw storeCorrupt(src.sha256, op.path, e); });
-      yield { dest, src: { file, size: (await stat(file)).size }, ...attrs };
-    } finally { await rm(dir, { recursive: true, force: true }); }
+      const f: StageFile = { dest, src: { file, size: (await stat(file)).size }, ...attrs, sent };
+      handed = true;
+      yield f;
+    } finally { if (!handed) await sent(); }
   }
 }
 
@@ -60,10 +61,12 @@ export interface TxStats {
   /** First rename -> journal commit (or -> abort when undone). */
   windowSeconds: number;
   error?: string;
-  /** Where the time went (the window is inside agentSeconds). */
-  phases?: { planSeconds: number; stageSeconds: number; agentPrepSeconds?: number; agentSeconds: number };
+  /** Where the time went: the drift probe and plan before the transaction, then its own phases (the window is inside agentSeconds). */
+  phases?: { driftSeconds?: number; planSeconds: number; stageSeconds: number; agentPrepSeconds?: number; agentSeconds: number };
   /** How many mutating steps the agent took (fault tests pick kill points below it). */
   agentSteps?: number;
+  /** Which of the agent's paths ran on the host: 'perl' (in-process renames) or 'sh' (see agent.sh). */
+  agentPath?: 'perl' | 'sh';
 }
 
 export interface TxInput {
@@ -109,7 +112,8 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const parentTimes: Record<string, string> = {};
   for (const [p, v] of t.parents) if (v) parentTimes[p] = v.now.mtimeNs;
   const rejoin = Object.entries(t.rejoin ?? {}).filter(([p]) => undo[p]);
-  await host.installAgent();
+  // the perl path renames object by object: its objects need no directory each
+  const layout: PlanHeader['layout'] = (await host.installAgent(t.agentEnv)) === 'perl' ? 'flat' : 'dirs';
   const full: SwapRecord = {
     ...record, areas, undo, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
@@ -119,19 +123,19 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
   const txDir = join(host.work, 'tx', record.txid);
   await host.mkdirp(txDir);
-  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
+  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas, layout, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
   const tStage = performance.now();
   // one stream on shell hosts, not a round trip or two per file; durable once the agent's sync before its
   // journal's 'planned' line (the barrier) has run, as when each file went on its own
-  const bytesSent = await host.stageFiles(stagedObjects(store, plan, areas, t.changes));
+  const bytesSent = await host.stageFiles(stagedObjects(store, plan, areas, t.changes, layout));
 
   const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
   const outcome = /^result committed$/m.test(r.stdout) ? 'committed' : /^result aborted$/m.test(r.stdout) ? 'aborted' : undefined;
   if (r.code === 75) throw new UnderstudyError('io', `another understudy agent is working on ${host.target} (${r.stderr.trim()}); try again when it is done`);
-  if (outcome) await saveStoreRecord(store, { ...full, outcome });
+  if (outcome) await saveStoreOutcome(store, { ...full, outcome });
   if (!outcome) {
     throw new UnderstudyError('needs-recovery', `the host agent stopped without finishing (exit ${r.code}): ${r.stderr.trim().slice(-500)}; run 'understudy recover ${host.target}'`, { txid: record.txid });
   }
@@ -152,5 +156,6 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     },
     ...(outcome === 'aborted' ? { error: r.stderr.trim().slice(-1000) } : {}),
     ...(/^steps (\d+)$/m.test(r.stdout) ? { agentSteps: Number(/^steps (\d+)$/m.exec(r.stdout)![1]) } : {}),
+    ...(/^path (perl|sh)$/m.test(r.stdout) ? { agentPath: /^path (perl|sh)$/m.exec(r.stdout)![1] as 'perl' | 'sh' } : {}),
   };
 }

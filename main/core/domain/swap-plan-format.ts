@@ -83,12 +83,27 @@ export interface PlanHeader {
    * undo area adds no link to a file of the tree. A rollback re-links the path to that name instead.
    */
   rejoin?: Array<{ n: number; area: number; path: string }>;
+  /**
+   * Where op n's staged object is: 'flat' -> AREA/stage/N (hosts on the agent's perl path: no directory
+   * per object to make and remove); otherwise AREA/stage/N/NAME, named like its target (the sh path
+   * renames a directory's worth of them with one mv).
+   */
+  layout?: 'flat' | 'dirs';
+}
+
+/** The staged object of op n in `area` (a host directory), as the agent finds it. */
+export function stagedPath(area: string, n: number, path: string, layout: PlanHeader['layout']): string {
+  if (layout === 'flat') return `${area}/stage/${n}`;
+  // a name that is not UTF-8 goes in as '.content' and the agent renames it
+  const leaf = path.startsWith('b64:') ? '.content' : path.slice(path.lastIndexOf('/') + 1);
+  return `${area}/stage/${n}/${leaf}`;
 }
 
 /** The whole plan file. Areas are absolute host directories (not below the root) on each filesystem. */
 export function formatPlan(h: PlanHeader, ops: Op[]): string {
   const lines = [`understudy-plan 1 ${h.txid} ${h.kind} ${ops.length}`];
   h.areas.forEach((a, i) => lines.push(`area ${i} ${encText(a)}`));
+  if (h.layout === 'flat') lines.push('layout flat');
   for (const op of ops) {
     if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.path, op.stage));
     lines.push(opLine(op));

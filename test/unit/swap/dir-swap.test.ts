@@ -98,16 +98,17 @@ test('health failure after the swap rolls back automatically (health-failed), ho
   assert.deepEqual(snapshot(dir), snapshot(t2));
 });
 
-test('the agent runs the same under busybox sh (hosts without dash or bash)', async () => {
+test('the agent runs the same under busybox sh (hosts without dash or bash), on its sh path', async () => {
   const dir = freshHost('h5');
   const host = await openDirHost(`dir:${dir}`);
   process.env.UNDERSTUDY_AGENT_SHELL = 'busybox sh';
+  process.env.UNDERSTUDY_AGENT_PATH = 'sh';
   try {
     await swap({ host, store, map1, map2 });
     assert.deepEqual(snapshot(dir), snapshot(t2));
     await rollbackLatest({ host, store });
     assert.deepEqual(snapshot(dir), snapshot(t1));
-  } finally { delete process.env.UNDERSTUDY_AGENT_SHELL; }
+  } finally { delete process.env.UNDERSTUDY_AGENT_SHELL; delete process.env.UNDERSTUDY_AGENT_PATH; }
 });
 
 test('rollback reads the host in one agent call; nothing swapped yet -> usage error, nothing written next to the target', async () => {

@@ -142,3 +142,15 @@ test('the whole work area next to the target is gone: rollback works from the st
   assert.equal(rb.restoredMap, map1.id);
   assert.deepEqual(snapshot(dir), snapshot(t1));
 });
+
+test('the store lost its copies of the records: the rollback reads the one it reverts from the host, exactly map1', async () => {
+  const dir = freshHost('store-records-gone');
+  const st2 = join(base, 'store-without-records');
+  execFileSync('cp', ['-a', store, st2]);
+  const host = await openDirHost(`dir:${dir}`);
+  await swap({ host, store: st2, map1, map2 });
+  rmSync(join(st2, 'swaps'), { recursive: true, force: true });
+  const rb = await rollbackLatest({ host, store: st2 });
+  assert.equal(rb.restoredMap, map1.id);
+  assert.deepEqual(snapshot(dir), snapshot(t1));
+});

@@ -3,7 +3,7 @@
 // the drift decision depends on both agreeing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeLocal } from '../../../main/adapters/swap/local-probe.ts';
@@ -73,6 +73,19 @@ describe('ssh probe script agrees with the local probe', () => {
     try {
       await assert.rejects(probeRemote(dir, { paths: ['locked/in/f'] }, localRunner), /probing the host/);
     } finally { sh('chmod 755 locked', dir); }
+  });
+
+  it('thousands of paths (several xargs batches, a few processes each): missing, files, links, dirs interleaved, still in order', async () => {
+    const long = 'n'.repeat(120);
+    mkdirSync(join(dir, 'many'));
+    for (let i = 0; i < 1500; i++) { writeFileSync(join(dir, 'many', `${long}${i}`), String(i).padStart(4)); symlinkSync(`t${i}`, join(dir, 'many', `l${i}`)); }
+    const keys = ['many', ...Array.from({ length: 1500 }, (_, i) => [`many/${long}${i}`, `many/gone${i}`, `many/l${i}`, `many/${long}${i}/under`]).flat()];
+    const req = { paths: keys, listChildren: new Set(['many']) };
+    const [local, remote] = [await probeLocal(dir, req), await probeRemote(dir, req, localRunner)];
+    assert.deepEqual(sorted(remote), sorted(local));
+    assert.equal(local.get(`many/${long}1499`)?.size, 4);
+    assert.equal(local.get('many/l7')?.target, 't7');
+    assert.equal(local.get('many')!.children!.length, 3000);
   });
 
   it('stat times with fractions and signs', () => {

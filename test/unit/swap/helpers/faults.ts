@@ -2,7 +2,7 @@
 // (the agent kills itself at step N, or the orchestrator process is killed -9, alone or with its agent),
 // run recover, and demand the tree is exactly map1's or exactly map2's.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ export interface World {
 
 const child = fileURLToPath(new URL('./swap-child.ts', import.meta.url));
 
-export async function makeWorld(): Promise<World> {
+export async function makeWorld(agentPath?: AgentPath): Promise<World> {
   const base = mkdtempSync(join(tmpdir(), 'understudy-faults-'));
   const store = join(base, 'store'), t1 = join(base, 't1'), t2 = join(base, 't2');
   buildTree1(t1);
@@ -40,8 +40,11 @@ export async function makeWorld(): Promise<World> {
   // one clean run tells how many steps the agent takes: kill points are drawn below that
   const dir = fresh(w);
   const host = await openDirHost(`dir:${dir}`);
-  w.steps.swap = (await swap({ host, store, map1: w.map1, map2: w.map2 })).agentSteps ?? 0;
-  w.steps.rollback = (await rollbackLatest({ host, store })).agentSteps ?? 0;
+  const s = await swap({ host, store, map1: w.map1, map2: w.map2 });
+  const r = await rollbackLatest({ host, store });
+  if (agentPath) assert.deepEqual([s.agentPath, r.agentPath], [agentPath, agentPath], 'the agent took the path asked for');
+  w.steps.swap = s.agentSteps ?? 0;
+  w.steps.rollback = r.agentSteps ?? 0;
   drop(dir);
   const started = performance.now();
   const d2 = fresh(w);
@@ -111,11 +114,28 @@ export async function orchestratorKill(w: World, op: 'swap' | 'rollback', group:
   await settle(w, dir, `orchestrator${group ? '+agent' : ''} killed in ${op}`);
 }
 
-/** Registers the fault tests with these counts (the bounded CI run and the long run differ only here). */
-export function faultSuite(n: { agentSwap: number; agentRollback: number; orchestrator: number; atLeast: number }): void {
+/** The host agent's two paths (agent.sh): perl where the host has it, POSIX sh elsewhere. */
+export type AgentPath = 'perl' | 'sh';
+
+/**
+ * Registers the fault tests with these counts (the bounded CI run and the long run differ only here), for
+ * one agent path: every agent of the suite, in this process and in the child orchestrators, takes it.
+ */
+export function faultSuite(n: { agentSwap: number; agentRollback: number; orchestrator: number; atLeast: number }, agentPath: AgentPath): void {
+  describe(`agent path: ${agentPath}`, () => faultTests(n, agentPath));
+}
+
+function faultTests(n: { agentSwap: number; agentRollback: number; orchestrator: number; atLeast: number }, agentPath: AgentPath): void {
   let w: World;
-  before(async () => { w = await makeWorld(); });
-  after(() => { if (w) { console.log('fault tally', JSON.stringify(w.tally)); disposeWorld(w); } });
+  const was = process.env.UNDERSTUDY_AGENT_PATH;
+  before(async () => {
+    process.env.UNDERSTUDY_AGENT_PATH = agentPath;
+    w = await makeWorld(agentPath);
+  });
+  after(() => {
+    if (was === undefined) delete process.env.UNDERSTUDY_AGENT_PATH; else process.env.UNDERSTUDY_AGENT_PATH = was;
+    if (w) { console.log(`fault tally (${agentPath} path)`, JSON.stringify(w.tally), 'agent steps', JSON.stringify(w.steps)); disposeWorld(w); }
+  });
   test(`agent kill -9 at ${n.agentSwap} random steps of a swap -> recover -> exactly old or new`, async () => {
     for (let i = 0; i < n.agentSwap; i++) await agentKillDuringSwap(w);
   });
