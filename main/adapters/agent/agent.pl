@@ -18,6 +18,7 @@ use warnings;
 use POSIX ();
 use Fcntl qw(O_RDONLY O_WRONLY O_APPEND O_CREAT);
 use IO::Handle ();
+use Errno (); # loaded now: nothing is read from disk once renames begin (a release swaps perl itself)
 use Config;
 
 my $BATCH = 1024;
@@ -58,9 +59,15 @@ sub same_inode {
   return $a[0] == $b[0] && $a[1] == $b[1];
 }
 sub touch_new { my $f = $_[0]; open(my $h, '>', $f) or return 0; close $h; return 1 }
+my %REAL_DIR; # directories known to be real ones (not symlinks) while nothing in the tree moves: prep
 sub in_tree { # every directory above $_[0], below the root, is a real one: not reached through a symlink
   my $d = $_[0];
-  for (;;) { $d =~ s{/[^/]*\z}{}; last if length($d) <= length($R); return 0 if -l $d }
+  for (;;) {
+    $d =~ s{/[^/]*\z}{};
+    last if length($d) <= length($R) || $REAL_DIR{$d};
+    return 0 if -l $d;
+    $REAL_DIR{$d} = 1 unless $PLANNED;
+  }
   return 1;
 }
 sub mvx { # rename $a over $b; two names of one inode already are the result (rename(2) leaves both)
@@ -170,26 +177,13 @@ sub sync_all { # the filesystems of the areas and of the journal (syncfs), or ev
   return 1;
 }
 
-# What the window changed, made durable before the journal says 'commit': an fsync of every directory it
-# renamed, linked or unlinked in and of every inode whose metadata it set (not a syncfs, which would also
-# write back everything else dirty on the filesystem, inside the window)
-my %TOUCHED;
-sub touched { $TOUCHED{$_} = 1 for @_ }
-sub parent_of { (my $d = $_[0]) =~ s{/[^/]*\z}{}s; return $d eq '' ? '/' : $d }
-# a directory or regular file itself; anything else (a symlink, a fifo, a device: opening one follows it,
-# blocks, or has effects) through its directory
-sub touched_inode { my @s = lstat $_[0]; touched(@s && (-d _ || -f _) ? $_[0] : parent_of($_[0])) }
+# The journal file's own durability ('planned', 'commit', 'aborted'); the tree's comes from sync_all
 sub fsync_path {
   my $fh;
   sysopen($fh, $_[0], O_RDONLY) or return $!{ENOENT} ? 1 : 0;
   my $ok = $fh->sync;
   close $fh;
   return $ok;
-}
-sub fsync_touched {
-  for my $p (sort keys %TOUCHED) { fsync_path($p) or return sync_all() }
-  %TOUCHED = ();
-  return 1;
 }
 sub fsync_journal { return !$JFH || $JFH->sync }
 
@@ -199,7 +193,8 @@ sub read_journal {
   my $last = 0;
   if (open(my $h, '<', $J)) {
     while (<$h>) {
-      if (/^done (\d+)$/) { $last = $1 } elsif (/^(planned|undo-begin|commit|aborted)\b/) { $JHAS{$1} = 1 }
+      if (/^done (\d+)$/) { $last = $1 } elsif (/^(planned|undo-begin|commit|aborted|synced)\b/) { $JHAS{$1} = 1 }
+      $JHAS{async} = 1 if /^commit .* async$/;
     }
     close $h;
   }
@@ -211,7 +206,8 @@ sub jr {
   my $l = "$_[0]\n";
   (syswrite($JFH, $l) // -1) == length $l or die_("cannot write journal $J: $!");
   $JHAS{exists} = 1;
-  $JHAS{$1} = 1 if $_[0] =~ /^(planned|undo-begin|commit|aborted)\b/;
+  $JHAS{$1} = 1 if $_[0] =~ /^(planned|undo-begin|commit|aborted|synced)\b/;
+  $JHAS{async} = 1 if $_[0] =~ /^commit .* async$/;
 }
 sub done_ { push @DONE, $_[0]; flush_done() if @DONE >= $BATCH }
 sub flush_done {
@@ -271,6 +267,10 @@ sub stage_dirs { # per-op directories (the sh path's layout): none when flat
   return 1;
 }
 
+# What prep found ready, so the window is the bare system call: op n -> [staged object, target] (a put
+# whose undo slot is in place and whose object is not already the target) or [target] (a deleted file
+# linked into its undo slot). Anything else, or a fast step that fails, takes the careful step (fwd).
+my %FAST;
 sub prep {
   my ($n, $ai, $path, $ty, $arg, @meta) = split / /, $_[0];
   my ($P, $S, $U) = slots($n, $ai, $path);
@@ -292,12 +292,15 @@ sub prep {
     if (!ex($S)) { step(); system('mknod', $S, $1, $2, $3) == 0 or return fail("mknod $S failed") }
   } else { die_("unknown staged type $ty") }
   step(); apply_meta($S, @meta) or return 0;
+  my @p = lstat $P;
   if (!ex($U) && !-e "$U.none") {
     # (below a symlink that an earlier step replaces by a directory, the name is not in the tree yet)
-    if (!ex($P) || !in_tree($P)) { step(); touch_new("$U.none") or return fail("$U.none: $!") }
-    elsif (!realdir($P)) { step(); link($P, $U) or return fail("link $P -> $U: $!") }
-    # a directory here goes away by an earlier step of the plan: the put decides at its turn
+    if (!@p || !in_tree($P)) { step(); touch_new("$U.none") or return fail("$U.none: $!") }
+    elsif (!POSIX::S_ISDIR($p[2])) { step(); link($P, $U) or return fail("link $P -> $U: $!") }
+    else { return 1 } # a directory here goes away by an earlier step of the plan: the put decides at its turn
   }
+  my @s = lstat $S;
+  $FAST{$n} = [$S, $P] unless @p && @s && $p[0] == $s[0] && $p[1] == $s[1];
   return 1;
 }
 
@@ -306,7 +309,9 @@ sub prelink_dels { # a file the plan deletes gets its undo link now: inside the 
     my ($n, $kind, $ai, $path) = split / /;
     next unless $kind eq 'del';
     my ($P, undef, $U) = slots($n, $ai, $path);
-    if (ex($P) && !realdir($P) && !ex($U)) { step(); link($P, $U) or return fail("link $P -> $U: $!") }
+    next unless ex($P) && !realdir($P);
+    if (!ex($U)) { step(); link($P, $U) or return fail("link $P -> $U: $!") }
+    $FAST{$n} = [$P] if same_inode($P, $U);
   }
   return 1;
 }
@@ -332,29 +337,28 @@ sub fwd {
         step(); link($P, $U) or return fail("link $P -> $U: $!");
       } else { step(); touch_new("$U.none") or return fail("$U.none: $!") }
     }
-    touched(parent_of($P), parent_of($U));
     step(); return mvx($S, $P);
   }
   if ($kind eq 'del') {
     return 1 unless ex($P);
-    # a file linked into its undo slot before the window: only its name goes
-    touched(parent_of($P), parent_of($U));
-    if (ex($U) && !realdir($P) && same_inode($P, $U)) { step(); return unlink($P) || fail("unlink $P: $!") }
-    return fail("undo slot $U taken") if ex($U);
+    if (ex($U)) {
+      # a file linked into its undo slot before the window: only its name goes; anything else at the
+      # name is what a later step put there (this one ran: its object is in the slot)
+      return 1 unless !realdir($P) && same_inode($P, $U);
+      step(); return unlink($P) || fail("unlink $P: $!");
+    }
     step(); return rename($P, $U) || fail("rename $P -> $U: $!");
   }
   if ($kind eq 'mkdir') {
-    touched(parent_of($P), parent_of($U));
     if (!realdir($P)) {
       if (ex($P)) { step(); rename($P, $U) or return fail("rename $P -> $U: $!") }
       step(); touch_new("$U.mk") or return fail("$U.mk: $!");
       step(); mkdir($P) or return fail("mkdir $P: $!");
     }
     return 1 unless -e "$U.mk";
-    touched_inode($P);
     step(); return apply_meta($P, @rest[0 .. 5]);
   }
-  if ($kind eq 'meta') { touched_inode($P); step(); return apply_meta($P, @rest[0 .. 5]) }
+  if ($kind eq 'meta') { step(); return apply_meta($P, @rest[0 .. 5]) }
   die_("unknown op $kind");
 }
 
@@ -445,6 +449,11 @@ sub do_apply {
   if ($JHAS{'undo-begin'}) { return run_undo() ? 3 : 7 }
   jr('begin ' . now());
   for my $l (@OPS) {
+    my ($n) = $l =~ /^(\d+)/;
+    if (my $f = $FAST{$n}) {
+      step();
+      if (@$f == 2 ? rename($f->[0], $f->[1]) : unlink($f->[0])) { done_($n); next }
+    }
     my @f = split / /, $l;
     if (!fwd(@f)) {
       print STDERR "step $f[0] ($f[1]) failed; rolling back\n";
@@ -453,10 +462,19 @@ sub do_apply {
     done_($f[0]);
   }
   flush_done();
-  step(); fsync_touched(); jr('commit ' . now()); fsync_journal();
+  # the decision, written at once: the window ends here. Then the barrier: every rename durable before
+  # the staging goes (recovery of a 'commit' whose staging is still there re-runs the forward steps,
+  # each of which tells from the filesystem whether it ran, so a rename a crash lost is made again)
+  step(); jr('commit ' . now() . ' async');
+  step(); sync_all(); jr('synced');
   cleanup('commit');
   print "result committed\nsteps $K\n";
   return 0;
+}
+
+sub redo_forward {
+  for my $l (@OPS) { my @f = split / /, $l; fwd(@f) or return fail("step $f[0] ($f[1]) failed rolling forward") }
+  return 1;
 }
 
 sub do_recover {
@@ -466,7 +484,14 @@ sub do_recover {
   for my $id (@ids) {
     my $last = open_tx($WORK, $id);
     my $st = tx_state();
-    if ($st eq 'committed') { cleanup('commit') if -d "$AREA[0]/stage"; next } # a cleanup cut short
+    if ($st eq 'committed') {
+      if ($JHAS{async} && !$JHAS{synced}) { # committed before its barrier: what a crash lost of the renames is made again
+        if (-d "$AREA[0]/stage") { redo_forward() or do { print "recovered $id needs-recovery\n"; return 7 } }
+        sync_all(); jr('synced'); cleanup('commit');
+        print "recovered $id committed\n";
+      } elsif (-d "$AREA[0]/stage") { cleanup('commit') } # a cleanup cut short
+      next;
+    }
     next if $st eq 'aborted';
     if ($st eq 'prepared') {
       cleanup('undo'); unlink $J; undef $JFH; %JHAS = ();

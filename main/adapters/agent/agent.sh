@@ -9,13 +9,15 @@
 #   agent.sh apply   ROOT WORK TXID [--unit]   prepare staged objects, journal, rename in, commit
 #   agent.sh recover ROOT WORK [--unit]        finish or undo every interrupted transaction in WORK
 #   agent.sh path                              perl | sh: the path 'apply' takes on this host
-#   agent.sh status  WORK TXID                 prepared | planned | committed | aborted | none
+#   agent.sh status  WORK TXID                 prepared | planned | committing | committed | aborted
 #   agent.sh records WORK                      every tx's record head and journal state ('@@ TXID/FILE' heads)
 #   agent.sh unit-install|unit-remove WORK TXID  the boot-time recovery unit (the perl path calls these)
 #
 # WORK/tx/TXID/plan is written by the orchestrator (format: swap-plan-format.ts); WORK/tx/TXID/journal is
 # append-only: 'planned' (plan durable, nothing renamed yet), 'begin TS', 'done N'..., 'commit TS';
-# or 'undo-begin', 'aborted TS'. Each area (one per filesystem) holds the staged new objects, already
+# or 'undo-begin', 'aborted TS'. The perl path writes 'commit TS async' at once after its last step and
+# makes the renames durable after it ('synced'): a recovery that finds such a commit without 'synced'
+# runs the forward steps again (each tells from the filesystem whether it ran) before dropping the staging. Each area (one per filesystem) holds the staged new objects, already
 # carrying their final metadata — stage/N/NAME (named like the target, so this path renames a directory's
 # worth with one mv) or, when the plan says 'layout flat' (hosts on the perl path), stage/N — and undo/N
 # (old objects, hardlinked or moved there, never unlinked).
@@ -165,7 +167,12 @@ fwd() {
       step; mvx "$S" "$P" ;;
     del)
       exists "$P" || return 0
-      exists "$U" && { echo "undo slot $U taken" >&2; return 1; }
+      if exists "$U"; then
+        # a file linked into its undo slot before the window: only its name goes; anything else at the
+        # name is what a later step put there (this one ran: its object is in the slot)
+        if ! realdir "$P" && same_inode "$P" "$U"; then step; rm -f "$P"; fi
+        return
+      fi
       step; mv -f -T "$P" "$U" ;;
     mkdir)
       if ! realdir "$P"; then
@@ -417,13 +424,30 @@ do_apply() {
   echo "steps $K"
 }
 
+unsynced() { # a commit written before the barrier that makes its renames durable ('async'), not yet followed by it
+  grep -q '^commit .* async$' "$J" && ! grep -q '^synced' "$J"
+}
+redo_forward() { # every forward step again, in order: each tells from the filesystem whether it ran
+  ops > "$TXD/fwd-order" || return 1
+  while read -r line; do
+    set -f; set -- $line; set +f
+    fwd "$@" || { echo "step $1 ($2) failed rolling forward" >&2; return 1; }
+  done < "$TXD/fwd-order"
+}
+
 do_recover() {
   for d in "$WORK"/tx/*/; do
     [ -f "$d/plan" ] || continue
     id=$(basename "$d"); open_tx "$WORK" "$id"
     case $(tx_state) in
-      committed) # finish a cleanup that a crash cut short
-        area 0; if [ -d "$A/stage" ]; then cleanup commit; fi; continue ;;
+      committed)
+        area 0
+        if unsynced; then # committed before its barrier (the perl path): renames a crash lost are made again
+          if [ -d "$A/stage" ]; then redo_forward || { echo "recovered $id needs-recovery"; return 7; }; fi
+          sync; jr synced; cleanup commit; echo "recovered $id committed"
+        elif [ -d "$A/stage" ]; then cleanup commit # finish a cleanup that a crash cut short
+        fi
+        continue ;;
       aborted) continue ;;
       prepared) cleanup undo; rm -f "$J"; jr "planned"; jr "undo-begin"; jr "aborted $(now)"; echo "recovered $id discarded" ;;
       planned)
@@ -443,7 +467,10 @@ do_recover() {
 MODE=$1; shift
 UNIT=0
 case $MODE in
-  status) WORK=$1; TXD=$WORK/tx/$2; J=$TXD/journal; tx_state; exit 0 ;;
+  status) # 'committing': decided, its barrier and cleanup still owed (recover finishes it)
+    WORK=$1; TXD=$WORK/tx/$2; J=$TXD/journal; st=$(tx_state)
+    if [ "$st" = committed ] && unsynced; then st=committing; fi
+    echo "$st"; exit 0 ;;
   records) # one read for a rollback's bookkeeping (over ssh: one round trip, not two per transaction):
     # each record's head (the whole record where there is none) and its journal's state lines, not the
     # per-path parts nor the 'done' lines (megabytes each after a release upgrade)

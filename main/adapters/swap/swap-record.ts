@@ -123,7 +123,12 @@ export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> 
  * rollback planned over its half-renamed tree would be undone in part by the recovery that still owes.
  */
 export function assertRecovered(host: SwapHost, onHost: Map<string, HostTx>): void {
-  const open = [...onHost].filter(([, tx]) => /^planned/m.test(tx.journal ?? '') && !/^(commit|aborted)/m.test(tx.journal ?? '')).map(([id]) => id);
+  // planned but neither committed nor undone; or committed before its barrier and not yet made durable
+  // (agent.sh: 'commit TS async' without 'synced')
+  const open = [...onHost].filter(([, tx]) => {
+    const j = tx.journal ?? '';
+    return (/^planned/m.test(j) && !/^(commit|aborted)/m.test(j)) || (/^commit .* async$/m.test(j) && !/^synced/m.test(j));
+  }).map(([id]) => id);
   if (open.length) {
     throw new UnderstudyError('needs-recovery', `${host.target} has an interrupted transaction (${open.join(', ')}); `
       + `run 'understudy recover ${host.target}' first (host untouched)`, { txids: open });

@@ -1,5 +1,6 @@
 // One journaled transaction on a host: plan -> preflight (free space) -> plan file -> stage what the host
 // lacks -> the agent renames everything in (or undoes it all). Swap and rollback both run here.
+import { statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,7 +23,8 @@ const storeCorrupt = (sha256: string, path: string, e: unknown) =>
  * holes included, is rebuilt in a temp file just before it is sent (removed by its `sent`, once it was), so
  * the host gets the file, not the extents.
  */
-async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[], layout: PlanHeader['layout']): AsyncGenerator<StageFile> {
+async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[], layout: PlanHeader['layout'],
+  sizes: ReadonlyMap<string, number>): AsyncGenerator<StageFile> {
   const targets = new Map(changes.map((c) => [c.path, c.to]));
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file') continue;
@@ -34,9 +36,7 @@ async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>,
     const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
     if (src.kind === 'bytes') { yield { dest, src: { bytes: src.data }, ...attrs }; continue; }
     if (!to?.sparse) {
-      const file = objectFile(store, src.sha256);
-      const size = await stat(file).then((st) => st.size, (e: unknown) => { throw storeCorrupt(src.sha256, op.path, e); });
-      yield { dest, src: { file, size }, ...attrs };
+      yield { dest, src: { file: objectFile(store, src.sha256), size: sizes.get(src.sha256)! }, ...attrs };
       continue;
     }
     const dir = await mkdtemp(join(tmpdir(), 'understudy-sparse-'));
@@ -89,11 +89,14 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const { host, store, record } = t;
   const plan = buildPlan({ changes: t.changes, parents: t.parents, mounts: record.mounts });
   const areas = record.mounts.map((m) => host.areaDir(m, record.txid));
-  // every object the plan sends is in the store, checked before anything is written to the host
+  // every object the plan sends is in the store, checked before anything is written to the host (a stat
+  // each, in this thread: a release upgrade sends tens of thousands); their sizes serve the staging
+  const sizes = new Map<string, number>();
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file' || op.stage.source.kind !== 'store') continue;
     const { sha256 } = op.stage.source;
-    await stat(objectFile(store, sha256)).catch((e: unknown) => { throw storeCorrupt(sha256, op.path, e); });
+    if (sizes.has(sha256)) continue;
+    try { sizes.set(sha256, statSync(objectFile(store, sha256)).size); } catch (e) { throw storeCorrupt(sha256, op.path, e); }
   }
 
   const short: Array<{ filesystem: string; needBytes: number; freeBytes: number }> = [];
@@ -129,7 +132,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   const tStage = performance.now();
   // one stream on shell hosts, not a round trip or two per file; durable once the agent's sync before its
   // journal's 'planned' line (the barrier) has run, as when each file went on its own
-  const bytesSent = await host.stageFiles(stagedObjects(store, plan, areas, t.changes, layout));
+  const bytesSent = await host.stageFiles(stagedObjects(store, plan, areas, t.changes, layout, sizes));
 
   const tAgent = performance.now();
   const r = await host.agent(['apply', host.root, host.work, record.txid, ...(host.kind === 'dir' ? [] : ['--unit'])], t.agentEnv);
@@ -141,7 +144,7 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
   }
   const journal = (await host.readText(join(txDir, 'journal'))) ?? '';
   const begin = Number(/^begin (\S+)$/m.exec(journal)?.[1]);
-  const end = Number(/^(?:commit|aborted) (\S+)$/m.exec(journal)?.[1]);
+  const end = Number(/^(?:commit|aborted) (\S+)/m.exec(journal)?.[1]);
   const prepStart = Number(/^prep-start (\S+)$/m.exec(r.stdout)?.[1]);
   const files = plan.ops.filter((o) => o.kind !== 'meta' || !t.parents.has(o.path)).length;
   return {

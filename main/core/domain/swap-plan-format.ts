@@ -8,12 +8,18 @@ import type { Meta, Op, Stage } from './swap-plan.ts';
 
 const SAFE = /[A-Za-z0-9._/+=@:%^]/;
 
+/** Each byte as the plan writes it (a plan holds every path of the delta: no regex per byte). */
+const BYTE = Array.from({ length: 256 }, (_, b) => {
+  const c = String.fromCharCode(b);
+  return b < 0x80 && SAFE.test(c) ? c : '\\0' + b.toString(8).padStart(3, '0');
+});
+
 export function encodeBytes(bytes: Uint8Array): string {
   let out = '';
-  bytes.forEach((b, i) => {
-    const c = String.fromCharCode(b);
-    out += b < 0x80 && (SAFE.test(c) || (c === '-' && i > 0)) ? c : '\\0' + b.toString(8).padStart(3, '0');
-  });
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    out += b === 0x2d && i > 0 ? '-' : BYTE[b]!;
+  }
   return out;
 }
 

@@ -26,3 +26,15 @@ test('keys sort in byte order', () => {
   keys.sort(compareKeys);
   assert.deepEqual(keys.slice(0, 4), ['a', 'a-b', 'a/b', 'b']);
 });
+
+test('plain keys compare like their UTF-8 bytes, astral characters and U+E000..U+FFFF included', () => {
+  const alphabet = ['a', 'z', '/', '-', '\u00ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{1f600}', '\u{10ffff}'];
+  let seed = 7;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const word = () => Array.from({ length: rand(5) }, () => alphabet[rand(alphabet.length)]).join('');
+  const bytes = (k: string) => Buffer.from(bytesFromKey(k));
+  for (let i = 0; i < 5000; i++) {
+    const a = word(), b = rand(4) ? word() : keyFromBytes(Buffer.from([0xff, rand(256)]));
+    assert.equal(Math.sign(compareKeys(a, b)), Math.sign(Buffer.compare(bytes(a), bytes(b))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+});
