@@ -44,7 +44,8 @@ export async function stageInParallel(host: Pick<SwapHost, 'mkdirp' | 'putObject
       const dir = dirname(f.dest);
       if (!dirs.has(dir)) dirs.set(dir, host.mkdirp(dir));
       await dirs.get(dir);
-      bytes += await host.putObject(f.dest, f.src, { mode: f.mode, uid: f.uid, gid: f.gid });
+      const n = await host.putObject(f.dest, f.src, { mode: f.mode, uid: f.uid, gid: f.gid });
+      bytes += n; // (not `bytes += await`: that reads bytes before the wait, and the others add meanwhile)
     } finally { await f.sent?.(); }
   };
   for await (const f of files) {

@@ -14,21 +14,24 @@ const BYTE = Array.from({ length: 256 }, (_, b) => {
   return b < 0x80 && SAFE.test(c) ? c : '\\0' + b.toString(8).padStart(3, '0');
 });
 
-export function encodeBytes(bytes: Uint8Array): string {
+/** `afterFirst`: the bytes follow others in the field, so a leading '-' is no field's first byte. */
+export function encodeBytes(bytes: Uint8Array, afterFirst = false): string {
   let out = '';
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    out += b === 0x2d && i > 0 ? '-' : BYTE[b]!;
+    out += b === 0x2d && (i > 0 || afterFirst) ? '-' : BYTE[b]!;
   }
   return out;
 }
 
 const encText = (s: string) => encodeBytes(new TextEncoder().encode(s));
 /** A path key as an absolute path below the agent's root ('' -> '/'). */
-export const encPath = (key: string) => encodeBytes(new Uint8Array([0x2f, ...bytesFromKey(key)]));
+export const encPath = (key: string) => '/' + encodeBytes(bytesFromKey(key), true);
 
 export function mtimeField(ns: string | undefined): string {
   if (ns === undefined) return '-';
+  // a plain count of ns splits as text (no BigInt per path); times before 1970 go the long way
+  if (/^\d+$/.test(ns)) return ns.length > 9 ? `${ns.slice(0, -9)}.${ns.slice(-9)}` : `0.${ns.padStart(9, '0')}`;
   const v = BigInt(ns);
   const sec = v / 1_000_000_000n, frac = v % 1_000_000_000n;
   return frac < 0n ? `${sec - 1n}.${(frac + 1_000_000_000n).toString().padStart(9, '0')}` : `${sec}.${frac.toString().padStart(9, '0')}`;
