@@ -68,6 +68,12 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     // local writes cost no round trips: the per-file calls, several in flight
     stageFiles: (files) => stageInParallel({ mkdirp, putObject }, files),
     writeText,
+    async createTx(txid, plan) {
+      const tmp = join(work, 'tx', `.${txid}.${process.pid}.new`);
+      await mkdir(tmp, { recursive: true });
+      await writeFile(join(tmp, 'plan'), plan);
+      await rename(tmp, join(work, 'tx', txid));
+    },
     readText: (file) => readFile(file, 'utf8').catch(() => null),
     list: (d) => readdir(d).catch(() => []),
     exists: (p) => stat(p).then(() => true, () => false),

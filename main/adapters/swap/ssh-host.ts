@@ -149,6 +149,9 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingSh
     putObject,
     stageFiles,
     writeText,
+    async createTx(txid, plan) {
+      await must(`creating transaction ${txid}`, asRoot('d="$1/tx/.$2.new" && mkdir -p "$1/tx" && rm -rf "$d" && mkdir "$d" && cat > "$d/plan" && mv "$d" "$1/tx/$2"', HOST_WORK, txid), plan);
+    },
     async readText(file) {
       const r = await sh(`${su}cat -- ${q(file)}`);
       return r.code === 0 ? r.stdout.toString('utf8') : null;

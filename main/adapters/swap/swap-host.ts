@@ -47,6 +47,8 @@ export interface SwapHost {
    */
   stageFiles(files: AsyncIterable<StageFile>): Promise<number>;
   writeText(hostFile: string, text: string): Promise<void>;
+  /** Makes work/tx/TXID holding its plan, at once (built beside it and renamed): never one without the other. */
+  createTx(txid: string, plan: string): Promise<void>;
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;
   exists(hostPath: string): Promise<boolean>;

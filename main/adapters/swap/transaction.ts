@@ -121,12 +121,12 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
     ...record, areas, undo, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
     changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
   };
+  // The plan goes down before anything else of the transaction, and with its directory (a transaction
+  // directory always holds its plan): an orchestrator that dies from here on leaves a transaction
+  // recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
+  await host.createTx(record.txid, formatPlan({ txid: record.txid, kind: record.kind, areas, layout, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
   await saveRecord(host, store, full);
-  // The plan goes down before any staging area exists: an orchestrator that dies while staging leaves a
-  // transaction recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
   const txDir = join(host.work, 'tx', record.txid);
-  await host.mkdirp(txDir);
-  await host.writeText(join(txDir, 'plan'), formatPlan({ txid: record.txid, kind: record.kind, areas, layout, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 
   const tStage = performance.now();
