@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoHostImage } from '../../main/adapters/qemu/image-cache.ts';
 import { capture } from '../../main/adapters/capture/capture.ts';
+import { captureChanged } from '../../main/adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../main/adapters/store/map-store.ts';
 import { swap } from '../../main/adapters/swap/swap.ts';
 import { rollbackLatest } from '../../main/adapters/swap/rollback.ts';
@@ -75,18 +76,25 @@ export async function runReleaseSsh(p: Pair): Promise<Record<string, unknown>> {
     console.log(`  release-ssh: VM booted in ${boot.toFixed(1)} s (${w.vm.accel}), map1 captured in ${captureSeconds.toFixed(1)} s; `
       + `delta ${delta.items.length} paths, ${(changedBytes / 1e6).toFixed(0)} MB`);
     const rx0 = await rxBytes(w);
+    const since = Number((await w.sh.run('date +%s')).stdout.trim()) - 1;
     const s = await swap({ host: w.host, store: w.store, map1, map2 });
     const received = (await rxBytes(w)) - rx0;
+    // capture2's cost for a release-sized change: what changed since the swap began, read as the
+    // sandbox's capture reads it (find -newerct, then one tar of the changed directories)
+    const t2 = performance.now();
+    const c2 = await captureChanged({ store: w.store, run: 'bench-release-ssh', shell: w.sh, map1: map1.manifest, sinceEpochSec: since });
+    const capture2Seconds = (performance.now() - t2) / 1000;
     const r = await rollbackLatest({ host: w.host, store: w.store });
     const ph = (x: { phases?: typeof s.phases }) => x.phases ? `drift+plan ${((x.phases.driftSeconds ?? 0) + x.phases.planSeconds).toFixed(1)}, stage ${x.phases.stageSeconds.toFixed(1)}, `
       + `agent ${x.phases.agentSeconds.toFixed(1)} (prep ${x.phases.agentPrepSeconds?.toFixed(1) ?? '?'})` : '';
     console.log(`swap bench release-ssh (${s.agentPath ?? '?'} agent on the VM): ${delta.items.length} paths`);
     console.log(`  swap ${s.seconds.toFixed(1)} s [${ph(s)}], window ${s.windowSeconds.toFixed(3)} s`);
     console.log(`  rollback ${r.seconds.toFixed(1)} s [${ph(r)}], window ${r.windowSeconds.toFixed(3)} s`);
+    console.log(`  capture2 of the swapped VM (changed only): ${capture2Seconds.toFixed(1)} s, ${c2.changedPaths} changed paths, ${c2.skippedDirs} directories taken from map1 (full capture of map1: ${captureSeconds.toFixed(1)} s)`);
     console.log(`  guest received ${(received / 1e6).toFixed(1)} MB for ${(changedBytes / 1e6).toFixed(1)} MB changed content -> ${(received / changedBytes).toFixed(3)}x (goal <= 1.05x)`);
     return { paths: delta.items.length, changedBytes, swapSeconds: s.seconds, windowSeconds: s.windowSeconds, rollbackSeconds: r.seconds,
       rollbackWindowSeconds: r.windowSeconds, receivedBytes: received, receivedVsChanged: received / changedBytes, agentPath: s.agentPath,
-      phases: s.phases, rollbackPhases: r.phases };
+      phases: s.phases, rollbackPhases: r.phases, capture2Seconds, captureSeconds };
   } finally {
     await disposeVmWorld(w).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });

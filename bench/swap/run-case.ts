@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../../main/adapters/store/map-store.ts';
 import { computeDelta } from '../../main/core/domain/swap-delta.ts';
+import { planRestart } from '../../main/core/domain/restart-plan.ts';
 import { bytesFromKey } from '../../main/core/domain/path-key.ts';
 import type { Pair } from './pair.ts';
 
@@ -38,6 +39,10 @@ export async function runCase(name: string, p: Pair, work: string, goals: CaseGo
   const delta = computeDelta(m1.manifest, m2.manifest);
   const next = new Map(m2.manifest.entries.map((e) => [e.path, e]));
   const changedBytes = [...delta.added, ...delta.changed].reduce((n, k) => n + (next.get(k)?.type === 'file' ? next.get(k)!.size : 0), 0);
+  // the restart plan a real host would get for this delta (which units, which binaries, reboot or not)
+  const tRestart = performance.now();
+  const restart = planRestart([...delta.added, ...delta.changed], 'auto');
+  const restartPlanMs = performance.now() - tRestart;
   const loadBefore = loadavg();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -74,6 +79,7 @@ export async function runCase(name: string, p: Pair, work: string, goals: CaseGo
       rollbackSeconds: median(seen.map((r) => r.rollback.wall)), rollbackWindowSeconds: median(seen.map((r) => r.rollback.windowSeconds)),
       maxRssMb: Math.max(...seen.flatMap((r) => [r.swap.maxRssMb, r.rollback.maxRssMb])),
       bytesSent: seen[0]!.swap.bytesSent, load: `${loadBefore} -> ${loadavg()}`,
+      restartPlanMs, restartPlan: { reboot: restart.reboot, units: restart.units.length, binaries: restart.binaries.length },
     };
     const ratio = out.swapSeconds / baseline, rb = out.rollbackSeconds / out.swapSeconds;
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -85,6 +91,7 @@ export async function runCase(name: string, p: Pair, work: string, goals: CaseGo
     console.log(`  window ${out.windowSeconds.toFixed(3)} s (goal <= ${goals.windowSeconds} s: ${verdict(out.windowSeconds <= goals.windowSeconds)})`);
     console.log(`  rollback ${out.rollbackSeconds.toFixed(2)} s -> ${rb.toFixed(2)}x the swap (goal <= ${goals.rollbackVsSwap}x: ${verdict(rb <= goals.rollbackVsSwap)}); its window ${out.rollbackWindowSeconds.toFixed(3)} s`);
     console.log(`  orchestrator peak RSS ${out.maxRssMb.toFixed(0)} MB (goal <= ${goals.maxRssMb} MB: ${verdict(out.maxRssMb <= goals.maxRssMb)})`);
+    console.log(`  restart plan of the delta: ${restartPlanMs.toFixed(1)} ms (reboot ${restart.reboot}, ${restart.units.length} units, ${restart.binaries.length} binaries)`);
     return { ...out, swapVsBaseline: ratio, rollbackVsSwap: rb };
   } finally {
     rmSync(work, { recursive: true, force: true }); // the host's work area (.understudy-host) is in it too
