@@ -23,7 +23,7 @@ use Config;
 
 my $BATCH = 1024;
 my ($R, $WORK, $TXD, $PLAN, $J, $UNIT, $NOPS, $FLAT) = ('', '', '', '', '', 0, 0, 0);
-my (@AREA, @PREP, @OPS, @REJOIN);
+my (@AREA, @PREP, @OPS, @REJOIN, @FAST);
 my ($JFH, @DONE, %JHAS);
 my ($K, $PLANNED) = (0, 0);
 my $KILL_AT = $ENV{UNDERSTUDY_AGENT_KILL_AT} // '0';
@@ -34,8 +34,10 @@ sub die_ { print STDERR "understudy-agent: @_\n"; exit 2 }
 sub fail { print STDERR "@_\n"; return 0 }
 
 # fault injection, as in agent.sh: the Kth mutation is where KILL_AT kills (-9) and PAUSE_AT waits
+my $HOOKED = $TRACE ne '' || $KILL_AT ne '0' || $PAUSE_AT ne '0';
 sub step {
   $K++;
+  return unless $HOOKED;
   if ($TRACE ne '') {
     open(my $t, '>>', $TRACE) or die_("cannot write $TRACE");
     print $t "$K ", ($PLANNED ? 'window' : 'prep'), "\n";
@@ -240,10 +242,10 @@ sub open_tx { # WORK TXID: reads the plan and the journal
   open(my $h, '<', $PLAN) or die_("no plan in $TXD");
   my $head = <$h> // '';
   ($NOPS) = $head =~ /^understudy-plan 1 \S+ \S+ (\d+)$/ or die_("not a plan: $PLAN");
-  @AREA = (); @PREP = (); @OPS = (); @REJOIN = (); $FLAT = 0;
+  @AREA = (); @PREP = (); @OPS = (); @REJOIN = (); @FAST = (); $FLAT = 0;
   while (my $l = <$h>) {
     chomp $l;
-    if ($l =~ s/^op //) { push @OPS, $l }
+    if ($l =~ s/^op //) { $l =~ /^(\d+) / && $1 == @OPS + 1 or die_("op lines out of order in $PLAN"); push @OPS, $l }
     elsif ($l =~ s/^prep //) { push @PREP, $l }
     elsif ($l =~ /^area (\d+) (\S+)$/) { $AREA[$1] = dec($2) }
     elsif ($l eq 'layout flat') { $FLAT = 1 }
@@ -274,10 +276,9 @@ sub stage_dirs { # per-op directories (the sh path's layout): none when flat
   return 1;
 }
 
-# What prep found ready, so the window is the bare system call: op n -> [staged object, target] (a put
-# whose undo slot is in place and whose object is not already the target) or [target] (a deleted file
-# linked into its undo slot). Anything else, or a fast step that fails, takes the careful step (fwd).
-my %FAST;
+# What prep found ready, so the window is the bare system call: $FAST[n] = [staged object, target] (a
+# put whose undo slot is in place and whose object is not already the target) or [target] (a deleted
+# file linked into its undo slot). Anything else, or a fast step that fails, takes the careful step (fwd).
 sub prep {
   my ($n, $ai, $path, $ty, $arg, @meta) = split / /, $_[0];
   my ($P, $S, $U) = slots($n, $ai, $path);
@@ -307,7 +308,7 @@ sub prep {
     else { return 1 } # a directory here goes away by an earlier step of the plan: the put decides at its turn
   }
   my @s = lstat $S;
-  $FAST{$n} = [$S, $P] unless @p && @s && $p[0] == $s[0] && $p[1] == $s[1];
+  $FAST[$n] = [$S, $P] unless @p && @s && $p[0] == $s[0] && $p[1] == $s[1];
   return 1;
 }
 
@@ -318,7 +319,7 @@ sub prelink_dels { # a file the plan deletes gets its undo link now: inside the 
     my ($P, undef, $U) = slots($n, $ai, $path);
     next unless ex($P) && !realdir($P);
     if (!ex($U)) { step(); link($P, $U) or return fail("link $P -> $U: $!") }
-    $FAST{$n} = [$P] if same_inode($P, $U);
+    $FAST[$n] = [$P] if same_inode($P, $U);
   }
   return 1;
 }
@@ -455,12 +456,13 @@ sub do_apply {
   }
   if ($JHAS{'undo-begin'}) { return run_undo() ? 3 : 7 }
   jr('begin ' . now());
-  for my $l (@OPS) {
-    my ($n) = $l =~ /^(\d+)/;
-    if (my $f = $FAST{$n}) {
+  for my $i (0 .. $#OPS) {
+    my $n = $i + 1; # (open_tx checked: op lines come numbered 1..N, in order)
+    if (my $f = $FAST[$n]) {
       step();
       if (@$f == 2 ? rename($f->[0], $f->[1]) : unlink($f->[0])) { done_($n); next }
     }
+    my $l = $OPS[$i];
     my @f = split / /, $l;
     if (!fwd(@f)) {
       print STDERR "step $f[0] ($f[1]) failed; rolling back\n";
