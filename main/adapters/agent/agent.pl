@@ -455,6 +455,11 @@ sub do_apply {
     jr('planned'); $PLANNED = 1; fsync_journal(); fsync_path($TXD);
   }
   if ($JHAS{'undo-begin'}) { return run_undo() ? 3 : 7 }
+  # The window is ~0.2 s of CPU for a release upgrade's 11k steps; on a busy host its wall time is mostly
+  # waiting for a core. It runs at a raised priority (root may; elsewhere it stays as it was), given back
+  # once the decision is written: the barrier and cleanup after it are no part of the window.
+  my $nice = eval { getpriority(0, 0) };
+  eval { setpriority(0, 0, -20) } if defined $nice && $nice > -20;
   jr('begin ' . now());
   for my $i (0 .. $#OPS) {
     my $n = $i + 1; # (open_tx checked: op lines come numbered 1..N, in order)
@@ -475,6 +480,7 @@ sub do_apply {
   # the staging goes (recovery of a 'commit' whose staging is still there re-runs the forward steps,
   # each of which tells from the filesystem whether it ran, so a rename a crash lost is made again)
   step(); jr('commit ' . now() . ' async');
+  eval { setpriority(0, 0, $nice) } if defined $nice;
   step(); sync_all(); jr('synced');
   cleanup('commit');
   print "result committed\nsteps $K\n";
