@@ -15,7 +15,8 @@ export function realHostProbes(store: string): HostProbes {
   return {
     journalClean: (target) => withHost(target, async (h) => {
       const open: string[] = [];
-      for (const txid of await h.list(join(h.work, 'tx'))) {
+      // a dot name is a transaction directory still being built (createTx): no plan of its own yet, nothing staged
+      for (const txid of (await h.list(join(h.work, 'tx'))).filter((n) => !n.startsWith('.'))) {
         const r = await h.agent(['status', h.work, txid]);
         const state = r.stdout.trim();
         if (state !== 'committed' && state !== 'aborted' && state !== 'none') open.push(`${txid} (${state})`);
