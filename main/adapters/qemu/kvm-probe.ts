@@ -4,12 +4,13 @@
 // accelerator prints "Linux version" and QEMU exits on its own within a second or two. A hang means TCG.
 //   await resolveAccel('auto', kernelPath)   -> { accel: 'kvm' | 'tcg', reason }  (cached per process and boot)
 //   UNDERSTUDY_ACCEL=tcg|kvm overrides 'auto'.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Accel } from '../../core/ports/hypervisor.port.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
+import { spawnDyingWithUs } from './spawn-dying-with-us.ts';
 
 export const PROBE_TIMEOUT_MS = 10_000;
 
@@ -21,13 +22,13 @@ export const runProbeGuest: ProbeRunner = (accel, kernel, timeoutMs) => {
   const dir = mkdtempSync(join(tmpdir(), 'understudy-accel-probe-'));
   const serial = join(dir, 'console.log');
   return new Promise((resolve) => {
-    const child = spawn('qemu-system-x86_64', ['-accel', accel, '-machine', 'q35', '-m', '256', '-nodefaults',
+    // with a parent-death signal: killed while it hangs, we must not leave it hanging for ever
+    const child = spawnDyingWithUs('qemu-system-x86_64', ['-accel', accel, '-machine', 'q35', '-m', '256', '-nodefaults',
       '-no-user-config', '-display', 'none', '-no-reboot', '-kernel', kernel,
-      '-append', 'console=ttyS0 panic=-1 root=/dev/null', '-serial', `file:${serial}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-append', 'console=ttyS0 panic=-1 root=/dev/null', '-serial', `file:${serial}`]);
     let stderr = '';
     let timedOut = false;
-    child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+    child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
     let done = false;
     const finish = (exitCode: number | null) => {

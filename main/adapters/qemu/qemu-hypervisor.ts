@@ -8,7 +8,7 @@
 // should this process be killed outright (kill -9, OOM killer), QEMU gets SIGKILL from the kernel as
 // its parent dies (setpriv --pdeathsig), so no sandbox keeps running unowned (its temp dir stays, marked
 // with its owner: the next start removes it, see app/stage-services/stale-files.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import type { Accel, Hypervisor, VmHandle, VmSpec } from '../../core/ports/hyper
 import { freeLoopbackPort } from './free-port.ts';
 import { exitedWithin, serialTailOf } from './vm-console.ts';
 import { resolveAccel } from './kvm-probe.ts';
+import { spawnDyingWithUs } from './spawn-dying-with-us.ts';
 import { QmpClient } from './qmp-client.ts';
 import { buildQemuArgs, checkSpec } from './qemu-args.ts';
 import { writeOwnerFile } from '../local/process-owner.ts';
@@ -33,15 +34,6 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
   for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** util-linux's setpriv (Debian: always there) execs the command with a parent-death signal, so the
- *  process is QEMU itself (same pid) and the kernel kills it when we die. */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-function spawnDyingWithUs(command: string, args: string[]): ChildProcess {
-  const stdio: ['ignore', 'ignore', 'pipe'] = ['ignore', 'ignore', 'pipe'];
-  return SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], { stdio }) : spawn(command, args, { stdio });
-}
 
 async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
