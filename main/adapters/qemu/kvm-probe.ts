@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { Accel } from '../../core/ports/hypervisor.port.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { spawnDyingWithUs } from './spawn-dying-with-us.ts';
+import { writeOwnerFile } from '../local/process-owner.ts';
 
 export const PROBE_TIMEOUT_MS = 10_000;
 
@@ -20,6 +21,7 @@ export type ProbeRunner = (accel: Accel, kernel: string, timeoutMs: number) => P
 /** Boots `kernel` until its no-root-fs panic with the given accelerator. */
 export const runProbeGuest: ProbeRunner = (accel, kernel, timeoutMs) => {
   const dir = mkdtempSync(join(tmpdir(), 'understudy-accel-probe-'));
+  writeOwnerFile(dir); // killed mid-probe, the next start removes it (stale-files.ts)
   const serial = join(dir, 'console.log');
   return new Promise((resolve) => {
     // with a parent-death signal: killed while it hangs, we must not leave it hanging for ever

@@ -1,5 +1,5 @@
 // What killed understudy processes left on this machine: sandbox temp dirs (overlay, seed disk), QEMU
-// control dirs and half-built sandbox images. Each is marked with its owner when made
+// control dirs, accelerator probe dirs and half-built sandbox images. Each is marked with its owner when made
 // (adapters/local/process-owner.ts); the next start removes those whose owner is gone (killed, or the
 // machine restarted), and never what a live understudy process holds.
 import { readdirSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { ownerFileStale } from '../../adapters/local/process-owner.ts';
 import { imageCacheRoot } from '../../adapters/sandbox/disk-build.ts';
 
 const PLACES = (): Array<[string, string[]]> => [
-  [tmpdir(), ['understudy-sandbox-', 'understudy-qemu-', 'understudy-member-run-']],
+  [tmpdir(), ['understudy-sandbox-', 'understudy-qemu-', 'understudy-member-run-', 'understudy-accel-probe-']],
   [imageCacheRoot(), ['.sandbox-']],
 ];
 

@@ -23,7 +23,7 @@ test('ownerAlive: pid and start time on this boot; an earlier boot is gone; anot
   assert.equal(ownerAlive(dead), false);
 });
 
-test('removeStaleFiles: sandbox and QEMU temp dirs and half-built images of dead owners only', () => {
+test('removeStaleFiles: sandbox, QEMU and probe temp dirs and half-built images of dead owners only', () => {
   const root = mkdtempSync(join(tmpdir(), 'understudy-stale-test-'));
   const tmp = join(root, 'tmp'), images = join(root, 'images');
   mkdirSync(tmp); mkdirSync(images);
@@ -40,8 +40,9 @@ test('removeStaleFiles: sandbox and QEMU temp dirs and half-built images of dead
       else if (owner !== undefined) writeFileSync(join(p, '.understudy-owner'), `${owner} ${tokenOf(owner)}\n`);
       return p;
     };
-    const gone = [dir(tmp, 'understudy-sandbox-a', dead), dir(tmp, 'understudy-qemu-sandbox-1-b', dead), dir(images, '.sandbox-0123-c', dead)];
-    const kept = [dir(tmp, 'understudy-sandbox-live', process.pid), dir(tmp, 'understudy-sandbox-unmarked'), dir(tmp, 'other-program-d', dead),
+    const gone = [dir(tmp, 'understudy-sandbox-a', dead), dir(tmp, 'understudy-qemu-sandbox-1-b', dead), dir(images, '.sandbox-0123-c', dead),
+      dir(tmp, 'understudy-accel-probe-e', dead)];
+    const kept = [dir(tmp, 'understudy-sandbox-live', process.pid), dir(tmp, 'understudy-sandbox-unmarked'), dir(tmp, 'understudy-accel-probe-live', process.pid), dir(tmp, 'other-program-d', dead),
       dir(images, 'sandbox-0123456789ab', dead)];
     assert.equal(ownerFileStale(gone[0]!), true);
     assert.equal(ownerFileStale(kept[0]!), false);
