@@ -19,8 +19,8 @@ image_dir() {
   local name=$1
   case $name in
     base) echo "$IMAGES/base-$(recipe_hash base)" ;;
-    mirror) echo "$IMAGES/mirror-$(recipe_hash mirror hello-service)" ;;
-    demo-host) echo "$IMAGES/demo-host-$(recipe_hash base demo-host mirror hello-service)" ;;
+    mirror) echo "$IMAGES/mirror-$(recipe_hash mirror hello-service hello-daemon)" ;;
+    demo-host) echo "$IMAGES/demo-host-$(recipe_hash base demo-host mirror hello-service hello-daemon)" ;;
     stock-host) echo "$IMAGES/stock-host-$(recipe_hash stock-host)" ;;
     *) die "unknown image '$name' (base, mirror, demo-host, stock-host)" ;;
   esac

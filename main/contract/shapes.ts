@@ -62,8 +62,21 @@ export type StageInfo = z.infer<typeof StageInfo>;
 export const ResumeNote = z.object({ at: z.string(), from: z.string(), to: z.string(), why: z.string().optional(), text: z.string() });
 
 export const PackageChange = z.object({ name: z.string(), from: z.string().optional(), to: z.string().optional() });
-export const Conflict = z.object({ path: z.string(), host: z.string(), sandbox: z.string() });
+/** Drift, or a sandbox-only path the upgrade changed with no clean merge (then with both diffs). */
+export const Conflict = z.object({
+  path: z.string(), host: z.string(), sandbox: z.string(), hostDiff: z.string().optional(), sandboxDiff: z.string().optional(),
+});
 export type Conflict = z.infer<typeof Conflict>;
+/** A sandbox-only path the run changed and what became of it (core/workflow/run-types.ts KeptBack). */
+export const KeptBack = z.object({
+  path: z.string(),
+  outcome: z.enum(['merged', 'conflict', 'identity', 'runtime']),
+  sandbox: z.string(),
+  why: z.string().optional(),
+  sandboxDiff: z.string().optional(),
+  hostDiff: z.string().optional(),
+});
+export type KeptBack = z.infer<typeof KeptBack>;
 export const CheckResult = z.object({ cmd: z.string(), ok: z.boolean(), exitCode: z.number().nullable().optional(), output: z.string().optional() });
 export type CheckResult = z.infer<typeof CheckResult>;
 
@@ -87,6 +100,8 @@ export const Review = z.object({
   packages: z.object({ upgraded: z.array(PackageChange), installed: z.array(PackageChange), removed: z.array(PackageChange) }),
   files: z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) }),
   conflicts: z.array(Conflict),
+  /** Sandbox-only paths the run changed: merged into the host's version, a conflict, the host's identity kept, runtime state. */
+  keptBack: z.array(KeptBack).optional(),
   checks: z.array(CheckResult),
   disruption: z.object({ restart: z.array(z.string()), reboot: z.boolean(), reason: z.string().optional() }),
   /** The sandbox's reboot after the upgrade: its one-line summary, and on failure the console's last lines. */

@@ -5,6 +5,7 @@ import type { RunContext } from '../core/workflow/run-types.ts';
 import { bootChanges } from '../core/domain/boot-changes.ts';
 import { rebootSummary, skippedStageNote } from '../core/workflow/reboot-rehearsal.ts';
 import { describeResume } from '../core/workflow/resume-plan.ts';
+import { keptBackView } from '../core/workflow/run-result.ts';
 
 export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
 export const UPGRADE_STAGES = [...REHEARSE_STAGES, 'reconciling', 'review', 'swapping', 'restarting', 'health'];
@@ -79,6 +80,7 @@ export function reviewOf(ctx: RunContext | undefined): Review | undefined {
     files: ctx.delta ?? { added: [], changed: [], removed: [] },
     ...(ctx.delta ? {} : { partial: true }),
     conflicts: ctx.conflicts ?? [],
+    ...(ctx.keptBack?.length ? { keptBack: keptBackView(ctx.keptBack) } : {}),
     checks: (ctx.checks ?? []).map((c) => ({ cmd: c.cmd, ok: c.ok, exitCode: c.exitCode, ...(c.output ? { output: c.output } : {}) })),
     disruption: disruptionOf(ctx),
     ...(ctx.reboot ? {

@@ -27,6 +27,12 @@ function talkingFakes(): FakeStageServices {
   const f = fakeStageServices({
     delayMs: { preflight: 150, captureHost: 500, buildImage: 300, bootSandbox: 900, runUpgrade: 900, runChecks: 300, captureSandbox: 400, swap: 300, restart: 200, checkHealth: 200, rollback: 400 },
     conflicts: [{ path: 'etc/hello/hello.conf', host: 'edited by an operator', sandbox: 'new default port' }],
+    keptBack: [
+      { path: 'etc/fstab', outcome: 'merged', sandbox: 'content changed', sandboxDiff: '@@ -1,2 +1,3 @@\n /dev/vda / ext4 rw 0 1\n+tmpfs /srv/scratch tmpfs defaults 0 0',
+        hostDiff: '@@ -1,1 +1,2 @@\n UUID=1234 / ext4 errors=remount-ro 0 1\n+tmpfs /srv/scratch tmpfs defaults 0 0' },
+      { path: 'etc/ssh/ssh_host_ed25519_key', outcome: 'identity', sandbox: 'content changed', why: 'the host\'s identity: its own is kept unless chosen' },
+      { path: 'var/log/dpkg.log', outcome: 'runtime', sandbox: 'content changed' },
+    ],
   });
   const boot = f.bootSandbox;
   f.bootSandbox = async (a, io: StageIo) => {
@@ -121,6 +127,15 @@ test('UI flow (fake stages): start, watch stages and logs, review, approve, done
   // what the sandbox reached, and what it was refused
   await review.locator('.network td', { hasText: 'deb.example' }).waitFor();
   assert.match(await review.locator('.network .refusals').innerText(), /elsewhere\.example\/x.*not a repository/);
+  // what the run did to sandbox-only paths: the fstab line merged into the host's, the host key kept unless ticked
+  const kept = review.locator('.kept-back');
+  assert.match(await kept.locator('tr', { hasText: 'etc/fstab' }).innerText(), /merged/);
+  assert.match(await kept.locator('tr', { hasText: 'var/log/dpkg.log' }).innerText(), /runtime state: never applied/);
+  const takeKey = kept.locator('tr', { hasText: 'ssh_host_ed25519_key' }).getByRole('checkbox');
+  assert.equal(await takeKey.isChecked(), false, 'the host\'s identity is kept by default');
+  const lands = kept.locator('tr', { hasText: 'etc/fstab' }).locator('details', { hasText: 'what lands' });
+  await lands.locator('summary').click();
+  assert.match(await lands.locator('pre').innerText(), /^ UUID=1234 .*\n\+tmpfs \/srv\/scratch/m);
   const approve = page.getByRole('button', { name: 'Approve and swap' });
   assert.equal(await approve.isDisabled(), true, 'approve waits for a choice on every conflict');
   await screenshot(page, '04-review');

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { stockHostImage, type StockHostImage } from '../../main/adapters/qemu/image-cache.ts';
 import { waitForSsh } from '../../main/adapters/ssh/wait-for-ssh.ts';
 import type { SshShell } from '../../main/adapters/ssh/ssh-shell.ts';
-import { isSandboxOnly } from '../../main/adapters/sandbox/sandbox-edits.ts';
+import { isRuntimeState } from '../../main/adapters/sandbox/sandbox-edits.ts';
 import { cliJson } from '../integration/helpers/cli-json.ts';
 import { FirmwareVm } from './helpers/firmware-vm.ts';
 
@@ -79,7 +79,7 @@ describe('release upgrade Debian 12 -> 13 of a stock host, and back', { timeout:
     const c = await cli(['capture', vm.target]);
     assert.equal(c.code, 0, c.stderr);
     const d = await cliJson(['diff', map1, c.result.map, '--store', store]);
-    const runtime = (p: string) => isSandboxOnly(p); // logs, systemd state ... of the host's own running
+    const runtime = (p: string) => isRuntimeState(p); // logs, random seed, timer stamps ... of the host's own running
     const notRuntime = [...d.result.added, ...d.result.changed, ...d.result.removed].filter((p: string) => !runtime(p));
     assert.deepEqual(notRuntime, [], 'after the rollback the host differs from map1 only in runtime state');
   });

@@ -1,8 +1,8 @@
 # Recipe "mirror": a flat apt repository (the demo host's deb [trusted=yes] http://demo-repo.understudy.invalid/ ./,
 # served by understudy's repository proxy from this directory with --mirror DIR) holding hello-service
-# 1.0, 2.0 and 3.0, and a second real Debian kernel (the newest bookworm-backports cloud kernel: a newer
-# version than the demo host's, for the reboot rehearsal), with Packages, Packages.gz and an unsigned
-# Release. Sourced by ../build.sh; builds into $1.
+# 1.0, 2.0 and 3.0, hello-daemon 1.0, and a second real Debian kernel (the newest bookworm-backports cloud
+# kernel: a newer version than the demo host's, for the reboot rehearsal), with Packages, Packages.gz and an
+# unsigned Release. Sourced by ../build.sh; builds into $1.
 build_hello_service_deb() {
   local version=$1 healthy=$2 out=$3 root
   root=$(mktemp -d)
@@ -52,6 +52,30 @@ fetch_backports_kernel() {
   rm -rf "$apt"
 }
 
+# hello-daemon: a service its package enables through deb-systemd-helper, as dh_installsystemd does (the
+# state under /var/lib/systemd/deb-systemd-helper-enabled must reach the host with the unit's links).
+build_hello_daemon_deb() {
+  local out=$1 root
+  root=$(mktemp -d)
+  chmod 0755 "$root" # the package's ./ entry
+  install -d "$root/DEBIAN" "$root/lib/systemd/system"
+  install -m 0644 "$VM_IMAGES_DIR/hello-daemon/hello-daemon.service" "$root/lib/systemd/system/"
+  install -m 0755 "$VM_IMAGES_DIR/hello-daemon/postinst" "$VM_IMAGES_DIR/hello-daemon/prerm" "$VM_IMAGES_DIR/hello-daemon/postrm" "$root/DEBIAN/"
+  cat >"$root/DEBIAN/control" <<CONTROL
+Package: hello-daemon
+Version: 1.0
+Architecture: all
+Maintainer: understudy demo <demo@localhost>
+Depends: systemd, init-system-helpers
+Section: misc
+Priority: optional
+Description: understudy's demo daemon, enabled by deb-systemd-helper
+ Sleeps; its package enables it the way dh_installsystemd does.
+CONTROL
+  dpkg-deb --root-owner-group -Zgzip --build "$root" "$out/hello-daemon_1.0_all.deb" >/dev/null
+  rm -rf "$root"
+}
+
 build_mirror() {
   local out=$1 version healthy
   while read -r version healthy; do
@@ -59,6 +83,7 @@ build_mirror() {
     build_hello_service_deb "$version" "$healthy" "$out"
   done <"$VM_IMAGES_DIR/hello-service/releases.txt"
   fetch_backports_kernel "$out"
+  build_hello_daemon_deb "$out"
   (cd "$out" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages && gzip -9kn Packages)
   {
     echo "Origin: understudy"

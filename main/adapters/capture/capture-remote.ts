@@ -37,7 +37,8 @@ const TAR_UNREADABLE = /^tar: (.*): Cannot (open|read|stat): (.*)$/;
 /** What tar prints about files it could not read or that moved while read, and nothing else. */
 const TAR_READ_PROBLEM = /^tar: (.*: Cannot (open|read|stat): .*|.*: file changed as we read it|Exiting with failure status due to previous errors)$/;
 
-function entryFromMember(m: TarMember): Entry | undefined {
+/** A map entry for a tar member (content fields, sha256, are the caller's). */
+export function entryFromMember(m: TarMember): Entry | undefined {
   const types: Record<string, Entry['type'] | undefined> = { file: 'file', dir: 'dir', symlink: 'symlink', link: 'file', fifo: 'fifo', chardev: 'chardev', blockdev: 'blockdev' };
   const type = types[m.type];
   if (!type) return undefined;

@@ -4,7 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import { UnderstudyError, type ErrorCode } from '../../core/domain/errors.ts';
 import type { StageIo, StageServiceName, StageServices } from '../../core/workflow/stage-services.ts';
-import type { Conflict, DeltaSummary } from '../../core/workflow/run-types.ts';
+import type { Conflict, DeltaSummary, KeptBack } from '../../core/workflow/run-types.ts';
 import { abortableSleep } from './abortable-sleep.ts';
 
 export interface FakeOptions {
@@ -27,6 +27,8 @@ export interface FakeOptions {
   healthFail?: boolean;
   /** findConflicts reports these. */
   conflicts?: Conflict[];
+  /** captureSandbox reports these sandbox-only paths (and what became of them). */
+  keptBack?: KeptBack[];
   /** Every call start/end is appended here as `start NAME` / `end NAME` / `abort NAME` lines. */
   callLog?: string;
 }
@@ -98,6 +100,7 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
     })),
     captureSandbox: svc('captureSandbox', () => ({
       map2: 'b'.repeat(64), delta: opts.delta ?? { added: [], changed: ['usr/bin/hello-service'], removed: [] },
+      ...(opts.keptBack ? { keptBack: opts.keptBack } : {}),
     })),
     rehearseReboot: svc('rehearseReboot', (a) => {
       const kernel = { version: '6.12.9-amd64', path: 'boot/vmlinuz-6.12.9-amd64', initrds: ['boot/initrd.img-6.12.9-amd64'],

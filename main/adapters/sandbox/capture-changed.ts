@@ -36,7 +36,7 @@ export function mergeUnchanged(captured: Manifest, map1: Manifest, skipped: stri
 
 export async function captureChanged(o: {
   store: string; run: string; shell: RemoteShell; map1: Manifest; sinceEpochSec: number; signal?: AbortSignal;
-}): Promise<{ map: string; changedPaths: number; skippedDirs: number }> {
+}): Promise<{ map: string; changedPaths: number; skippedDirs: number; skipped: string[] }> {
   const list = await o.shell.run(`find / -xdev -newerct @${Math.floor(o.sinceEpochSec)} -printf '%P\\n'`,
     { signal: o.signal, timeoutMs: 10 * 60_000 });
   if (list.exitCode !== 0) throw new UnderstudyError('remote-command', `listing changed files in the sandbox failed: ${list.stderr.trim()}`);
@@ -45,5 +45,5 @@ export async function captureChanged(o: {
   const cap = await captureRemote({ store: o.store, target: `sandbox:${o.run}`, shell: o.shell, sudo: false, excludes: skipped, signal: o.signal });
   const captured = (await loadMap(o.store, cap.map)).manifest;
   const map = await saveMap(o.store, mergeUnchanged(captured, o.map1, skipped));
-  return { map, changedPaths: changed.length, skippedDirs: skipped.length };
+  return { map, changedPaths: changed.length, skippedDirs: skipped.length, skipped };
 }

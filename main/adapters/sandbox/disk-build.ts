@@ -17,6 +17,7 @@
 // Several host filesystems (/boot apart ...) are one tree in the map, so they land merged on one disk,
 // whose filesystem has the host root's UUID when map1 names it (root-uuid.ts).
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -26,7 +27,7 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Manifest } from '../../core/domain/manifest.ts';
 import { contentIdOf, loadMap } from '../store/map-store.ts';
 import { writeEntryContent } from '../restore/restore-map.ts';
-import { applyEditsToTree, planSandboxEdits, type EditPlan } from './sandbox-edits.ts';
+import { applyEditsToTree, planSandboxEdits, SANDBOX_UNIT_ARGS, type EditPlan } from './sandbox-edits.ts';
 import { populateWithDebugfs } from './debugfs-populate.ts';
 import { checkoutImageTree } from './image-tree.ts';
 import { devicesNeedingRoot, finishCheckoutImage } from './checkout-finish.ts';
@@ -37,8 +38,9 @@ import { hostRootUuid } from './root-uuid.ts';
 
 const run = promisify(execFile);
 
-/** The sandbox's kernel arguments: its one merged root disk, the serial console, eth0 for the DHCP unit. */
-export const SANDBOX_CMDLINE = 'root=/dev/vda rw console=ttyS0 net.ifnames=0';
+/** The sandbox's kernel arguments: its one merged root disk, the serial console, eth0 for the DHCP unit,
+ *  the units it needs and no periodic jobs (sandbox-edits.ts SANDBOX_UNIT_ARGS). */
+export const SANDBOX_CMDLINE = `root=/dev/vda rw console=ttyS0 net.ifnames=0 ${SANDBOX_UNIT_ARGS}`;
 
 export interface BaseImage { dir: string; rootImg: string; kernel: string; initrd?: string; cmdline: string; cached: boolean; seconds: number }
 
@@ -113,8 +115,10 @@ export async function baseImageFor(store: string, mapRef: string, override?: { k
   const started = Date.now();
   const { id, manifest } = await loadMap(store, mapRef);
   // Keyed by the content id (not the map id, which includes the host and capture time): an unchanged
-  // host captured again, and a clone with the identical tree, re-use it.
-  const key = contentIdOf(manifest);
+  // host captured again, and a clone with the identical tree, re-use it. The edits are part of the key:
+  // a change to them (a newer understudy) builds the disk anew.
+  const plan = planSandboxEdits(manifest);
+  const key = createHash('sha256').update(contentIdOf(manifest)).update(JSON.stringify(plan.ops)).digest('hex');
   const dir = join(imageCacheRoot(), `sandbox-${key.slice(0, 24)}`);
   const cmdline = SANDBOX_CMDLINE;
   const done = (cached: boolean): BaseImage => {

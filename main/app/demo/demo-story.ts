@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import type { RunInput } from '../../core/workflow/run-types.ts';
-import { isSandboxOnly } from '../../adapters/sandbox/sandbox-edits.ts';
+import { isRuntimeState } from '../../adapters/sandbox/sandbox-edits.ts';
 import { swapWorkAreas } from '../stage-services/real-stage-services.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { loadMap } from '../../adapters/store/map-store.ts';
@@ -74,7 +74,7 @@ export async function runDemoStory(o: DemoOptions): Promise<{ steps: DemoStep[];
       const now = await capture({ store: o.store, target: host.target, signal: o.signal, excludes: swapWorkAreas(host.target),
         connect: sshConnector(o.store, { identity: host.identity, acceptNewHostKey: true }, o.signal) });
       const d = diffMaps(before, (await loadMap(o.store, now.map)).manifest, false);
-      const changed = [...d.added, ...d.changed, ...d.removed].filter((p) => !isSandboxOnly(p));
+      const changed = [...d.added, ...d.changed, ...d.removed].filter((p) => !isRuntimeState(p));
       second.step.hostUnchanged = changed.length === 0;
       if (changed.length) second.step.hostChanges = changed.slice(0, 20);
     }

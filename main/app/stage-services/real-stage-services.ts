@@ -12,13 +12,16 @@ import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
 import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
 import { SANDBOX_CMDLINE, baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
+import { readSandboxBase, type SandboxBase } from '../../adapters/sandbox/sandbox-base.ts';
+import { planSandboxEdits } from '../../adapters/sandbox/sandbox-edits.ts';
 import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS, withStageTimeout } from '../../adapters/sandbox/stage-timeout.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
-import { effectiveMap2 } from './effective-map2.ts';
+import { effectiveMap2, withChosen } from './effective-map2.ts';
+import { keptBackConflicts } from './kept-back.ts';
 import { hypervisorFor } from './hypervisor-for.ts';
 import { registerSandbox, releaseRunSandboxes, sandboxFor, sandboxLive } from './sandbox-registry.ts';
 import { DEFAULT_LIBVIRT_URI, destroyOrphanedDomain } from '../../adapters/libvirt/libvirt-hypervisor.ts';
@@ -101,7 +104,14 @@ export function realStageServices(input: RunInput, store: string): StageServices
     }).finally(() => serial.stop());
     // what a resumed attempt needs to destroy what is left of this one (see disposeRemains)
     const vm: SandboxVm = { kind: hypervisor.kind, name: sb.vm.id, ...(hypervisor.kind === 'libvirt' ? { uri: (hypervisor as { uri?: string }).uri } : {}) };
-    const ref: SandboxRef = { id: registerSandbox(input.runId, sb), sshPort: sb.vm.sshPort, bootStartedAt, vm, work: sb.workDir };
+    const id = registerSandbox(input.runId, sb);
+    // the sandbox's own version of what the edits and the boot touched, before the upgrade (capture2's base)
+    const m1 = (await loadMap(store, map1)).manifest;
+    const t0 = Date.now();
+    const own = await readSandboxBase({ store, shell: sb.shell, map1: m1, plan: planSandboxEdits(m1), since: bootStartedAt, signal });
+    io.log('info', 'sandbox', `recorded the sandbox's own version of ${Object.keys(own.entries).length} path(s) the edits and the boot `
+      + `touched, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const ref: SandboxRef = { id, sshPort: sb.vm.sshPort, bootStartedAt, vm, work: sb.workDir, base: own };
     return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
   }
 
@@ -191,11 +201,12 @@ export function realStageServices(input: RunInput, store: string): StageServices
         const c2 = await captureChanged({ store, run: input.runId, shell: sb.shell, map1: m1, sinceEpochSec: since, signal });
         io.log('info', 'capture2', `${c2.changedPaths} changed paths read; ${c2.skippedDirs} unchanged directories taken from map1`);
         const raw = (await loadMap(store, c2.map)).manifest;
-        const eff = await effectiveMap2(store, m1, raw);
-        const map2 = await saveMap(store, eff);
-        const d = diffMaps(m1, eff, false);
+        const eff = await effectiveMap2(store, m1, raw, sandbox.base as SandboxBase | undefined, c2.skipped);
+        const map2 = await saveMap(store, eff.manifest);
+        const d = diffMaps(m1, eff.manifest, false);
         io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
-        return { map2, delta: d };
+        for (const k of eff.keptBack) io.log('info', 'capture2', `sandbox-only /${k.path}: ${k.outcome} (${k.sandbox})`);
+        return { map2, delta: d, keptBack: eff.keptBack };
       });
     },
 
@@ -224,26 +235,33 @@ export function realStageServices(input: RunInput, store: string): StageServices
       return (await releaseRunSandboxes(input.runId, 0)).map((id) => `sandbox ${id}`);
     },
 
-    async findConflicts({ target, map1, map2 }) {
+    async findConflicts({ target, map1, map2, keptBack }) {
       const host = await openTargetHost(target, store, sshChoice);
       try {
         const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
-        return { conflicts: (await previewConflicts(host, store, a.manifest, b.manifest)).filter((c) => !preferred[c.path]) };
+        const drift = await previewConflicts(host, store, a.manifest, b.manifest);
+        return { conflicts: [...drift, ...keptBackConflicts(keptBack ?? [])].filter((c) => !preferred[c.path]) };
       } finally { await host.close(); }
     },
 
-    async swap({ target, map1, map2, resolutions }, io) {
+    async swap({ target, map1, map2: reviewed, resolutions, keptBack }, io) {
       const host = await openTargetHost(target, store, sshChoice);
       try {
+        const prefer = { ...preferred, ...resolutions };
+        const [a, r2] = await Promise.all([loadMap(store, map1), loadMap(store, reviewed)]);
+        // the upgrade's version of the kept-back paths the operator chose: the same map on every re-entry
+        const chosen = withChosen(r2.manifest, keptBack ?? [], prefer);
+        const b = chosen ? { id: await saveMap(store, chosen), manifest: chosen } : r2;
+        if (chosen) io.log('info', 'swap', `map ${b.id}: map2 with the upgrade's version of ${(keptBack ?? []).filter((k) => prefer[k.path] === 'sandbox' && k.ifChosen).map((k) => `/${k.path}`).join(', ')}`);
+        const map2 = b.id;
         // re-entered after a crash: a committed swap of this map pair is not applied twice
         const done = (await revertible(host, store)).find((r) => r.map1 === map1 && r.map2 === map2);
-        if (done) return { swap: { files: 0, bytesSent: 0, seconds: 0, windowSeconds: 0 } };
-        const [a, b] = await Promise.all([loadMap(store, map1), loadMap(store, map2)]);
+        if (done) return { swap: { files: 0, bytesSent: 0, seconds: 0, windowSeconds: 0 }, map2 };
         const r = await runSwap({
-          host, store, map1: a, map2: b, prefer: new Map(Object.entries({ ...preferred, ...resolutions })), signal: io.signal,
+          host, store, map1: a, map2: b, prefer: new Map(Object.entries(prefer)), signal: io.signal,
           onTx: (txid) => io.log('info', 'swap', `transaction ${txid}`),
         });
-        return { swap: { files: r.files, bytesSent: r.bytesSent, seconds: r.seconds, windowSeconds: r.windowSeconds } };
+        return { swap: { files: r.files, bytesSent: r.bytesSent, seconds: r.seconds, windowSeconds: r.windowSeconds }, map2 };
       } finally { await host.close(); }
     },
 

@@ -6,6 +6,7 @@ import type { RunResult } from '../../core/workflow/run-result.ts';
 import { stageLine } from './stage-line.ts';
 import { networkLines } from './network-lines.ts';
 import { rehearsalShareText, type RehearsalShare } from '../../core/workflow/rehearsal-share.ts';
+import { keptBackLines } from './kept-back-lines.ts';
 import { statusText, type RunRow } from './run-listing.ts';
 import { rebootSummary, skippedStageNote } from '../../core/workflow/reboot-rehearsal.ts';
 
@@ -62,6 +63,7 @@ export function runDetailText(rec: RunRecord, row: RunRow, stages: StageSummary[
   if (r.reboot) lines.push(`boot     ${rebootSummary(r.reboot)}`);
   lines.push(...networkLines(r.network));
   for (const c of r.conflicts ?? []) lines.push(`conflict ${c.path}`);
+  lines.push(...keptBackLines(r.keptBack ?? [], ''));
   if (r.swap) lines.push(`swap     ${JSON.stringify(r.swap)}`);
   for (const h of r.health ?? []) lines.push(`health   ${h.ok ? 'ok  ' : 'FAIL'} ${h.cmd}`);
   if (r.error) lines.push('', `error    ${r.error.code} at ${r.error.stage}: ${r.error.message}`);

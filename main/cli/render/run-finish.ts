@@ -2,6 +2,7 @@
 // outcome is upgraded/rehearsed) and the outcome's exit code.
 import type { RunFinish } from '../../app/runs/runner.ts';
 import type { Output } from '../output.ts';
+import { keptBackLines } from './kept-back-lines.ts';
 
 export function printRunFinish(out: Output, f: RunFinish, stdout: NodeJS.WritableStream = process.stdout,
   stderr: NodeJS.WritableStream = process.stderr): number {
@@ -16,5 +17,6 @@ export function printRunFinish(out: Output, f: RunFinish, stdout: NodeJS.Writabl
   const took = Object.values(f.result.timings).reduce((a, b) => a + b, 0);
   const line = `run ${f.result.run}: ${f.outcome}${given ? ` (${given.stage}: ${given.message})` : ''}  ${took.toFixed(1)}s of stage time`;
   (ok ? stdout : stderr).write(line + '\n');
+  for (const l of keptBackLines(f.result.keptBack ?? [])) (ok ? stdout : stderr).write(l + '\n');
   return f.exitCode;
 }

@@ -22,7 +22,7 @@ export const upgradeVerb: Verb = {
     .option('--health <cmd>', 'a health command run on the host after the swap; repeatable (dir: hosts: on this machine, cwd = the directory)', collect, [] as string[])
     .option('--yes', 'approve the review without asking (unresolved conflicts still stop the run, exit 5)')
     .option('--reboot <when>', 'auto (kernel, initrd, libc or systemd changed), never, always', 'auto')
-    .option('--prefer <side-and-path...>', 'on a conflict keep the host\'s file or take the sandbox\'s: --prefer host|sandbox PATH'),
+    .option('--prefer <side-and-path...>', 'on a conflict (drift, or a sandbox-only path the upgrade changed) keep the host\'s file or take the upgrade\'s; sandbox also applies the upgrade\'s change to an identity path (host keys, machine id): --prefer host|sandbox PATH'),
   async run(rt, args, opts) {
     const target = args[0]!;
     const kind = parseTarget(target).kind; // usage error before anything is created

@@ -2,10 +2,11 @@
 // theirs = map2. It merges only when clean: changes of the two sides that overlap or even touch the
 // same base lines are a conflict (as in git), never guessed.
 
-interface Hunk { baseStart: number; baseEnd: number; sideStart: number; sideEnd: number }
+/** Base lines [baseStart, baseEnd) became the side's lines [sideStart, sideEnd). */
+export interface Hunk { baseStart: number; baseEnd: number; sideStart: number; sideEnd: number }
 
 /** Longest common subsequence as matched index pairs (DP; config files are small). */
-function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
+export function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
   const n = a.length, m = b.length;
   const w = m + 1;
   const t = new Uint32Array((n + 1) * w);
@@ -22,7 +23,8 @@ function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
   return pairs;
 }
 
-function hunks(base: string[], side: string[]): Hunk[] {
+/** The side's changes against base, in base order. */
+export function hunks(base: string[], side: string[]): Hunk[] {
   const out: Hunk[] = [];
   let bi = 0, si = 0;
   for (const [b, s] of [...lcsPairs(base, side), [base.length, side.length] as [number, number]]) {
@@ -32,10 +34,9 @@ function hunks(base: string[], side: string[]): Hunk[] {
   return out;
 }
 
-function splitLines(text: string): string[] {
-  const lines = text.split('\n');
-  // keep the "no final newline" fact: the last element is '' when the text ends with '\n'
-  return lines;
+/** Lines of a text; the last element is '' when the text ends with '\n' (the "no final newline" fact kept). */
+export function splitLines(text: string): string[] {
+  return text.split('\n');
 }
 
 /** The side's lines for base range [lo, hi), given the side's hunks inside that range (sorted). */

@@ -1,5 +1,5 @@
 // A finished (or stopped) run as the contract's result object (cli-contract.md "Result fields").
-import type { Outcome, RunContext } from './run-types.ts';
+import type { KeptBack, Outcome, RunContext } from './run-types.ts';
 
 const FINAL_OUTCOMES: Record<string, Outcome> = {
   done: 'upgraded', rehearsed: 'rehearsed', 'check-failed': 'check-failed', conflict: 'conflict',
@@ -30,6 +30,8 @@ export interface RunResult {
   reboot?: RunContext['reboot'];
   network?: RunContext['network'];
   conflicts?: RunContext['conflicts'];
+  /** Sandbox-only paths the run changed and what became of each (without the entries a choice would write). */
+  keptBack?: Array<Omit<KeptBack, 'ifChosen'>>;
   swap?: Record<string, unknown>;
   health?: RunContext['health'];
   hypervisor?: string;
@@ -59,6 +61,7 @@ export function runResult(context: RunContext, state: string): RunResult {
   if (c.reboot) r.reboot = c.reboot;
   if (c.network) r.network = c.network;
   if (c.conflicts) r.conflicts = c.conflicts;
+  if (c.keptBack) r.keptBack = keptBackView(c.keptBack);
   if (c.health) r.health = c.health;
   if (c.hypervisor) r.hypervisor = c.hypervisor;
   if (c.accel) r.accel = c.accel;
@@ -75,3 +78,8 @@ export function runResult(context: RunContext, state: string): RunResult {
 }
 
 const round = (s: number) => Math.round(s * 1000) / 1000;
+
+/** Kept-back items as reports show them: the entries a choice would write are internal. */
+export function keptBackView(items: readonly KeptBack[]): Array<Omit<KeptBack, 'ifChosen'>> {
+  return items.map(({ ifChosen: _internal, ...shown }) => shown);
+}

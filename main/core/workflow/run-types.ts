@@ -2,6 +2,7 @@
 // Everything here is plain JSON: the context is persisted after every transition and restored on resume.
 import type { NetworkReport } from '../domain/network-report.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
+import type { Entry } from '../domain/manifest.ts';
 
 export type RunKind = 'rehearse' | 'upgrade';
 export type RebootPolicy = 'auto' | 'never' | 'always';
@@ -33,8 +34,31 @@ export interface PackageChange { name: string; from?: string; to?: string }
 export interface PackageChanges { upgraded: PackageChange[]; installed: PackageChange[]; removed: PackageChange[] }
 export interface CheckResult { cmd: string; ok: boolean; exitCode: number | null; output?: string }
 export interface HealthResult { cmd: string; ok: boolean; exitCode?: number | null; output?: string }
-/** A path the swap would write whose host copy changed since map1 (drift). */
-export interface Conflict { path: string; host: string; sandbox: string }
+/** A path the swap would write whose host copy changed since map1 (drift), or a sandbox-only path the
+ *  upgrade changed with no clean merge into the host's version (then with both diffs). */
+export interface Conflict { path: string; host: string; sandbox: string; hostDiff?: string; sandboxDiff?: string }
+/**
+ * A sandbox-only path (adapters/sandbox/sandbox-edits.ts) that the sandbox's run changed, and what the swap
+ * does with it. merged: the upgrade's change, applied to the host's own version, lands; conflict: no clean
+ * merge (or a path the operator always decides), the operator chooses at review; identity: host keys and
+ * machine ids, the host's are kept unless the operator chooses the upgrade's; runtime: state a running
+ * machine rewrites by itself, never applied.
+ */
+export interface KeptBack {
+  path: string;
+  outcome: 'merged' | 'conflict' | 'identity' | 'runtime';
+  /** What the run did to the sandbox's own version (e.g. 'content changed'). */
+  sandbox: string;
+  /** Why it is not applied as it is (conflict, identity). */
+  why?: string;
+  /** The upgrade's change to a text file, as a diff of the sandbox's version before and after it. */
+  sandboxDiff?: string;
+  /** What lands on the host (merged) or would land if chosen (conflict, identity), as a diff of the host's file. */
+  hostDiff?: string;
+  /** Entries the swap writes when the operator chooses the upgrade's version (parents first; [] removes the
+   *  path). Absent: nothing to choose. */
+  ifChosen?: Entry[];
+}
 export type Resolution = 'host' | 'sandbox';
 export interface SwapStats { files: number; bytesSent: number; seconds: number; windowSeconds: number }
 export interface RestartResult { restarted: string[]; rebooted: boolean }
@@ -94,6 +118,8 @@ export interface RunContext {
   map2?: string;
   delta?: DeltaSummary;
   reboot?: RebootReport;
+  /** Sandbox-only paths the run changed and what became of each (capture2). */
+  keptBack?: KeptBack[];
   conflicts?: Conflict[];
   resolutions?: Record<string, Resolution>;
   /** Set once the swap stage was entered: from then on the host may differ from map1. */

@@ -12,11 +12,11 @@
 // verify, only identical map1s share.
 import { UnderstudyError } from '../domain/errors.ts';
 import type { FollowerVerdict } from '../domain/follower-delta.ts';
-import type { CheckResult, DeltaSummary, PackageChanges, RebootReport, RunInput } from './run-types.ts';
+import type { CheckResult, DeltaSummary, KeptBack, PackageChanges, RebootReport, RunInput } from './run-types.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
 import type { StageIo, StageServices } from './stage-services.ts';
 
-interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map1: string; map2: string; delta: DeltaSummary; hypervisor: string; accel: string }
+interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map1: string; map2: string; delta: DeltaSummary; keptBack?: KeptBack[]; hypervisor: string; accel: string }
 interface Entry {
   owner: string; ownerTarget?: string; settled: boolean; rebootSettled: boolean;
   done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal>;
@@ -216,7 +216,7 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       return r;
     },
     async captureSandbox(a, io) {
-      if (followed) { const r = await followed.done; return ownResult ?? { map2: r.map2, delta: r.delta }; }
+      if (followed) { const r = await followed.done; return ownResult ?? { map2: r.map2, delta: r.delta, ...(r.keptBack ? { keptBack: r.keptBack } : {}) }; }
       notFollowing(a.sandbox.id, io);
       const r = await asOwner(() => inner.captureSandbox(a, io));
       mine?.resolve({ map1: a.map1, hypervisor: '', accel: '', ...mine.partial, ...r });

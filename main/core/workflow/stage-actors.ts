@@ -92,10 +92,10 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
       return {};
     }, true),
     findConflicts: stage('reconciling', (c, io) => s.findConflicts({
-      target: c.input.target, map1: need(c.map1, 'map1'), map2: need(c.map2, 'map2'), delta: need(c.delta, 'delta'),
+      target: c.input.target, map1: need(c.map1, 'map1'), map2: need(c.map2, 'map2'), delta: need(c.delta, 'delta'), keptBack: c.keptBack,
     }, io)),
     swap: stage('swapping', (c, io) => s.swap({
-      target: c.input.target, map1: need(c.map1, 'map1'), map2: need(c.map2, 'map2'), resolutions: c.resolutions ?? {},
+      target: c.input.target, map1: need(c.map1, 'map1'), map2: need(c.map2, 'map2'), resolutions: c.resolutions ?? {}, keptBack: c.keptBack,
     }, io)),
     restart: stage('restarting', async (c, io) => ({
       restart: await s.restart({ target: c.input.target, reboot: c.input.reboot, delta: c.delta, packages: c.packages }, io),

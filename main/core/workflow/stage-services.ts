@@ -13,7 +13,7 @@
 import type { RunEvent } from '../domain/events.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
 import type {
-  CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
+  CheckResult, Conflict, DeltaSummary, HealthResult, KeptBack, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
   RestartResult, RunInput, SandboxRef, SwapStats,
 } from './run-types.ts';
 import type { NetworkReport } from '../domain/network-report.ts';
@@ -42,7 +42,8 @@ export interface StageServices {
   /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
   runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges; network?: NetworkReport }>;
   runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[]; network?: NetworkReport }>;
-  captureSandbox(a: { sandbox: SandboxRef; map1: string }, io: StageIo): Promise<{ map2: string; delta: DeltaSummary }>;
+  /** map2 is the upgrade's effect on map1 (sandbox-only paths decided); keptBack says what became of those. */
+  captureSandbox(a: { sandbox: SandboxRef; map1: string }, io: StageIo): Promise<{ map2: string; delta: DeltaSummary; keptBack?: KeptBack[] }>;
   /**
    * Shuts the sandbox down and boots it again from its own disk (now map2) on the kernel and initrd the
    * host's boot configuration takes next (read from map2), then runs the checks again and lists the failed
@@ -55,12 +56,14 @@ export interface StageServices {
   /** Stops and removes the sandbox and the run's disk images, or what is left of a sandbox whose
    *  orchestrator died. No-op when there is nothing left. */
   releaseSandbox(a: { sandbox?: SandboxRef; image?: string }, io: StageIo): Promise<void>;
-  /** Paths of the delta whose host copy drifted from map1 since the capture. Host untouched. */
-  findConflicts(a: { target: string; map1: string; map2: string; delta: DeltaSummary }, io: StageIo):
+  /** Paths of the delta whose host copy drifted from map1 since the capture, and kept-back paths with no clean
+   *  merge. Host untouched. */
+  findConflicts(a: { target: string; map1: string; map2: string; delta: DeltaSummary; keptBack?: KeptBack[] }, io: StageIo):
     Promise<{ conflicts: Conflict[] }>;
-  /** Applies map1 -> map2 through the crash-safe journal; throws conflict (host untouched) or needs-recovery. */
-  swap(a: { target: string; map1: string; map2: string; resolutions: Record<string, Resolution> }, io: StageIo):
-    Promise<{ swap: SwapStats }>;
+  /** Applies map1 -> map2 (with the kept-back versions the operator chose: then map2 is the map that landed)
+   *  through the crash-safe journal; throws conflict (host untouched) or needs-recovery. */
+  swap(a: { target: string; map1: string; map2: string; resolutions: Record<string, Resolution>; keptBack?: KeptBack[] }, io: StageIo):
+    Promise<{ swap: SwapStats; map2?: string }>;
   restart(a: { target: string; reboot: RebootPolicy; delta?: DeltaSummary; packages?: PackageChanges }, io: StageIo):
     Promise<RestartResult>;
   checkHealth(a: { target: string; health: string[] }, io: StageIo): Promise<{ health: HealthResult[] }>;

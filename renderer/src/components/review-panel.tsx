@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { ConflictChoice, Review } from '../../../main/contract/index.ts';
 import { groupByDirectory } from '../format.ts';
 import { NetworkSection } from './network-section.tsx';
+import { Diff, KeptBackSection } from './kept-back-section.tsx';
 
 export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
   review: Review;
@@ -14,6 +15,7 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
   const [choices, setChoices] = useState<Record<string, 'host' | 'sandbox'>>({});
   const [busy, setBusy] = useState(false);
   const { packages: pk, files, conflicts, checks, disruption } = review;
+  const keptBack = review.keptBack ?? [];
   const unresolved = conflicts.filter((c) => !choices[c.path]).length;
   const failedChecks = checks.filter((c) => !c.ok).length;
   const act = async (f: () => Promise<void>) => { setBusy(true); try { await f(); } finally { setBusy(false); } };
@@ -24,6 +26,7 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
         <span><b>{pk.upgraded.length}</b> upgraded · <b>{pk.installed.length}</b> new · <b>{pk.removed.length}</b> removed packages</span>
         {!review.partial && <span><b>{files.added.length}</b> added · <b>{files.changed.length}</b> changed · <b>{files.removed.length}</b> removed files</span>}
         <span className={conflicts.length ? 'warn' : ''}><b>{conflicts.length}</b> conflicts</span>
+        {keptBack.length > 0 && <span><b>{keptBack.length}</b> sandbox-only paths</span>}
         <span className={failedChecks ? 'bad' : 'good'}>{checks.length === 0 ? 'no checks' : `${checks.length - failedChecks}/${checks.length} checks passed`}</span>
         <span>{disruption.reboot ? <b className="warn">reboot</b> : 'no reboot'}{disruption.restart.length > 0 && ` · restarts ${disruption.restart.join(', ')}`}</span>
         {review.network && (review.network.refusals.length + review.network.failures.length > 0) && (
@@ -84,7 +87,9 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
             <tbody>
               {conflicts.map((c) => (
                 <tr key={c.path}>
-                  <td className="mono">{c.path}</td><td>{c.host}</td><td>{c.sandbox}</td>
+                  <td className="mono">{c.path}</td>
+                  <td>{c.host}{c.hostDiff && <Diff title="on the host if you keep the upgrade's" text={c.hostDiff} />}</td>
+                  <td>{c.sandbox}{c.sandboxDiff && <Diff title="the upgrade's change" text={c.sandboxDiff} />}</td>
                   <td><div className="radios inline" role="radiogroup" aria-label={`Keep for ${c.path}`}>
                     {(['host', 'sandbox'] as const).map((v) => (
                       <label key={v}><input type="radio" name={`c-${c.path}`} checked={choices[c.path] === v} disabled={!decidable}
@@ -97,6 +102,9 @@ export function ReviewPanel({ review, decidable, onApprove, onAbort }: {
           </table>
         </section>
       )}
+
+      <KeptBackSection items={keptBack.filter((k) => k.outcome !== 'conflict')} chosen={choices} decidable={decidable}
+        onChoose={(path, take) => setChoices((x) => { const { [path]: _was, ...rest } = x; return take ? { ...rest, [path]: 'sandbox' } : rest; })} />
 
       {decidable && (
         <div className="decision">

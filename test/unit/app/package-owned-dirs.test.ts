@@ -31,7 +31,7 @@ test('package-shipped directories under var/log reach map2, their logs do not', 
       { ...dir('var/log/nginx'), gid: 4 },
       { path: 'var/log/nginx/access.log', type: 'file', mode: 0o640, uid: 33, gid: 4, mtimeNs: '1', size: 0, sha256: 'e'.repeat(64) },
     ] as Entry[]).sort((a, b) => (a.path < b.path ? -1 : 1)));
-    const eff = await effectiveMap2(store, map1, map2);
+    const eff = (await effectiveMap2(store, map1, map2)).manifest;
     assert.deepEqual(diffMaps(map1, eff, false).added, ['var/lib/dpkg/info/nginx-common.list', 'var/log/nginx']);
     assert.equal(eff.entries.find((e) => e.path === 'var/log/nginx')?.gid, 4, 'owner and mode as the package left them');
   } finally { rmSync(store, { recursive: true, force: true }); }

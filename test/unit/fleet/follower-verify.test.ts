@@ -58,7 +58,7 @@ before(async () => {
   appendFileSync(join(sandbox, 'var/log/syslog'), 'sandbox boot\n');
   const m1 = (await loadMap(store, rep.map1)).manifest;
   const raw = (await loadMap(store, await cap(sandbox))).manifest;
-  const eff = await effectiveMap2(store, m1, raw);
+  const eff = (await effectiveMap2(store, m1, raw)).manifest;
   rep.map2 = await saveMap(store, eff);
   repDelta = diffMaps(m1, eff, false);
   assert.deepEqual(repDelta.added, ['usr/share/doc/hello/changelog']);
@@ -187,7 +187,7 @@ test('a rehearsal that wrote the representative\'s own host name or identity int
   writeFileSync(join(sandbox, 'etc/hello-node.conf'), 'listen = 0.0.0.0\nnode_name = web1\n'); // a postinst's `hostname`
   appendFileSync(join(sandbox, 'usr/share/doc/hello/changelog'), 'built on web1\n'); // package payload: not searched
   const m1 = (await loadMap(store, rep.map1)).manifest;
-  const eff = await effectiveMap2(store, m1, (await loadMap(store, await cap(sandbox))).manifest);
+  const eff = (await effectiveMap2(store, m1, (await loadMap(store, await cap(sandbox))).manifest)).manifest;
   const map2 = await saveMap(store, eff);
   const [, f1] = await follower('web11');
   const v = await verifyFollower(store, { map1: rep.map1, map2 }, { map1: f1 });

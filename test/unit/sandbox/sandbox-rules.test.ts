@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
-import { isSandboxOnly, planSandboxEdits } from '../../../main/adapters/sandbox/sandbox-edits.ts';
+import { isEdited, isSandboxOnly, planSandboxEdits } from '../../../main/adapters/sandbox/sandbox-edits.ts';
 import { APT_PROXY_CONF_KEY } from '../../../main/adapters/proxy/guest-forward.ts';
 import { pickKernel } from '../../../main/adapters/sandbox/kernel-select.ts';
 import { execSync } from 'node:child_process';
@@ -22,11 +22,14 @@ const file = (path: string, sha = 'a'.repeat(64), mtimeNs = '1700000000123456789
 const manifest = (entries: Entry[], excluded: Manifest['excluded'] = []): Manifest =>
   ({ version: 1, target: 'dir:/x', host: 'x', capturedAt: '2026-01-01T00:00:00Z', entries, excluded, unstable: [], filesystems: [] });
 
-describe('sandbox-only edits', () => {
-  it('covers the injected key, host keys, fstab, logs; not real upgrade changes', () => {
+describe('sandbox-only paths', () => {
+  it('covers the injected key, host keys, fstab, logs; not real upgrade changes, package state included', () => {
     for (const p of ['etc/fstab', 'root/.ssh/authorized_keys', 'etc/ssh/ssh_host_ed25519_key', 'var/log/journal/x/system.journal',
-      'etc/machine-id', 'lost+found', 'var/lib/systemd/random-seed']) assert.equal(isSandboxOnly(p), true, p);
-    for (const p of ['etc/ssh/sshd_config', 'var/lib/dpkg/status', 'usr/bin/hello-service', 'var/logger', 'etc/fstab.d']) {
+      'etc/machine-id', 'lost+found', 'var/lib/systemd/random-seed', 'var/lib/systemd/timers/stamp-fstrim.timer']) assert.equal(isSandboxOnly(p), true, p);
+    for (const p of ['etc/ssh/sshd_config', 'var/lib/dpkg/status', 'usr/bin/hello-service', 'var/logger', 'etc/fstab.d',
+      'var/lib/systemd/deb-systemd-helper-enabled/redis-server.service.dsh-also', 'var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/redis-server.service',
+      'var/lib/systemd/catalog/database', 'var/lib/apt/extended_states', 'var/lib/ucf/registry', 'etc/alternatives/editor', 'var/lib/dpkg/alternatives/editor',
+      'etc/systemd/system/multi-user.target.wants/ssh.service', 'etc/systemd/system/multi-user.target.wants/systemd-networkd.service', 'etc/systemd/system/sshd.service']) {
       assert.equal(isSandboxOnly(p), false, p);
     }
   });
@@ -37,7 +40,7 @@ describe('sandbox-only edits', () => {
     assert.ok(conf && conf.op === 'write');
     assert.match(conf.content, /^Acquire::http::Proxy "http:\/\/10\.0\.2\.100:3128\/";$/m);
     assert.match(conf.content, /^#clear Acquire::http::Proxy;$/m);
-    assert.equal(isSandboxOnly(APT_PROXY_CONF_KEY), true);
+    assert.equal(isEdited(APT_PROXY_CONF_KEY), true);
     assert.equal(isSandboxOnly('etc/apt/apt.conf.d/99custom'), false);
     // no apt in the map: no directory made for it (it would be a new path in map2)
     const noApt = planSandboxEdits(manifest([dir(''), dir('etc')]));
@@ -110,7 +113,7 @@ describe('sandbox delta', () => {
     const map2 = manifest([dir(''), file('etc/fstab', 'c'.repeat(64)), file('usr/a', undefined, '1700000000000000000'),
       file('usr/b', 'd'.repeat(64)), file('usr/new')], [{ path: 'dev', reason: 'pseudo-fs' }]);
     // map2 as the swap sees it (no sparse files here, so the store is never read)
-    const eff = await effectiveMap2('/nonexistent-store', map1, map2);
+    const eff = (await effectiveMap2('/nonexistent-store', map1, map2)).manifest;
     assert.deepEqual(diffMaps(map1, eff, false), { added: ['usr/new'], changed: ['usr/b'], removed: [] });
   });
 });

@@ -45,7 +45,7 @@ export function withDirSandbox(real: StageServices, store: string, scratch: stri
     async captureSandbox({ sandbox, map1 }) {
       const m1 = (await loadMap(store, map1)).manifest;
       const raw = (await loadMap(store, (await capture({ store, target: `dir:${sandbox.id}` })).map)).manifest;
-      const eff = await effectiveMap2(store, m1, raw);
+      const eff = (await effectiveMap2(store, m1, raw)).manifest;
       return { map2: await saveMap(store, eff), delta: diffMaps(m1, eff, false) };
     },
     async releaseSandbox({ sandbox }) {
