@@ -8,7 +8,9 @@
 //      archive over http, now from the download cache). Enabling nginx changes what boots, so the sandbox
 //      is rebooted first (the reboot rehearsal, auto): the host's own kernel, a running system, no failed
 //      unit, the check passing again. Then on the host: nginx serving, dpkg clean, /etc/apt byte-identical,
-//      and the package set equal to a direct apt-get install in a chroot of map1's restore.
+//      and the package set equal to a direct apt-get install in a chroot of map1's restore; so are /etc and
+//      the package state (dpkg's database, deb-systemd-helper's record of the units nginx enabled), file by
+//      file (issue 19: nothing the upgrade did is dropped).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,14 @@ import { cliJson } from './helpers/cli-json.ts';
 
 const PACKAGES = 'nginx-light tree';
 const INSTALL = `apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${PACKAGES}`;
+// What the upgrade's package state and configuration are, file by file (type, mode, owner, link, content):
+// /etc but resolv.conf (the chroot gets this machine's to reach the archive), dpkg's database but its
+// backups and locks, and deb-systemd-helper's record of enabled units.
+const PACKAGE_STATE = "cd / && find etc var/lib/dpkg var/lib/systemd/deb-systemd-helper-enabled "
+  + "\\( -path etc/resolv.conf -o -name '*-old' -o -name lock -o -name 'lock-*' -o -path var/lib/dpkg/triggers/Lock \\) -prune "
+  + "-o -printf '%p %y %m %U %G %l\\n' | sort; "
+  + "find etc var/lib/dpkg var/lib/systemd/deb-systemd-helper-enabled \\( -path etc/resolv.conf -o -name '*-old' -o -name lock -o -name 'lock-*' "
+  + "-o -path var/lib/dpkg/triggers/Lock \\) -prune -o -type f -print0 | sort -z | xargs -0 sha256sum";
 const ETC_APT = "find /etc/apt -printf '%p %y %m %U %G %l\\n' | sort; find /etc/apt -type f -print0 | sort -z | xargs -0 sha256sum";
 
 interface Counted { server: Server; port: number; hits: string[] }
@@ -132,6 +142,8 @@ describe('a stock Debian host upgraded from its own real repositories', { timeou
     for (const line of verify.split('\n').filter(Boolean)) assert.match(line, /^\S+ c \//, `dpkg -V shows only conffiles: ${line}`);
     assert.equal((await onHost(ETC_APT)).out, etcAptBefore, '/etc/apt is byte-identical');
     const hostPackages = (await onHost("dpkg-query -W -f='${Package} ${Version} ${Status}\\n'")).out.split('\n').sort().join('\n');
+    const hostState = (await onHost(PACKAGE_STATE)).out;
+    assert.match(hostState, /^var\/lib\/systemd\/deb-systemd-helper-enabled\/nginx\.service\.dsh-also f /m, 'deb-systemd-helper\'s record reached the host');
 
     // the same install, straight from the archive, in a chroot of map1's restore
     const root = join(work, 'chroot');
@@ -147,6 +159,10 @@ describe('a stock Debian host upgraded from its own real repositories', { timeou
       const direct = execFileSync('chroot', [root, 'dpkg-query', '-W', '-f=${Package} ${Version} ${Status}\\n'], { encoding: 'utf8' })
         .trim().split('\n').sort().join('\n');
       assert.equal(hostPackages, direct, 'the host has exactly the packages a direct apt-get install gives');
+      const directState = execFileSync('chroot', [root, 'sh', '-c', PACKAGE_STATE], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+      const h = new Set(hostState.split('\n')), d = new Set(directState.split('\n'));
+      const differ = [...new Set([...h].filter((l) => !d.has(l)).concat([...d].filter((l) => !h.has(l))))].sort();
+      assert.deepEqual(differ, [], '/etc and the package state equal a direct apt-get install, file by file');
     } finally {
       for (const d of ['dev', 'sys', 'proc']) execFileSync('umount', ['-l', join(root, d)]);
     }
