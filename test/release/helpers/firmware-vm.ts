@@ -4,12 +4,13 @@
 // -no-reboot, so a reboot of the guest ends the process; the "firmware" then reads /boot from the disk
 // (qemu-img convert + debugfs, the guest being down) and starts QEMU again on the same overlay and the same
 // SSH port, so the host keeps its address (ssh://root@127.0.0.1:PORT) across reboots.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildQemuArgs } from '../../../main/adapters/qemu/qemu-args.ts';
 import { freeLoopbackPort } from '../../../main/adapters/qemu/free-port.ts';
 import { resolveAccel } from '../../../main/adapters/qemu/kvm-probe.ts';
+import { spawnDyingWithUs } from '../../../main/adapters/qemu/spawn-dying-with-us.ts';
 import { chooseRebootKernel } from '../../../main/core/domain/reboot-kernel.ts';
 import type { StockHostImage } from '../../../main/adapters/qemu/image-cache.ts';
 
@@ -43,7 +44,9 @@ export class FirmwareVm {
       serialLog: join(this.workDir, `serial-${n}.log`),
     }, { accel: this.accel, sshPort: this.sshPort, qmpSocket: join(this.workDir, `qmp-${n}.sock`), pidFile: join(this.workDir, `qemu-${n}.pid`) });
     this.boots.push({ kernel, startedAt: Date.now() });
-    const p = spawn('qemu-system-x86_64', [...args, '-no-reboot'], { stdio: 'ignore' });
+    // dies with the test process, even a killed one: no host VM left running unowned
+    const p = spawnDyingWithUs('qemu-system-x86_64', [...args, '-no-reboot']);
+    p.stderr!.resume();
     this.proc = p;
     p.on('exit', () => {
       if (this.stopping || this.proc !== p) return;
