@@ -44,6 +44,28 @@ const splitNul = (out: Buffer): string[] => {
   return keys;
 };
 
+/** `find -printf '%s %P\\0'` records: [path key, size]. */
+const splitSized = (out: Buffer): Array<[string, number]> => {
+  const rows: Array<[string, number]> = [];
+  for (let i = 0; i < out.length;) {
+    const j = out.indexOf(0, i);
+    if (j < 0) break;
+    const sp = out.indexOf(0x20, i);
+    if (sp > i && sp < j - 1) rows.push([keyFromBytes(out.subarray(sp + 1, j)), Number(out.subarray(i, sp).toString())]);
+    i = j + 1;
+  }
+  return rows;
+};
+
+/** Before reading anything: the boot's writes too big to record fail the stage naming the largest. */
+function tooBigSays(sized: Array<[string, number]>): void {
+  const total = sized.reduce((n, [, b]) => n + b, 0);
+  if (total <= MAX_BASE_BYTES) return;
+  const largest = [...sized].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, b]) => `/${k} (${(b / 2 ** 20).toFixed(1)} MiB)`);
+  throw new UnderstudyError('remote-command', `the sandbox's boot wrote ${(total / 2 ** 20).toFixed(0)} MiB in ${sized.length} path(s) `
+    + `before the upgrade, over the ${MAX_BASE_BYTES >> 20} MiB understudy records as the sandbox's own state; largest: ${largest.join(', ')}`);
+}
+
 /** Runs a command with binary stdin/stdout; fails unless it exits 0 or `tolerate(code, stderr)`. */
 async function runBinary(shell: RemoteShell, cmd: string, stdin: Buffer, signal: AbortSignal | undefined,
   tolerate: (code: number, stderr: string) => boolean = () => false): Promise<Buffer> {
@@ -73,8 +95,10 @@ export async function readSandboxBase(o: {
   const since = Math.floor(o.since);
   // 1. what the boot wrote (after it settled: a unit still starting could write after the read)
   const listed = await runBinary(o.shell, `timeout ${SETTLE_SECONDS} systemctl is-system-running --wait >/dev/null 2>&1; `
-    + `find / -xdev -newerct @${since} -printf '%P\\0'`, Buffer.alloc(0), o.signal);
-  const changed = splitNul(listed).filter((k) => !volatile(k) && !isRuntimeState(k));
+    + `find / -xdev -newerct @${since} -printf '%s %P\\0'`, Buffer.alloc(0), o.signal);
+  const sized = splitSized(listed).filter(([k]) => !volatile(k) && !isRuntimeState(k));
+  tooBigSays(sized);
+  const changed = sized.map(([k]) => k);
   const inMap1 = new Map(o.map1.entries.map((e) => [e.path, e]));
   // 2. what the edits touched, and the map's own edited paths (host keys ...): present or not
   const edited = [...o.plan.touched, ...o.plan.mkdirs, ...EDITED_PATHS.map((r) => r.pattern).filter((p) => !/[*]/.test(p)),

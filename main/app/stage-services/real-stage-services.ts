@@ -13,6 +13,7 @@ import { loadMap, saveMap } from '../../adapters/store/map-store.ts';
 import { SANDBOX_CMDLINE, baseImageFor, type BaseImage } from '../../adapters/sandbox/disk-build.ts';
 import { startSandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { readSandboxBase, type SandboxBase } from '../../adapters/sandbox/sandbox-base.ts';
+import { bootStartAfter } from '../../adapters/sandbox/boot-clock.ts';
 import { planSandboxEdits } from '../../adapters/sandbox/sandbox-edits.ts';
 import { PACKAGE_LIST_CMD, diffPackages, parsePackageList } from '../../adapters/sandbox/package-changes.ts';
 import { STAGE_TIMEOUTS_MS, withStageTimeout } from '../../adapters/sandbox/stage-timeout.ts';
@@ -92,7 +93,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
     await mkdir(runDir, { recursive: true });
     // the console file is (re)created by the hypervisor; follow it for the whole boot
-    const bootStartedAt = Date.now() / 1000 - 2; // the guest clock comes from the RTC, in whole seconds
+    const bootStartedAt = await bootStartAfter(base.rootImg); // never within the image's own second
     // what the sandbox may reach: the host's own repositories (map1's apt sources), checked before it boots
     net = await startSandboxNetwork({
       store, map1: (await loadMap(store, map1)).manifest, choices: networkChoices(o), log: (l) => io.log('info', 'network', l),
