@@ -1,14 +1,16 @@
-// A fleet of real clones shares one rehearsal, on real parts with one sandbox VM: three `dir:` hosts
-// copied from the demo host image tree. web1 is the image as built (so its sandbox disk is the one the
+// A fleet of real clones shares one rehearsal, on real parts: four `dir:` hosts copied from the demo host
+// image tree. web1 is the image as built (so its sandbox disk is the one the
 // other VM tests already cached); web2 and web3 are clones made different the way real clones are: host
 // name, machine-id, SSH host keys made by ssh-keygen, a log of their own, and on web3 local edits outside
 // what the upgrade touches (/etc/motd, a site tool). `understudy batch --yes` of hello-service 1.0 -> 2.0:
 // the survey captures all three and shows one group before anything boots; web1 (the canary) rehearses
 // in the one sandbox; web2 and web3 take that rehearsal only after every delta path was verified against
 // their own map1. All three end upgraded, each exactly at its own run's map2, each with its identity and
-// local edits byte for byte. Hosts that differ on a path the upgrade changes (a rehearsal of their own,
-// with the reason reported) are covered on real captures and real swaps in test/unit/fleet/
-// fleet-batch.test.ts, where the sandbox is a restored directory: a second VM here would prove nothing more.
+// local edits byte for byte. web4 is a clone with a local edit to a file the upgrade replaces (the
+// service's handler): the survey puts it in the same group, but its verification fails on that path, so
+// it rehearses in a second sandbox of its own, with the reason reported, and still ends upgraded. Exactly
+// two sandboxes boot. (More cases of hosts that differ, on real captures and swaps: test/unit/fleet/
+// fleet-batch.test.ts.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,7 @@ const VERSION_2 = 'curl -fsS http://127.0.0.1:8080/version | grep -qx 2.0';
 const HEALTH_2 = 'grep -qx version=2.0 usr/lib/hello-service/handler';
 const IDENTITY = ['etc/hostname', 'etc/machine-id', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub', 'var/log/fleet-host.log'];
 const LOCAL = ['etc/motd', 'usr/local/sbin/site-tool'];
+const HANDLER = 'usr/lib/hello-service/handler';
 
 let work = '';
 let tree = '';
@@ -34,7 +37,7 @@ let mirror = '';
 const started = Date.now();
 
 /** A clone of the image tree with its own name, machine-id, SSH host key, log, and optional local edits. */
-function clone(name: string, localEdits: boolean): string {
+function clone(name: string, localEdits: boolean, onDelta = false): string {
   const dir = join(work, name);
   execFileSync('cp', ['-a', '--reflink=auto', tree, dir]);
   writeFileSync(join(dir, 'etc/hostname'), `${name}\n`);
@@ -47,6 +50,7 @@ function clone(name: string, localEdits: boolean): string {
     mkdirSync(join(dir, 'usr/local/sbin'), { recursive: true });
     writeFileSync(join(dir, 'usr/local/sbin/site-tool'), '#!/bin/sh\necho site tool\n', { mode: 0o755 });
   }
+  if (onDelta) appendFileSync(join(dir, HANDLER), `# ${name}: patched here\n`);
   return dir;
 }
 
@@ -62,10 +66,10 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('batch --yes 1.0 -> 2.0 of three dir: clones: one group, one sandbox, every host upgraded and still its own', { timeout: 30 * 60_000 }, async () => {
+test('batch --yes 1.0 -> 2.0 of four dir: clones: one group, two sandboxes (one host edited on the delta), every host upgraded and still its own', { timeout: 30 * 60_000 }, async () => {
   const web1 = join(work, 'web1');
   execFileSync('cp', ['-a', '--reflink=auto', tree, web1]);
-  const dirs = [web1, clone('web2', false), clone('web3', true)];
+  const dirs = [web1, clone('web2', false), clone('web3', true), clone('web4', false, true)];
   const targets = dirs.map((d) => `dir:${d}`);
   const before = dirs.map((d) => filesOf(d, [...IDENTITY, ...LOCAL]));
   const store = join(work, 'store');
@@ -94,15 +98,14 @@ test('batch --yes 1.0 -> 2.0 of three dir: clones: one group, one sandbox, every
   assert.deepEqual(lines[groupsAt]!.groups[0].members, targets);
   assert.equal(lines[groupsAt]!.groups[0].representative, targets[0]);
   assert.equal(lines[groupsAt]!.groups[0].by, 'packages');
-  assert.equal(new Set(lines[groupsAt]!.hosts.map((h: any) => h.content)).size, 3, 'three different trees (content ids)');
+  assert.equal(new Set(lines[groupsAt]!.hosts.map((h: any) => h.content)).size, 4, 'four different trees (content ids)');
 
-  // exactly one sandbox
-  assert.equal(result.rehearsals, 1);
+  // exactly two sandboxes: the group's, and web4's own
+  assert.equal(result.rehearsals, 2);
   const booted = readdirSync(join(store, 'runs')).filter((x) => existsSync(join(store, 'runs', x, 'serial.log')));
-  assert.equal(booted.length, 1, 'one sandbox console');
-
-  const [r1, r2, r3] = targets.map((t) => result.hosts.find((x: any) => x.target === t));
-  for (const h of [r1, r2, r3]) assert.equal(h.outcome, 'upgraded', JSON.stringify(h));
+  const [r1, r2, r3, r4] = targets.map((t) => result.hosts.find((x: any) => x.target === t));
+  assert.deepEqual(booted.sort(), [r1.run, r4.run].sort(), 'two sandbox consoles: web1\'s and web4\'s');
+  for (const h of [r1, r2, r3, r4]) assert.equal(h.outcome, 'upgraded', JSON.stringify(h));
   assert.equal(r1.rehearsal.mode, 'own');
   for (const h of [r2, r3]) {
     assert.equal(h.rehearsal.mode, 'shared', JSON.stringify(h.rehearsal));
@@ -114,6 +117,9 @@ test('batch --yes 1.0 -> 2.0 of three dir: clones: one group, one sandbox, every
   }
   assert.ok(r2.rehearsal.hostSpecific >= IDENTITY.length, `web2's host-specific paths kept: ${r2.rehearsal.hostSpecific}`);
   assert.ok(r3.rehearsal.hostSpecific >= IDENTITY.length + LOCAL.length, `web3's host-specific paths kept: ${r3.rehearsal.hostSpecific}`);
+  // web4: its own rehearsal, and why
+  assert.equal(r4.rehearsal.mode, 'own', JSON.stringify(r4.rehearsal));
+  assert.deepEqual(r4.rehearsal.conflicts?.map((c: { path: string }) => c.path), [HANDLER], JSON.stringify(r4.rehearsal));
 
   const env = { TMPDIR: privateTmp };
   const map2s: string[] = [];
@@ -129,7 +135,7 @@ test('batch --yes 1.0 -> 2.0 of three dir: clones: one group, one sandbox, every
       { added: [], changed: [], removed: [] }, `${targets[i]} is exactly its own run's map2`);
     map2s.push(shown.result.map2);
   }
-  assert.equal(new Set(map2s).size, 3, 'each host has a map2 of its own (its own map1 with the verified delta)');
+  assert.equal(new Set(map2s).size, 4, 'each host has a map2 of its own');
   assert.deepEqual(qemuProcessesMentioning(privateTmp), [], 'no sandbox left');
-  console.log(`# batch of 3 dir: clones, one sandbox: ${batchSeconds.toFixed(0)} s; whole test ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`# batch of 4 dir: clones, two sandboxes: ${batchSeconds.toFixed(0)} s; whole test ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });
