@@ -12,7 +12,7 @@ import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
-import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
+import { readFleet, readFleetFile, type FleetHost } from '../../app/runs/fleet-file.ts';
 import { otherOwnerRuns } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
@@ -22,6 +22,7 @@ import { parseTarget } from '../../core/domain/map-target.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
 import { checkHypervisorOptions } from './sandbox-option-checks.ts';
 import { announce, fleetReporting, hostDone, reportBatch } from './batch-report.ts';
+import { openPool } from './batch-pool.ts';
 import { requireRunStore } from './run-store-guard.ts';
 
 const count = (name: string, v: unknown, min: number) => {
@@ -84,10 +85,14 @@ The batch is recorded in the run store as it goes: if its process dies or is int
     const options = {
       canary: count('canary', opts.canary ?? 1, 0), parallel: count('parallel', opts.parallel ?? 1, 1), maxFail: parseMaxFail(String(opts.maxFail ?? 0)),
     };
-    const hosts = await readFleet(args[0]);
+    const fleetFile = await readFleetFile(args[0]);
+    const hosts = fleetFile.hosts;
     checkFleetTargets(args[0], hosts);
     const network = hosts[0]?.network ?? {};
     checkNetworkChoices(networkChoices(network)); // the plan's allow-hosts, mirrors, upstream-proxy
+    if (fleetFile.pool && (opts.libvirtUri !== undefined || opts.hypervisor !== undefined)) {
+      throw new UnderstudyError('usage', `${args[0]} names a pool: give the hypervisors there or with --hypervisor/--libvirt-uri, not both`);
+    }
     const kind = opts.rehearse ? 'rehearse' : 'upgrade';
     const store = new RunStore(rt.store);
     try {
@@ -100,15 +105,23 @@ The batch is recorded in the run store as it goes: if its process dies or is int
         throw new UnderstudyError('usage', `batch ${open.id} over this fleet did not finish (${done} of ${open.hosts.length} hosts done): `
           + `continue it with 'understudy resume ${open.id}', or pass --new to start over (hosts it finished would run again)`);
       }
-      const picked = { hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey };
+      const picked = {
+        hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey, pool: fleetFile.pool,
+      };
+      const adapterOptions = { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) };
+      let batchId = '';
+      const pool = await openPool(rt, adapterOptions, (text) => announce(rt, batchId, text));
       const r = await runBatch({
-        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false,
-        adapterOptions: { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) },
-        services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
+        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false, adapterOptions,
+        services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt), ...(pool ? { sandboxSlots: pool.slots } : {}),
         listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
-        onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
+        onRequeue: (id, target, why) => announce(rt, id, `${target}  back in the queue, on another hypervisor: ${why}`),
+        onStart: (id) => {
+          batchId = id;
+          announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`);
+        },
       });
-      return await reportBatch(rt, r);
+      return await reportBatch(rt, r, pool?.status());
     } finally { store.close(); }
   },
 };
@@ -126,16 +139,19 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
         throw new UnderstudyError('usage', `${fleet} no longer lists the hosts and plan batch ${rec.id} started with; resume it without the fleet file`);
       }
     }
+    const saved = (() => { const ids = new BatchStore(store).match(batchId); return ids.length === 1 ? new BatchStore(store).get<{ adapterOptions?: Record<string, unknown> }>(ids[0]!) : undefined; })();
+    const pool = saved ? await openPool(rt, saved.request.adapterOptions ?? {}, (text) => announce(rt, saved.id, text)) : undefined;
     const r = await resumeBatch({
       store, batchId, signal: rt.signal, listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
-      services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
+      services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt), ...(pool ? { sandboxSlots: pool.slots } : {}),
+      onRequeue: (id, target, why) => announce(rt, id, `${target}  back in the queue, on another hypervisor: ${why}`),
       onStart: (id) => {
         const rec = new BatchStore(store).get(id)!;
         const n = (s: string) => rec.hosts.filter((h) => h.status === s).length;
         announce(rt, id, `resuming batch ${id}: ${n('passed') + n('failed')} hosts finished, ${n('running')} interrupted, ${n('pending')} not started`);
       },
     });
-    return await reportBatch(rt, r);
+    return await reportBatch(rt, r, pool?.status());
   } finally { store.close(); }
 }
 

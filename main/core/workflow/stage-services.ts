@@ -14,7 +14,7 @@ import type { RunEvent } from '../domain/events.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
 import type {
   CheckResult, Conflict, DeltaSummary, HealthResult, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
-  RestartResult, RunInput, SandboxRef, SwapStats,
+  RestartResult, RunInput, SandboxRef, SwapStats, Placement,
 } from './run-types.ts';
 import type { NetworkReport } from '../domain/network-report.ts';
 
@@ -37,6 +37,11 @@ export interface StageServices {
   buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string; shared?: RehearsalShare }>;
   /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
    *  left of it is destroyed first. */
+  /**
+   * Waits for a free slot on a hypervisor of the run's pool (the stage 'waiting for a hypervisor') and
+   * holds it for the sandbox bootSandbox starts; the slot is freed by releaseSandbox.
+   */
+  placeSandbox(a: { map1: string; image: string; options: Record<string, unknown> }, io: StageIo): Promise<{ placement: Placement }>;
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
     Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
   /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
