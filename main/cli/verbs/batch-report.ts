@@ -13,8 +13,9 @@ import { realFleetSharing } from '../../app/runs/fleet-sharing.ts';
 import { rehearsalShareText } from '../../core/workflow/rehearsal-share.ts';
 import { groupsText } from '../render/fleet-groups.ts';
 
+/** A line of the batch's own (`batch` is '' before the batch is recorded: the pool is reached first). */
 export function announce(rt: VerbRuntime, batch: string, text: string): void {
-  if (rt.out.json) rt.out.event({ type: 'log', batch, stream: 'info', source: 'batch', text, at: new Date().toISOString() });
+  if (rt.out.json) rt.out.event({ type: 'log', ...(batch ? { batch } : {}), stream: 'info', source: 'batch', text, at: new Date().toISOString() });
   else rt.out.info(text);
 }
 

@@ -21,6 +21,7 @@ import { isUnderstudyError, UnderstudyError } from '../../core/domain/errors.ts'
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
 import { checkHypervisorOptions } from './sandbox-option-checks.ts';
+import { collectOptional } from './upgrade-options.ts';
 import { announce, fleetReporting, hostDone, reportBatch } from './batch-report.ts';
 import { openPool } from './batch-pool.ts';
 import { requireRunStore } from './run-store-guard.ts';
@@ -54,7 +55,7 @@ export const batchVerb: Verb = {
     .option('--yes', 'approve every host\'s review (required to upgrade)')
     .option('--rehearse', 'rehearse every host only; no host is changed')
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
-    .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host')
+    .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host; repeat it for a pool of hypervisors (docs/pool.md)', collectOptional)
     .option('--identity <file>', 'SSH private key for ssh:// hosts')
     .option('--accept-new-host-key', 'record the unknown SSH host keys of the fleet\'s hosts instead of refusing them')
     .option('--no-sharing', 'rehearse every host in a sandbox of its own (no survey, no groups)')
@@ -109,17 +110,13 @@ The batch is recorded in the run store as it goes: if its process dies or is int
         hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey, pool: fleetFile.pool,
       };
       const adapterOptions = { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) };
-      let batchId = '';
-      const pool = await openPool(rt, adapterOptions, (text) => announce(rt, batchId, text));
+      const pool = await openPool(rt, adapterOptions, (text) => announce(rt, '', text));
       const r = await runBatch({
         store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false, adapterOptions,
         services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt), ...(pool ? { sandboxSlots: pool.slots } : {}),
         listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
         onRequeue: (id, target, why) => announce(rt, id, `${target}  back in the queue, on another hypervisor: ${why}`),
-        onStart: (id) => {
-          batchId = id;
-          announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`);
-        },
+        onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
       return await reportBatch(rt, r, pool?.status());
     } finally { store.close(); }

@@ -35,13 +35,13 @@ export interface StageServices {
   captureHost(a: { target: string; options: Record<string, unknown> }, io: StageIo): Promise<{ map1: string }>;
   /** In a batch (shared-rehearsal.ts) it also says how the run gets its rehearsal (`shared`). */
   buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string; shared?: RehearsalShare }>;
-  /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
-   *  left of it is destroyed first. */
   /**
    * Waits for a free slot on a hypervisor of the run's pool (the stage 'waiting for a hypervisor') and
    * holds it for the sandbox bootSandbox starts; the slot is freed by releaseSandbox.
    */
   placeSandbox(a: { map1: string; image: string; options: Record<string, unknown> }, io: StageIo): Promise<{ placement: Placement }>;
+  /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
+   *  left of it is destroyed first. */
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
     Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
   /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
