@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
-import type { RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
+import type { Placement, RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
 import type { StageIo, StageServices } from '../../core/workflow/stage-services.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
@@ -129,8 +129,13 @@ export function realStageServices(input: RunInput, store: string): StageServices
       io.log('info', 'pool', `pool member ${lease.member} was lost before the sandbox booted (${lease.lost()}): placing it again`);
       freeLease();
     }
-    // a run resumed at this stage has no slot yet
-    lease ??= (await place(map1, io, signal)).lease;
+    // a run resumed at this stage has no slot yet; a new slot is a new placement for the run's context
+    let placement: Placement | undefined;
+    if (!lease) {
+      const p = await place(map1, io, signal);
+      lease = p.lease;
+      placement = { member: p.lease.member, waitedSeconds: Math.round(p.waitedSeconds * 10) / 10 };
+    }
     const site = lease.site;
     const hypervisor = site.hypervisor;
     await mkdir(runDir, { recursive: true });
@@ -148,7 +153,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     // what a resumed attempt needs to destroy what is left of this one (see disposeRemains)
     const vm: SandboxVm = { kind: hypervisor.kind, name: sb.vm.id, ...(hypervisor.kind === 'libvirt' ? { uri: (hypervisor as { uri?: string }).uri } : {}) };
     const ref: SandboxRef = { id: registerSandbox(input.runId, sb), sshPort: sb.vm.sshPort, bootStartedAt, vm, work: sb.workDir };
-    return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
+    return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel, ...(placement ? { placement } : {}) };
   }
 
   return {

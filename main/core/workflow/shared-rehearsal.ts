@@ -208,7 +208,7 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       }
       return asOwner(async () => {
         const b = await inner.bootSandbox(a, io);
-        if (mine) Object.assign(mine.partial, { hypervisor: b.hypervisor, accel: b.accel });
+        if (mine) Object.assign(mine.partial, { hypervisor: b.hypervisor, accel: b.accel, ...(b.placement ? { member: b.placement.member } : {}) });
         return b;
       });
     },

@@ -41,9 +41,10 @@ export interface StageServices {
    */
   placeSandbox(a: { map1: string; image: string; options: Record<string, unknown> }, io: StageIo): Promise<{ placement: Placement }>;
   /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
-   *  left of it is destroyed first. */
+   *  left of it is destroyed first. `placement`: where the sandbox went when the boot had to place it
+   *  itself (a run resumed at booting, or its slot's member was lost before the boot). */
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
-    Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
+    Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string; placement?: Placement }>;
   /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
   runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges; network?: NetworkReport }>;
   runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[]; network?: NetworkReport }>;
