@@ -17,6 +17,7 @@ test('batch: repeated --libvirt-uri is a pool of every URI, each member reached 
       '--libvirt-uri', 'qemu+ssh://nobody@127.0.0.2:1/system', '--store', join(dir, 'store'), '--json']);
     const res = resultOf(r);
     assert.equal(res.ok, false, r.stdout + r.stderr);
+    assert.equal(r.status, 1);
     assert.equal(res.error.code, 'hypervisor');
     assert.match(res.error.message, /no hypervisor of the pool can be reached: 127\.0\.0\.1: .+; 127\.0\.0\.2: .+/);
     const said = r.stdout.split('\n').filter((l) => l.includes('unreachable, skipped')).length;
