@@ -4,7 +4,8 @@
 // pool-members.ts: own namespaces, libvirtd reached only through qemu+ssh:// to their sshd), capacity 1
 // each, with empty caches for each pool. Hosts are tiny `dir:` roots (boot in seconds; --debian: copies
 // of the demo host, a real Debian image of ~370 MB on disk). The run command sleeps 20 s: a stand-in for
-// an upgrade, so both pools do the same work per rehearsal.
+// an upgrade, so both pools do the same work per rehearsal. The batch runs with --no-sharing: every host
+// rehearses in a sandbox of its own, so the hosts of one content show what the members' image caches save.
 // On this machine both members share the same 2 cores, so two members cannot halve CPU-bound guests:
 // the ratio says what placement and parallel rehearsals give here, not on separate hypervisors.
 import { spawn } from 'node:child_process';
@@ -57,7 +58,7 @@ async function round(work: string, hosts: string[], members: Member[]): Promise<
     'hosts:', ...hosts.map((h) => `  - target: dir:${h}`),
     'pool:', ...members.map((m) => `  - { uri: "${m.uri}", name: ${m.name}, work_dir: ${m.workDir}, capacity: 1 }`), ''].join('\n'));
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, 'batch', fleet, '--rehearse', '--json', '--store', store],
+  const child = spawn(process.execPath, [CLI, 'batch', fleet, '--rehearse', '--no-sharing', '--json', '--store', store],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
   let out = '';
   child.stdout.on('data', (c: Buffer) => { out += c; });
