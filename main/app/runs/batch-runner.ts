@@ -12,7 +12,7 @@
 // running continue through the per-run resume, the rest start under the saved canary/parallel/max-fail.
 //
 // On a pool of hypervisors (docs/pool.md) the batch starts as many runs as the pool has sandbox slots
-// (at least --parallel): distinct map1s rehearse side by side, and their swaps still go --parallel at a
+// (at least --parallel): groups and distinct map1s rehearse side by side, and swaps still go --parallel at a
 // time (swap-gate.ts). A host whose sandbox's member was lost (error hypervisor-lost) goes back in the
 // queue once, with that member avoided; its report keeps the attempt that was lost.
 import { UnderstudyError } from '../../core/domain/errors.ts';
@@ -22,7 +22,7 @@ import type { RunResult } from '../../core/workflow/run-result.ts';
 import {
   batchDone, batchSummary, canRequeue, hostFinished, hostInterrupted, hostRequeued, newBatch, startNext, type BatchOptions, type BatchState,
 } from '../../core/workflow/batch-plan.ts';
-import { WAITING_STAGE } from '../../core/workflow/run-types.ts';
+import { placementOf, type HostPlacement } from './host-placement.ts';
 import { SwapGate, gatedSwaps } from './swap-gate.ts';
 import { RehearsalBoard, sharedRehearsal, type RehearsalKey } from '../../core/workflow/shared-rehearsal.ts';
 import type { HostGroup } from '../../core/domain/fleet-groups.ts';
@@ -86,29 +86,12 @@ export interface SavedBatchRequest {
   sharing?: boolean;
 }
 
-export interface HostReport {
+export interface HostReport extends HostPlacement {
   target: string; run?: string; outcome: string; exitCode: number; result?: RunResult; error?: string;
   /** The content id of the map1 the survey took, and the index of the host's group. */
   content?: string; group?: number;
   /** Its own sandbox, or whose rehearsal it took and what was verified, merged and kept. */
   rehearsal?: RehearsalShare;
-  /** The pool member that rehearsed it (for a follower: the owner's), how long it waited for one, and how
-   *  long the rehearsal took (booting to releasing). */
-  member?: string; waitSeconds?: number; rehearsalSeconds?: number; sharedRehearsal?: boolean;
-  /** Earlier attempts that were put back in the queue (their hypervisor was lost). */
-  requeued?: Array<{ run: string; member?: string; error: string }>;
-}
-
-const REHEARSAL_STAGES = ['booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
-
-/** Where and how long: the report's placement fields from a run's result. */
-function placementOf(r: RunResult | undefined): Pick<HostReport, 'member' | 'waitSeconds' | 'rehearsalSeconds' | 'sharedRehearsal'> {
-  if (!r?.placement) return {};
-  const rehearsal = REHEARSAL_STAGES.reduce((n, s) => n + (r.timings[s] ?? 0), 0);
-  return {
-    member: r.placement.member, waitSeconds: r.timings[WAITING_STAGE] ?? r.placement.waitedSeconds,
-    ...(r.placement.shared ? { sharedRehearsal: true } : { rehearsalSeconds: Math.round(rehearsal * 10) / 10 }),
-  };
 }
 
 export interface BatchResult extends Omit<ReturnType<typeof batchSummary>, 'hosts'> {
