@@ -2,7 +2,8 @@
 // Every host is captured first and the hosts are grouped (same release, packages and package sources, or
 // identical trees); each group is rehearsed once and its other hosts take that rehearsal where it verifies
 // path by path against their own map1 (else they rehearse on their own). --no-sharing rehearses each host
-// alone. Writes one JSON report per host under STORE/batches/<id>/.
+// alone. On a pool of hypervisors (batch-pool.ts, docs/pool.md) rehearsals run up to its capacity.
+// Writes one JSON report per host under STORE/batches/<id>/.
 // The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
 // one whose orchestrator died or was interrupted.
 import { resolve } from 'node:path';
@@ -73,6 +74,9 @@ rehearsal only if, on every path the rehearsal changes, its own map1 is the same
 own (host name, identity files under /etc) into what it takes; paths outside that delta stay exactly as
 the host has them. A host that fails this is rehearsed on its own, and the report says which paths.
 --no-sharing: every host rehearses alone. A JSON report per host goes to STORE/batches/BATCH/.
+On a pool of hypervisors (--libvirt-uri repeated, or the fleet file's pool:, docs/pool.md) the pool is
+reached first; rehearsals run side by side up to its capacity while swaps stay --parallel at a time, and a
+host whose hypervisor was lost is queued once more, on another member.
 The batch is recorded in the run store as it goes: if its process dies or is interrupted, continue it with
 'understudy resume BATCH' (or 'batch --resume BATCH'); 'runs --batches' lists batches and their ids.`),
   async run(rt, args, opts) {
