@@ -71,8 +71,14 @@ async function copyInto(root: string, file: string, as = file): Promise<void> {
   await copyFile(file, join(root, as)); // follows symlinks: the content, under the path the binaries ask for
 }
 
-/** The template tree in the image cache (built once). */
-async function template(): Promise<string> {
+/** The template tree in the image cache (built once; the hosts of a fleet ask for it at the same time). */
+let building: Promise<string> | undefined;
+const template = (): Promise<string> => {
+  building ??= buildTemplate().finally(() => { building = undefined; });
+  return building;
+};
+
+async function buildTemplate(): Promise<string> {
   const kernelTree = await cloudKernelTree();
   const version = (await run('sh', ['-c', 'ls "$1"/boot | sed -n "s/^vmlinuz-//p" | sort -V | tail -1', 'sh', kernelTree])).stdout.trim();
   const modules = await moduleFilesInOrder(join(kernelTree, 'lib/modules', version), INITRD_MODULES);
@@ -115,7 +121,13 @@ async function template(): Promise<string> {
     await writeFile(join(ir, 'init'), INITRAMFS_INIT, { mode: 0o755 });
     await run('sh', ['-c', 'cd "$1" && find . | cpio -o -H newc --quiet | gzip -1 > "$2"', 'sh', ir, join(root, 'boot', `initrd.img-${version}`)]);
     await mkdir(dir, { recursive: true });
-    await rename(root, join(dir, 'root'));
+    try {
+      await rename(root, join(dir, 'root'));
+    } catch (e) {
+      // another process built the same template first: its tree is as good as ours
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !existsSync(join(dir, 'root', 'sbin', 'init'))) throw e;
+    }
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
