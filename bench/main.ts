@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const all = ['capture', 'rehearse', 'swap', 'demo', 'downloads', 'fleet'];
+const all = ['capture', 'rehearse', 'swap', 'demo', 'downloads', 'fleet', 'pool'];
 const args = process.argv.slice(2);
 const names = args.filter((a) => all.includes(a));
 const results: Record<string, unknown> = {};

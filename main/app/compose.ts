@@ -7,9 +7,15 @@ import { realHostProbes } from './stage-services/host-probes.ts';
 import { realStageServices } from './stage-services/real-stage-services.ts';
 import { resolveStoreDir } from './store-dir.ts';
 import { removeStaleFiles } from './stage-services/stale-files.ts';
+import { closePools } from './stage-services/sandbox-pools.ts';
 
 export function composeEngine(store: string = resolveStoreDir()): void {
   provideStageServices(realStageServices);
   provideHostProbes(realHostProbes(store));
   removeStaleFiles(); // what killed runs (or a restart of this machine) left behind
+}
+
+/** Lets go of what the engine holds across runs (the sandbox pools' member connections) once a face is done. */
+export async function closeEngine(): Promise<void> {
+  await closePools();
 }

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { composeEngine } from '../app/compose.ts';
+import { closeEngine, composeEngine } from '../app/compose.ts';
 import { resolveStoreDir } from '../app/store-dir.ts';
 import { makeOutput, printFailure } from './output.ts';
 import { UnderstudyError } from '../core/domain/errors.ts';
@@ -62,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         );
       } catch (err) {
         exitCode = printFailure(out, err);
+      } finally {
+        await closeEngine().catch(() => undefined);
       }
     });
     program.addCommand(cmd);

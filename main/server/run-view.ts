@@ -1,13 +1,13 @@
 // Pure mapping from what the run store keeps (record, machine context, stored events) to the contract's
 // RunSummary / RunDetail: stage list with states, review evidence, expected disruption, status.
 import type { Review, RunDetail, RunEvent, RunStatus, RunSummary, StageInfo } from '../contract/index.ts';
-import type { RunContext } from '../core/workflow/run-types.ts';
+import { WAITING_STAGE, type RunContext } from '../core/workflow/run-types.ts';
 import { bootChanges } from '../core/domain/boot-changes.ts';
 import { rebootSummary, skippedStageNote } from '../core/workflow/reboot-rehearsal.ts';
 import { describeResume } from '../core/workflow/resume-plan.ts';
 import { keptBackView } from '../core/workflow/run-result.ts';
 
-export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
+export const REHEARSE_STAGES = ['preflight', 'capturing', 'building', WAITING_STAGE, 'booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];
 export const UPGRADE_STAGES = [...REHEARSE_STAGES, 'reconciling', 'review', 'swapping', 'restarting', 'health'];
 export const ROLLBACK_STAGES = ['rolling-back'];
 

@@ -10,7 +10,11 @@
 // - a corrupted image is refused on arrival; the cache evicts the least recently used image to its bound;
 // - a member whose connection drops: its sandbox sees it lost, the pool places elsewhere, and once the
 //   member is reached again the domain we gave up there is destroyed and its run directory removed;
-// - Ctrl-C of an orchestrator destroys its domains on members at once; after kill -9, the next start does.
+// - Ctrl-C of an orchestrator destroys its domains on members at once; after kill -9, the next start does;
+// - `understudy batch` on a fleet file's pool: (tiny `dir:` hosts, helpers/tiny-host.ts): 4 hosts with 2
+//   distinct map1s rehearse on both members at once; one member's sshd is killed mid-rehearsal: its
+//   rehearsal waits for a hypervisor (capacity 1 each) and runs again on the other, the host is queued once
+//   more, the batch completes and names each host's member; reached again, the member's orphan is destroyed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +33,7 @@ import { SandboxPool, type PoolLease } from '../../main/adapters/pool/sandbox-po
 import { ensureMemberImage, imageSums } from '../../main/adapters/pool/member-images.ts';
 import { openMemberSession } from '../../main/adapters/pool/member-session.ts';
 import { startMember, type Member } from './helpers/pool-members.ts';
+import { tinyHostTree } from './helpers/tiny-host.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -271,5 +276,89 @@ setInterval(() => {}, 1 << 30);
     await newPool([m2]).open();
     assert.deepEqual(domainsOn(m2), [], 'the next start destroyed the orphan on the member');
     assert.deepEqual(runDirsOn(m2), [], 'and removed its run directory');
+  });
+
+  it('a batch on a pool: both members at once, one lost mid-rehearsal and retried on the other, nothing left', async () => {
+    const started = Date.now();
+    const hosts = await Promise.all([1, 2, 3, 4].map((i) => tinyHostTree(join(work, `fleet-h${i}`), { marker: `group-${i % 2}` })));
+    const fleet = join(work, 'pool-fleet.yaml');
+    writeFileSync(fleet, [
+      'plan:', '  run: "sleep 10; echo 2 > /etc/pool-version"', '  checks: ["test -s /etc/pool-version"]',
+      'hosts:', ...hosts.map((h) => `  - target: dir:${h}`),
+      'pool:', ...[m1, m2].map((m) => `  - { uri: "${m.uri}", name: ${m.name}, work_dir: ${m.workDir}, capacity: 1 }`), ''].join('\n'));
+    const batchStore = join(work, 'batch-store');
+    const child = spawn(process.execPath, [join(REPO, 'bin/understudy.mjs'), 'batch', fleet, '--rehearse', '--canary', '0', '--parallel', '4', '--json', '--store', batchStore],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let out = '', err = '';
+    const placed = new Map<string, string>(); // run -> member
+    const upgrading = new Set<string>();
+    let killed: Member | undefined;
+    let lostRun: string | undefined;
+    const waiting: string[] = [];
+    const said: string[] = []; // the pool's and the batch's own lines, for a failure's message
+    child.stderr!.on('data', (c: Buffer) => { err = (err + c).slice(-8000); });
+    child.stdout!.on('data', (c: Buffer) => {
+      const lines = (out + c).split('\n');
+      out = lines.pop()!;
+      for (const line of lines) {
+        const e = JSON.parse(line) as { type: string; run?: string; stage?: string; state?: string; text?: string };
+        const m = e.type === 'log' && e.run ? /^sandbox placed on pool member (\S+)/.exec(e.text ?? '') : null;
+        if (m) placed.set(e.run!, m[1]!);
+        if (e.type === 'log' && /^waiting for a hypervisor: /.test(e.text ?? '')) waiting.push(`${e.run}: ${e.text}`);
+        if (e.type === 'log' && /pool|batch/.test((e as { source?: string }).source ?? '')) said.push(`${e.run ?? ''} ${e.text}`);
+        if (e.type === 'stage' && e.stage === 'upgrading' && e.state === 'active') upgrading.add(e.run!);
+        // both members rehearse at once: then one member's sshd dies under its sandbox
+        const both = [...upgrading].filter((r) => placed.has(r));
+        if (!killed && both.length === 2 && new Set(both.map((r) => placed.get(r))).size === 2) {
+          lostRun = both[0]!;
+          killed = placed.get(lostRun) === 'm1' ? m1 : m2;
+          killed.inside('p=$(cat /run/sshd.pid); kill -9 $p $(ps -o pid= --ppid $p)');
+        }
+        if (e.type === 'result') out = line;
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const batchSeconds = (Date.now() - started) / 1000;
+    const result = JSON.parse(out) as { ok: boolean; hosts: Array<{ target: string; outcome: string; member?: string; run?: string;
+      waitSeconds?: number; rehearsalSeconds?: number; sharedRehearsal?: boolean; requeued?: Array<{ member?: string; error: string }> }>;
+      pool: Array<{ name: string; sandboxes: number; imagesSent: number }> };
+    assert.ok(killed, `both members rehearsed at once (placed: ${JSON.stringify([...placed])}); ${said.join('\n')}\n${err}`);
+    const why = () => {
+      const dir = join(batchStore, 'batches');
+      const errors = execFileSync('sh', ['-c', 'cat "$1"/*/*.json 2>/dev/null; true', 'sh', dir], { encoding: 'utf8' })
+        .split(/\n(?=\{)/).map((t) => { try { const r = JSON.parse(t); return `${r.target}: ${JSON.stringify(r.result?.error ?? r.error ?? null)}`; } catch { return ''; } });
+      return `${errors.join('\n')}\n${said.join('\n')}\n${err}`;
+    };
+    assert.equal(code, 0, `the batch completes despite the lost member: ${JSON.stringify(result.hosts)}\n${why()}`);
+    assert.equal(result.ok, true);
+    const other = killed === m1 ? m2 : m1;
+    const lostHost = result.hosts.find((h) => h.requeued?.length);
+    assert.ok(lostHost, `the host whose member was lost was queued once more: ${JSON.stringify(result.hosts)}`);
+    assert.equal(lostHost.requeued!.length, 1);
+    assert.equal(lostHost.requeued![0]!.member, killed.name);
+    assert.match(lostHost.requeued![0]!.error, new RegExp(`pool member ${killed.name} was lost`));
+    for (const h of result.hosts) {
+      assert.equal(h.outcome, 'rehearsed', `${h.target}: ${JSON.stringify(h)}`);
+      assert.ok(h.member === 'm1' || h.member === 'm2', `${h.target}: the report names its member`);
+      assert.equal(typeof h.waitSeconds, 'number');
+    }
+    assert.ok(result.hosts.filter((h) => !h.sharedRehearsal).every((h) => typeof h.rehearsalSeconds === 'number'));
+    assert.equal(lostHost.member, other.name, 'its retry (or the rehearsal it shares) ran on the member that stayed');
+    // the rehearsal taken over from the lost member found the other member full (capacity 1) and waited
+    assert.ok(waiting.some((w) => new RegExp(`: waiting for a hypervisor: ${other.name} 1/1$`).test(w)), `waited: ${JSON.stringify(waiting)}`);
+    // one image per map content per member: m-other got both contents at most once each
+    const st = new Map(result.pool.map((m) => [m.name, m]));
+    assert.ok(st.get(other.name)!.imagesSent <= 2 && st.get(killed.name)!.imagesSent <= 1, JSON.stringify(result.pool));
+    assert.equal(st.get(other.name)!.sandboxes, 2, 'its own rehearsal and the one taken over');
+    assert.deepEqual(domainsOn(other), [], `${other.name}: no domain left`);
+    assert.deepEqual(runDirsOn(other), [], `${other.name}: no run directory left`);
+    assert.equal(domainsOn(killed).length, 1, 'the lost member still runs the domain we could not reach');
+    // the member comes back: the next start destroys the orphan and sweeps its run directory
+    killed.inside('/usr/sbin/sshd -f /run/member/sshd_config -E /run/member/sshd.log');
+    await until('sshd back', () => killed!.inside('cat /run/sshd.pid 2>/dev/null; true').trim() !== '', 10_000);
+    await newPool([killed]).open();
+    assert.deepEqual(domainsOn(killed), [], `${killed.name}: the orphan was destroyed once the member was reached again`);
+    assert.deepEqual(runDirsOn(killed), [], `${killed.name}: and its run directory removed`);
+    console.log(`# batch on the pool: ${batchSeconds.toFixed(1)} s (whole case ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   });
 });

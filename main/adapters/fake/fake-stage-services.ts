@@ -80,6 +80,7 @@ export function fakeStageServices(opts: FakeOptions = {}): FakeStageServices {
       return { map1: opts.map1For?.(a.target) ?? 'a'.repeat(64) };
     }),
     buildImage: svc('buildImage', () => ({ image: '/fake/images/root.qcow2' })),
+    placeSandbox: svc('placeSandbox', () => ({ placement: { member: 'local', waitedSeconds: 0 } })),
     bootSandbox: svc('bootSandbox', () => ({ sandbox: { id: 'fake-vm-1', sshPort: 2222 }, hypervisor: 'fake', accel: 'tcg' })),
     runUpgrade: svc('runUpgrade', (a, io) => {
       io.log('stdout', 'upgrade', `$ ${a.command}`);

@@ -45,11 +45,17 @@ export interface PoolOptions {
 
 export type MemberState = 'unknown' | 'connecting' | 'up' | 'down';
 
-export interface MemberStatus { name: string; uri: string; state: MemberState; why?: string; capacity: number; busy: number; images: number }
+export interface MemberStatus {
+  name: string; uri: string; state: MemberState; why?: string; capacity: number; busy: number; images: number;
+  /** Sandboxes placed on it, base images sent to it and the bytes that took (compressed), by this process. */
+  sandboxes: number; imagesSent: number; bytesSent: number;
+}
 
 export interface PoolLease {
   readonly member: string;
   readonly site: SandboxSite;
+  /** Why the member's connection dropped since the slot was given, once it did (the slot is then useless). */
+  lost(): string | undefined;
   /** Frees the slot (idempotent). */
   release(): void;
 }
@@ -62,6 +68,9 @@ interface Member {
   busy: number;
   /** Image keys it holds (remote members: read at connect, added after uploads). */
   images: Set<string>;
+  sandboxes: number;
+  imagesSent: number;
+  bytesSent: number;
   session?: MemberSession;
   hypervisor?: Hypervisor;
   connecting?: Promise<void>;
@@ -75,6 +84,24 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
+export interface Candidate { usable: boolean; busy: number; capacity: number; holds: boolean }
+
+/**
+ * Where a sandbox goes (index into the members, in their order), or undefined when none has a free slot:
+ * a member that holds the image first (nothing to send), then the most free slots, then the entry order.
+ */
+export function pickMember(c: Candidate[]): number | undefined {
+  let best: number | undefined;
+  for (let i = 0; i < c.length; i++) {
+    const m = c[i]!;
+    if (!m.usable || m.busy >= m.capacity) continue;
+    if (best === undefined) { best = i; continue; }
+    const b = c[best]!;
+    if (m.holds !== b.holds ? m.holds : m.capacity - m.busy > b.capacity - b.busy) best = i;
+  }
+  return best;
+}
+
 /** Capacity from CPUs and memory: sandboxes of 2 vCPUs and 1 GiB, a quarter of the memory kept for the host. */
 export function defaultCapacity(cpuCount: number, memoryMiB: number): number {
   return Math.max(1, Math.min(Math.floor(cpuCount / SANDBOX_VCPUS), Math.floor((memoryMiB * 0.75) / SANDBOX_MIB)));
@@ -83,16 +110,39 @@ export function defaultCapacity(cpuCount: number, memoryMiB: number): number {
 export class SandboxPool {
   private readonly members: Member[];
   private readonly waiters: Waiter[] = [];
+  private readonly listeners = new Set<(line: string) => void>();
   private closed = false;
 
   constructor(specs: PoolMemberSpec[], private readonly o: PoolOptions) {
     if (!specs.length) throw new UnderstudyError('usage', 'a pool needs at least one member');
-    this.members = specs.map((spec) => ({ spec, state: 'unknown', capacity: spec.capacity ?? 0, busy: 0, images: new Set(), lastAttempt: 0 }));
+    this.members = specs.map((spec) => ({
+      spec, state: 'unknown', capacity: spec.capacity ?? 0, busy: 0, images: new Set(), lastAttempt: 0, sandboxes: 0, imagesSent: 0, bytesSent: 0,
+    }));
+  }
+
+  /** Member events (up, unreachable, lost, orphans destroyed) go to `listener` too, until unsubscribed. */
+  onLog(listener: (line: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  private log(line: string): void {
+    this.o.log?.(line);
+    for (const l of this.listeners) { try { l(line); } catch { /* a listener's fault is its own */ } }
+  }
+
+  /** Some member is reached over SSH (placement then weighs which member holds an image). */
+  get hasRemote(): boolean { return this.members.some((m) => m.spec.ssh !== undefined); }
+
+  /** Slots of the members that are up (Infinity when one has no bound). */
+  capacity(): number {
+    return this.members.filter((m) => m.state === 'up').reduce((n, m) => n + m.capacity, 0);
   }
 
   status(): MemberStatus[] {
     return this.members.map((m) => ({
       name: m.spec.name, uri: m.spec.uri, state: m.state, ...(m.why ? { why: m.why } : {}), capacity: m.capacity, busy: m.busy, images: m.images.size,
+      sandboxes: m.sandboxes, imagesSent: m.imagesSent, bytesSent: m.bytesSent,
     }));
   }
 
@@ -113,11 +163,11 @@ export class SandboxPool {
         await this.attach(m, signal);
         m.state = 'up';
         m.why = undefined;
-        this.o.log?.(`pool member ${m.spec.name} (${m.spec.uri}) is up: capacity ${Number.isFinite(m.capacity) ? m.capacity : 'unbounded'}`);
+        this.log(`pool member ${m.spec.name} (${m.spec.uri}) is up: capacity ${Number.isFinite(m.capacity) ? m.capacity : 'unbounded'}`);
       } catch (e) {
         m.state = 'down';
         m.why = isUnderstudyError(e) || e instanceof Error ? e.message : String(e);
-        this.o.log?.(`pool member ${m.spec.name} (${m.spec.uri}) cannot be reached, skipped: ${m.why}`);
+        this.log(`pool member ${m.spec.name} (${m.spec.uri}) cannot be reached, skipped: ${m.why}`);
       } finally {
         m.connecting = undefined;
       }
@@ -159,7 +209,7 @@ export class SandboxPool {
     }
     try {
       const gone = await destroyOrphans(conn);
-      if (gone.length) this.o.log?.(`libvirt ${uri}: destroyed ${gone.length} orphaned sandbox domain(s): ${gone.join(', ')}`);
+      if (gone.length) this.log(`libvirt ${uri}: destroyed ${gone.length} orphaned sandbox domain(s): ${gone.join(', ')}`);
       return skipInfo ? undefined : await conn.nodeGetInfo();
     } finally {
       await conn.connectClose().catch(() => undefined);
@@ -173,15 +223,21 @@ export class SandboxPool {
     m.state = 'down';
     m.why = `connection lost: ${why}`;
     m.lastAttempt = Date.now();
-    this.o.log?.(`pool member ${m.spec.name} (${m.spec.uri}) was lost: ${why}`);
+    this.log(`pool member ${m.spec.name} (${m.spec.uri}) was lost: ${why}`);
     this.serve(); // waiters that can only be served by up members may now have to fail
   }
 
   /** A free slot on the best member for this request; waits (FIFO) while the pool is full. */
-  async acquire(req: { imageKey?: string; signal?: AbortSignal; onWait?(why: string): void; exclude?: string[] }): Promise<PoolLease> {
+  async acquire(req: {
+    imageKey?: string; signal?: AbortSignal; onWait?(why: string): void; exclude?: string[];
+    /** Members to keep away from while another member is up (a retry after one was lost). */
+    avoid?: string[];
+  }): Promise<PoolLease> {
     if (this.closed) throw new UnderstudyError('cancelled', 'the sandbox pool is closed');
     await this.open(req.signal);
     const exclude = new Set(req.exclude ?? []);
+    const others = this.members.filter((m) => !exclude.has(m.spec.name) && !(req.avoid ?? []).includes(m.spec.name));
+    if (others.some((m) => m.state === 'up')) for (const a of req.avoid ?? []) exclude.add(a);
     let m = this.pick(req.imageKey, exclude);
     if (m) m.busy++; // the slot is ours from here (served waiters get it counted the same way)
     else {
@@ -207,11 +263,23 @@ export class SandboxPool {
   /** A lease on a slot already counted in m.busy. */
   private lease(m: Member, imageKey?: string): PoolLease {
     let released = false;
+    let lostWhy: string | undefined;
+    m.sandboxes++;
+    void m.session?.whenLost.then((why) => { lostWhy = why; });
     const site = m.session
-      ? memberSite(m.session, m.hypervisor!, { onSent: (b) => { if (imageKey) m.images.add(imageKey); if (b) this.o.onSent?.(m.spec.name, b); } })
+      ? memberSite(m.session, m.hypervisor!, {
+        onSent: (b) => {
+          if (imageKey) m.images.add(imageKey);
+          if (!b) return;
+          m.imagesSent++;
+          m.bytesSent += b;
+          this.o.onSent?.(m.spec.name, b);
+        },
+      })
       : localSite(m.hypervisor!);
     return {
       member: m.spec.name, site,
+      lost: () => lostWhy,
       release: () => {
         if (released) return;
         released = true;
@@ -226,11 +294,12 @@ export class SandboxPool {
   }
 
   private pick(imageKey: string | undefined, exclude: Set<string>): Member | undefined {
-    const free = this.members.filter((m) => this.usable(m, exclude) && m.busy < m.capacity);
-    if (!free.length) return undefined;
-    const holds = (m: Member) => (!m.session || (imageKey !== undefined && m.images.has(imageKey)) ? 1 : 0);
-    return [...free].sort((a, b) => holds(b) - holds(a) || (b.capacity - b.busy) - (a.capacity - a.busy)
-      || this.members.indexOf(a) - this.members.indexOf(b))[0];
+    const i = pickMember(this.members.map((m) => ({
+      usable: this.usable(m, exclude), busy: m.busy, capacity: m.capacity,
+      // a member on this machine reads the local image cache: it holds every image
+      holds: !m.session || (imageKey !== undefined && m.images.has(imageKey)),
+    })));
+    return i === undefined ? undefined : this.members[i];
   }
 
   /** Throws when no member could ever serve the request: all down (or excluded), none still connecting. */

@@ -54,7 +54,7 @@ async function indexModules(dir: string, out = new Map<string, string>()): Promi
 }
 
 /** Module files in load order (dependencies first). Missing ones are assumed built in. */
-async function modulesInOrder(modulesDir: string): Promise<string[]> {
+export async function moduleFilesInOrder(modulesDir: string, wanted: readonly string[] = WANTED): Promise<string[]> {
   const index = await indexModules(modulesDir);
   const order: string[] = [];
   const seen = new Set<string>();
@@ -67,7 +67,7 @@ async function modulesInOrder(modulesDir: string): Promise<string[]> {
     for (const dep of moduleDepends(await readFile(file))) await visit(dep);
     order.push(file);
   };
-  for (const m of WANTED) await visit(m);
+  for (const m of wanted) await visit(m);
   return order;
 }
 
@@ -80,7 +80,7 @@ export async function buildTinyGuest(o: { kernel: string; modulesDir: string }):
   for (const p of [o.kernel, o.modulesDir, BUSYBOX]) {
     if (!existsSync(p)) throw new UnderstudyError('io', `tiny guest: ${p} is missing (busybox-static and a kernel with its modules are needed)`);
   }
-  const modules = await modulesInOrder(o.modulesDir);
+  const modules = await moduleFilesInOrder(o.modulesDir);
   const hash = createHash('sha256').update(INIT).update(await readFile(BUSYBOX));
   for (const m of modules) hash.update(m).update(await readFile(m));
   const dir = join(cacheRoot(), `tiny-guest-${hash.digest('hex').slice(0, 16)}`);

@@ -10,13 +10,20 @@
 // state, each host's run id (chosen and saved before the run exists) and each finished host's report.
 // resumeBatch continues a batch whose orchestrator died: finished hosts are not redone, hosts that were
 // running continue through the per-run resume, the rest start under the saved canary/parallel/max-fail.
+//
+// On a pool of hypervisors (docs/pool.md) the batch starts as many runs as the pool has sandbox slots
+// (at least --parallel): groups and distinct map1s rehearse side by side, and swaps still go --parallel at a
+// time (swap-gate.ts). A host whose sandbox's member was lost (error hypervisor-lost) goes back in the
+// queue once, with that member avoided; its report keeps the attempt that was lost.
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { StageServices } from '../../core/workflow/stage-services.ts';
 import type { RunInput, RunKind } from '../../core/workflow/run-types.ts';
 import type { RunResult } from '../../core/workflow/run-result.ts';
 import {
-  batchDone, batchSummary, hostFinished, hostInterrupted, newBatch, startNext, type BatchOptions, type BatchState,
+  batchDone, batchSummary, canRequeue, hostFinished, hostInterrupted, hostRequeued, newBatch, startNext, type BatchOptions, type BatchState,
 } from '../../core/workflow/batch-plan.ts';
+import { placementOf, type HostPlacement } from './host-placement.ts';
+import { SwapGate, gatedSwaps } from './swap-gate.ts';
 import { RehearsalBoard, sharedRehearsal, type RehearsalKey } from '../../core/workflow/shared-rehearsal.ts';
 import type { HostGroup } from '../../core/domain/fleet-groups.ts';
 import type { RehearsalShare } from '../../core/workflow/rehearsal-share.ts';
@@ -46,6 +53,10 @@ interface Common {
   onProgress?(state: BatchState): void;
   /** A host finished (after its report is recorded). */
   onHostDone?(batchId: string, report: HostReport): void;
+  /** A host goes back in the queue (its hypervisor was lost). */
+  onRequeue?(batchId: string, target: string, why: string): void;
+  /** How many sandboxes may run at once (a pool's capacity); the batch starts that many runs, at least --parallel. */
+  sandboxSlots?(): number;
   signal?: AbortSignal;
 }
 
@@ -75,7 +86,7 @@ export interface SavedBatchRequest {
   sharing?: boolean;
 }
 
-export interface HostReport {
+export interface HostReport extends HostPlacement {
   target: string; run?: string; outcome: string; exitCode: number; result?: RunResult; error?: string;
   /** The content id of the map1 the survey took, and the index of the host's group. */
   content?: string; group?: number;
@@ -133,9 +144,16 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   const survey = b.survey ?? (sharing && req.fleetSharing && !req.signal?.aborted ? await takeSurvey(req, b, req.fleetSharing) : undefined);
   if (survey) req.onSurvey?.(b.id, survey);
   const board = new RehearsalBoard(fleetRehearsalKey(survey, sharing, req.rehearsalKey), req.fleetSharing?.verify);
-  const svc = new RunService({ store: req.store, services: (input) => sharedRehearsal(fromSurvey(req.services(input), survey), board, input) });
+  const gate = new SwapGate(b.saved.options.parallel);
+  const svc = new RunService({
+    store: req.store, services: (input) => gatedSwaps(sharedRehearsal(fromSurvey(req.services(input), survey), board, input), gate),
+  });
+  /** Earlier attempts of hosts put back in the queue, by target. */
+  const requeued = new Map<string, NonNullable<HostReport['requeued']>>();
   const unsubscribe = req.listener ? svc.subscribe(req.listener) : () => {};
   const byTarget = new Map(b.saved.hosts.map((h) => [h.target, h]));
+  /** Pool members a requeued host's next run keeps away from. */
+  const avoid = new Map<string, string[]>();
   const running = new Map<string, Finished>();
   const runIds = new Map<string, string>();
   const resumed: string[] = [];
@@ -150,7 +168,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
     if (req.signal?.aborted) onAbort(); // interrupted before the listener could hear it
     for (;;) {
       if (!req.signal?.aborted) {
-        const next = startNext(st);
+        const next = startNext(st, req.sandboxSlots?.() ?? st.options.parallel);
         st = next.state;
         if (next.start.length) {
           const ids = next.start.map((target) => ({ target, runId: freshId() }));
@@ -160,15 +178,32 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
       }
       req.onProgress?.(st);
       if (running.size === 0) break;
-      const { target, report } = await Promise.race(running.values());
+      const done = await Promise.race(running.values());
+      const target = done.target;
+      let report = done.report;
       running.delete(target);
+      const finishedRun = runIds.get(target);
+      if (finishedRun) gate.leave(finishedRun);
       runIds.delete(target);
       if (req.signal?.aborted && report.outcome === 'cancelled') {
         st = hostInterrupted(st, target);
         b.batches.saveState(b.id, st);
         continue;
       }
-      reports.set(target, report);
+      const lost = report.result?.error?.code === 'hypervisor-lost';
+      if (lost && !req.signal?.aborted && canRequeue(st, target)) {
+        // its sandbox's member went away: once more, elsewhere (the member is avoided while another is up)
+        const member = report.result?.placement?.member;
+        requeued.set(target, [...(requeued.get(target) ?? []), { run: report.run!, ...(member ? { member } : {}), error: report.result!.error!.message }]);
+        if (member) avoid.set(target, [...(avoid.get(target) ?? []), member]);
+        st = hostRequeued(st, target);
+        b.batches.saveState(b.id, st);
+        try { req.onRequeue?.(b.id, target, report.result!.error!.message); } catch { /* reporting only */ }
+        continue;
+      }
+      const full: HostReport = { ...report, ...placementOf(report.result), ...(requeued.has(target) ? { requeued: requeued.get(target) } : {}) };
+      reports.set(target, full);
+      report = full;
       st = hostFinished(st, target, report.exitCode === 0, report.outcome);
       b.batches.saveState(b.id, st, [{ target, report }]);
       try { req.onHostDone?.(b.id, report); } catch { /* a reporting failure must not stop the fleet */ }
@@ -202,7 +237,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   }
 
   function launch(target: string, runId: string): Finished {
-    const input = runInput(b.saved, byTarget.get(target)!, runId);
+    const input = runInput(b.saved, byTarget.get(target)!, runId, avoid.get(target));
     // a group's representative rehearses for it: its entry is on the board before any member looks
     const h = surveyedHost(survey, target);
     if (sharing && h?.group?.representative === target && !board.get(board.key(input, h.map1))) board.open(board.key(input, h.map1), runId, target);
@@ -227,9 +262,10 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   }
 }
 
-/** A host's run input in a batch (its plan, the batch's options). */
-function runInput(saved: SavedBatchRequest, h: FleetHost, runId: string): RunInput {
-  return { runId, kind: saved.kind, target: h.target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: saved.yes, options: saved.adapterOptions };
+/** A host's run input in a batch (its plan, the batch's options; a requeued host keeps away from the pool members it lost). */
+function runInput(saved: SavedBatchRequest, h: FleetHost, runId: string, avoidMembers?: string[]): RunInput {
+  const options = avoidMembers?.length ? { ...saved.adapterOptions, avoidMembers } : saved.adapterOptions;
+  return { runId, kind: saved.kind, target: h.target, command: h.command, checks: h.checks, health: h.health, reboot: h.reboot, yes: saved.yes, options };
 }
 
 /** Captures and groups every host before any run starts (each with its own stage services' capture); saved with the batch. */

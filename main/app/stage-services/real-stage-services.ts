@@ -4,8 +4,8 @@
 // to re-enter (see core/workflow/stage-services.ts).
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { UnderstudyError } from '../../core/domain/errors.ts';
-import type { RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
+import { UnderstudyError, isUnderstudyError } from '../../core/domain/errors.ts';
+import type { Placement, RunInput, SandboxRef } from '../../core/workflow/run-types.ts';
 import type { StageIo, StageServices } from '../../core/workflow/stage-services.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { captureChanged } from '../../adapters/sandbox/capture-changed.ts';
@@ -23,7 +23,10 @@ import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
 import { effectiveMap2, withChosen } from './effective-map2.ts';
 import { keptBackConflicts } from './kept-back.ts';
-import { hypervisorFor } from './hypervisor-for.ts';
+import { poolFor } from './sandbox-pools.ts';
+import type { PoolLease } from '../../adapters/pool/sandbox-pool.ts';
+import { imageSums } from '../../adapters/pool/member-images.ts';
+import type { Sandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import { registerSandbox, releaseRunSandboxes, sandboxFor, sandboxLive } from './sandbox-registry.ts';
 import { DEFAULT_LIBVIRT_URI, destroyOrphanedDomain } from '../../adapters/libvirt/libvirt-hypervisor.ts';
 import { ownerFileStale } from '../../adapters/local/process-owner.ts';
@@ -82,15 +85,63 @@ export function realStageServices(input: RunInput, store: string): StageServices
   let built: { map1: string; base: BaseImage } | undefined;
   // the sandbox's repository proxy (closed with the sandbox); its report goes into the run's result
   let net: SandboxNetwork | undefined;
+  // the slot on a hypervisor of the run's pool: taken while 'waiting for a hypervisor', held by the
+  // sandbox, freed when it is released
+  let lease: PoolLease | undefined;
+  const freeLease = () => { lease?.release(); lease = undefined; };
+  const pool = () => poolFor(o, store);
+  const baseFor = async (map1: string, signal: AbortSignal) => built?.map1 === map1 ? built.base
+    : await baseImageFor(store, map1, kernelOverride, signal);
+
+  /** A slot in the pool: placement prefers a member that holds this map's image (remote members only). */
+  async function place(map1: string, io: StageIo, signal: AbortSignal): Promise<{ lease: PoolLease; waitedSeconds: number }> {
+    const p = pool();
+    const started = Date.now();
+    const imageKey = p.hasRemote ? (await imageSums(await baseFor(map1, signal))).key : undefined;
+    const unsubscribe = p.onLog((line) => io.log('info', 'pool', line));
+    try {
+      const l = await p.acquire({
+        imageKey, signal, avoid: Array.isArray(o.avoidMembers) ? o.avoidMembers as string[] : undefined,
+        onWait: (why) => { io.log('info', 'pool', why); io.progress({ step: why }); },
+      });
+      if (signal.aborted) { l.release(); throw new UnderstudyError('cancelled', 'cancelled while waiting for a hypervisor'); }
+      const waitedSeconds = (Date.now() - started) / 1000;
+      io.log('info', 'pool', `sandbox placed on ${l.site.where}${waitedSeconds >= 1 ? ` after waiting ${waitedSeconds.toFixed(0)} s` : ''}`);
+      return { lease: l, waitedSeconds };
+    } finally { unsubscribe(); }
+  }
+
+  /** A sandbox stage's failure once its pool member was lost: 'hypervisor-lost', naming the member. */
+  const lostAs = (sb: Sandbox, what: string, e: unknown): unknown => {
+    const why = sb.lost();
+    if (!why || (isUnderstudyError(e) && (e.code === 'cancelled' || e.code === 'hypervisor-lost'))) return e;
+    return new UnderstudyError('hypervisor-lost', `${sb.where} was lost during ${what}: ${why}`, { member: lease?.member });
+  };
+  const onSandbox = async <T>(id: string, what: string, fn: (sb: Sandbox) => Promise<T>): Promise<T> => {
+    const sb = sandboxFor(id, input.runId);
+    try { return await fn(sb); } catch (e) { throw lostAs(sb, what, e); }
+  };
 
   /** Boots the sandbox from the base image (the one buildImage made in this process, else looked up again
    *  when the run was resumed at this stage). */
   async function boot(map1: string, previous: SandboxRef | undefined, io: StageIo, signal: AbortSignal) {
     await releaseRunSandboxes(input.runId, 0); // a re-entered boot starts clean
     await disposeRemains(previous, io);
-    const base = built?.map1 === map1 ? built.base
-      : await baseImageFor(store, map1, kernelOverride, signal);
-    const hypervisor = hypervisorFor(o.hypervisor, o.libvirtUri);
+    const base = await baseFor(map1, signal);
+    // a slot whose member was lost while the run waited to boot is no slot: placed again
+    if (lease?.lost()) {
+      io.log('info', 'pool', `pool member ${lease.member} was lost before the sandbox booted (${lease.lost()}): placing it again`);
+      freeLease();
+    }
+    // a run resumed at this stage has no slot yet; a new slot is a new placement for the run's context
+    let placement: Placement | undefined;
+    if (!lease) {
+      const p = await place(map1, io, signal);
+      lease = p.lease;
+      placement = { member: p.lease.member, waitedSeconds: Math.round(p.waitedSeconds * 10) / 10 };
+    }
+    const site = lease.site;
+    const hypervisor = site.hypervisor;
     await mkdir(runDir, { recursive: true });
     // the console file is (re)created by the hypervisor; follow it for the whole boot
     const bootStartedAt = await bootStartAfter(base.rootImg); // never within the image's own second
@@ -100,7 +151,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     });
     const serial = followSerial(join(runDir, 'serial.log'), (line) => io.log('serial', 'console', line));
     const sb = await startSandbox({
-      hypervisor, base, runDir, network: net, sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
+      site, base, runDir, network: net, sshTimeoutMs: STAGE_TIMEOUTS_MS.boot, signal,
       log: (l) => io.log('info', 'sandbox', l),
     }).finally(() => serial.stop());
     // what a resumed attempt needs to destroy what is left of this one (see disposeRemains)
@@ -113,7 +164,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     io.log('info', 'sandbox', `recorded the sandbox's own version of ${Object.keys(own.entries).length} path(s) the edits and the boot `
       + `touched, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const ref: SandboxRef = { id, sshPort: sb.vm.sshPort, bootStartedAt, vm, work: sb.workDir, base: own };
-    return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel };
+    return { sandbox: ref, hypervisor: hypervisor.kind, accel: sb.vm.accel, ...(placement ? { placement } : {}) };
   }
 
   return {
@@ -142,16 +193,30 @@ export function realStageServices(input: RunInput, store: string): StageServices
       });
     },
 
+    async placeSandbox({ map1 }, io) {
+      if (lease) return { placement: { member: lease.member, waitedSeconds: 0 } }; // re-entered: the slot is ours
+      // no timeout: waiting for a busy pool is not a failure; cancel still ends it
+      const p = await place(map1, io, io.signal);
+      lease = p.lease;
+      return { placement: { member: p.lease.member, waitedSeconds: Math.round(p.waitedSeconds * 10) / 10 } };
+    },
+
     async bootSandbox({ map1, previous }, io) {
       // the sandbox waits for SSH up to the boot timeout (and then shows the console); the stage's own limit
       // is a little longer, for the disks and a stuck hypervisor call
-      return timed('booting the sandbox', STAGE_TIMEOUTS_MS.boot + 120_000, io, (signal) => boot(map1, previous, io, signal));
+      return timed('booting the sandbox', STAGE_TIMEOUTS_MS.boot + 120_000, io, async (signal) => {
+        try { return await boot(map1, previous, io, signal); } catch (e) {
+          // the member went away under the boot (the image upload, the disks, the domain): named as lost
+          const why = lease?.lost();
+          if (!why || (isUnderstudyError(e) && (e.code === 'cancelled' || e.code === 'hypervisor-lost'))) throw e;
+          throw new UnderstudyError('hypervisor-lost', `pool member ${lease!.member} was lost while the sandbox booted: ${why}`, { member: lease!.member });
+        }
+      });
     },
 
     async runUpgrade({ sandbox, command }, io) {
       const limit = typeof o.upgradeTimeoutMin === 'number' && o.upgradeTimeoutMin > 0 ? o.upgradeTimeoutMin * 60_000 : STAGE_TIMEOUTS_MS.upgrade;
-      return timed('the upgrade in the sandbox', limit, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id, input.runId);
+      return timed('the upgrade in the sandbox', limit, io, (signal) => onSandbox(sandbox.id, 'the upgrade', async (sb) => {
         dpkgBefore = parsePackageList((await sb.shell.run(PACKAGE_LIST_CMD, { signal, timeoutMs: 120_000 })).stdout);
         const startedAt = new Date().toISOString();
         const r = await streamed(sb.shell, command, 'run', io, signal, runDir);
@@ -177,12 +242,11 @@ export function realStageServices(input: RunInput, store: string): StageServices
           },
           ...(network ? { network } : {}),
         };
-      });
+      }));
     },
 
     async runChecks({ sandbox, checks }, io) {
-      return timed('the checks in the sandbox', STAGE_TIMEOUTS_MS.check, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id, input.runId);
+      return timed('the checks in the sandbox', STAGE_TIMEOUTS_MS.check, io, (signal) => onSandbox(sandbox.id, 'the checks', async (sb) => {
         const results = [];
         for (const cmd of checks) {
           const r = await streamed(sb.shell, cmd, 'check', io, signal, runDir);
@@ -190,12 +254,11 @@ export function realStageServices(input: RunInput, store: string): StageServices
         }
         const network = net?.proxy.report();
         return { checks: results, ...(network ? { network } : {}) };
-      });
+      }));
     },
 
     async captureSandbox({ sandbox, map1 }, io) {
-      return timed('capturing the sandbox', STAGE_TIMEOUTS_MS.capture2, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id, input.runId);
+      return timed('capturing the sandbox', STAGE_TIMEOUTS_MS.capture2, io, (signal) => onSandbox(sandbox.id, 'the second capture', async (sb) => {
         const m1 = (await loadMap(store, map1)).manifest;
         // only what changed since the sandbox booted is read; unchanged directories come from map1
         const since = typeof sandbox.bootStartedAt === 'number' ? sandbox.bootStartedAt : 0;
@@ -208,20 +271,19 @@ export function realStageServices(input: RunInput, store: string): StageServices
         io.log('info', 'capture2', `map2 ${map2}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`);
         for (const k of eff.keptBack) io.log('info', 'capture2', `sandbox-only /${k.path}: ${k.outcome} (${k.sandbox})`);
         return { map2, delta: d, keptBack: eff.keptBack };
-      });
+      }));
     },
 
     async rehearseReboot({ sandbox, map1, map2, checks, reason, because }, io) {
       const limit = STAGE_TIMEOUTS_MS.shutdown + 2 * STAGE_TIMEOUTS_MS.boot + STAGE_TIMEOUTS_MS.check;
-      return timed('the reboot rehearsal', limit, io, async (signal) => {
-        const sb = sandboxFor(sandbox.id, input.runId);
+      return timed('the reboot rehearsal', limit, io, (signal) => onSandbox(sandbox.id, 'the reboot rehearsal', async (sb) => {
         const reboot = await rehearseRebootInSandbox({
           store, runDir, sandbox: sb, map1, map2, checks, reason, because, sandboxCmdline: SANDBOX_CMDLINE, io, signal,
           bootTimeoutMs: STAGE_TIMEOUTS_MS.boot, settleTimeoutMs: STAGE_TIMEOUTS_MS.boot,
         });
         // the reboot is a new VM (a new libvirt domain): the ref names it, for a resume to dispose of
         return { reboot, sandbox: { ...sandbox, sshPort: sb.vm.sshPort, vm: { ...(sandbox.vm as SandboxVm), name: sb.vm.id } } };
-      });
+      }));
     },
 
     async releaseSandbox({ sandbox }, io) {
@@ -229,11 +291,15 @@ export function realStageServices(input: RunInput, store: string): StageServices
       // at once: its overlay is thrown away (a minimal host without logind ignores the ACPI button, and a
       // clean shutdown waited 60 s for nothing); the console log stays in the run's directory
       await releaseRunSandboxes(input.runId, 0);
+      freeLease(); // the sandbox is gone: its slot goes to the next run waiting for a hypervisor
       await disposeRemains(sandbox, io); // resumed after its orchestrator died: what is left of its sandbox
     },
 
     async leftovers() {
-      return (await releaseRunSandboxes(input.runId, 0)).map((id) => `sandbox ${id}`);
+      const left = (await releaseRunSandboxes(input.runId, 0)).map((id) => `sandbox ${id}`);
+      if (lease) left.push(`a slot on pool member ${lease.member}`);
+      freeLease();
+      return left;
     },
 
     async findConflicts({ target, map1, map2, keptBack }) {

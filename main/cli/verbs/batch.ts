@@ -2,7 +2,8 @@
 // Every host is captured first and the hosts are grouped (same release, packages and package sources, or
 // identical trees); each group is rehearsed once and its other hosts take that rehearsal where it verifies
 // path by path against their own map1 (else they rehearse on their own). --no-sharing rehearses each host
-// alone. Writes one JSON report per host under STORE/batches/<id>/.
+// alone. On a pool of hypervisors (batch-pool.ts, docs/pool.md) rehearsals run up to its capacity.
+// Writes one JSON report per host under STORE/batches/<id>/.
 // The batch is recorded in the run store as it goes; `batch --resume BATCH` (or `resume BATCH`) continues
 // one whose orchestrator died or was interrupted.
 import { resolve } from 'node:path';
@@ -12,7 +13,7 @@ import { BatchStore } from '../../app/run-store/batch-store.ts';
 import { resumeBatch, runBatch } from '../../app/runs/batch-runner.ts';
 import { unfinishedBatchFor } from '../../app/runs/batch-resume.ts';
 import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
-import { readFleet, type FleetHost } from '../../app/runs/fleet-file.ts';
+import { readFleet, readFleetFile, type FleetHost } from '../../app/runs/fleet-file.ts';
 import { otherOwnerRuns } from '../../app/runs/process-alive.ts';
 import type { RunListener } from '../../app/runs/runner.ts';
 import { stageServicesFor } from '../../app/runs/stage-services-registry.ts';
@@ -21,7 +22,9 @@ import { isUnderstudyError, UnderstudyError } from '../../core/domain/errors.ts'
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { plainRunLines } from '../render/plain-run-lines.ts';
 import { checkHypervisorOptions } from './sandbox-option-checks.ts';
+import { collectOptional } from './upgrade-options.ts';
 import { announce, fleetReporting, hostDone, reportBatch } from './batch-report.ts';
+import { openPool } from './batch-pool.ts';
 import { requireRunStore } from './run-store-guard.ts';
 
 const count = (name: string, v: unknown, min: number) => {
@@ -53,7 +56,7 @@ export const batchVerb: Verb = {
     .option('--yes', 'approve every host\'s review (required to upgrade)')
     .option('--rehearse', 'rehearse every host only; no host is changed')
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
-    .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host')
+    .option('--libvirt-uri <uri>', 'place the sandboxes on this libvirt host; repeat it for a pool of hypervisors (docs/pool.md)', collectOptional)
     .option('--identity <file>', 'SSH private key for ssh:// hosts')
     .option('--accept-new-host-key', 'record the unknown SSH host keys of the fleet\'s hosts instead of refusing them')
     .option('--no-sharing', 'rehearse every host in a sandbox of its own (no survey, no groups)')
@@ -71,6 +74,9 @@ rehearsal only if, on every path the rehearsal changes, its own map1 is the same
 own (host name, identity files under /etc) into what it takes; paths outside that delta stay exactly as
 the host has them. A host that fails this is rehearsed on its own, and the report says which paths.
 --no-sharing: every host rehearses alone. A JSON report per host goes to STORE/batches/BATCH/.
+On a pool of hypervisors (--libvirt-uri repeated, or the fleet file's pool:, docs/pool.md) the pool is
+reached first; rehearsals run side by side up to its capacity while swaps stay --parallel at a time, and a
+host whose hypervisor was lost is queued once more, on another member.
 The batch is recorded in the run store as it goes: if its process dies or is interrupted, continue it with
 'understudy resume BATCH' (or 'batch --resume BATCH'); 'runs --batches' lists batches and their ids.`),
   async run(rt, args, opts) {
@@ -84,10 +90,14 @@ The batch is recorded in the run store as it goes: if its process dies or is int
     const options = {
       canary: count('canary', opts.canary ?? 1, 0), parallel: count('parallel', opts.parallel ?? 1, 1), maxFail: parseMaxFail(String(opts.maxFail ?? 0)),
     };
-    const hosts = await readFleet(args[0]);
+    const fleetFile = await readFleetFile(args[0]);
+    const hosts = fleetFile.hosts;
     checkFleetTargets(args[0], hosts);
     const network = hosts[0]?.network ?? {};
     checkNetworkChoices(networkChoices(network)); // the plan's allow-hosts, mirrors, upstream-proxy
+    if (fleetFile.pool && (opts.libvirtUri !== undefined || opts.hypervisor !== undefined)) {
+      throw new UnderstudyError('usage', `${args[0]} names a pool: give the hypervisors there or with --hypervisor/--libvirt-uri, not both`);
+    }
     const kind = opts.rehearse ? 'rehearse' : 'upgrade';
     const store = new RunStore(rt.store);
     try {
@@ -100,15 +110,19 @@ The batch is recorded in the run store as it goes: if its process dies or is int
         throw new UnderstudyError('usage', `batch ${open.id} over this fleet did not finish (${done} of ${open.hosts.length} hosts done): `
           + `continue it with 'understudy resume ${open.id}', or pass --new to start over (hosts it finished would run again)`);
       }
-      const picked = { hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey };
+      const picked = {
+        hypervisor: opts.hypervisor, libvirtUri: opts.libvirtUri, identity: opts.identity, acceptNewHostKey: opts.acceptNewHostKey, pool: fleetFile.pool,
+      };
+      const adapterOptions = { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) };
+      const pool = await openPool(rt, adapterOptions, (text) => announce(rt, '', text));
       const r = await runBatch({
-        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false,
-        adapterOptions: { ...network, ...Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) },
-        services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
+        store, hosts, options, kind, yes: Boolean(opts.yes), signal: rt.signal, fleet: resolve(args[0]), sharing: opts.sharing !== false, adapterOptions,
+        services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt), ...(pool ? { sandboxSlots: pool.slots } : {}),
         listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
+        onRequeue: (id, target, why) => announce(rt, id, `${target}  back in the queue, on another hypervisor: ${why}`),
         onStart: (id) => announce(rt, id, `batch ${id}: ${hosts.length} hosts (${kind}); if it is interrupted, continue it with: understudy resume ${id}`),
       });
-      return await reportBatch(rt, r);
+      return await reportBatch(rt, r, pool?.status());
     } finally { store.close(); }
   },
 };
@@ -126,16 +140,19 @@ export async function resumeBatchFromCli(rt: VerbRuntime, batchId: string, fleet
         throw new UnderstudyError('usage', `${fleet} no longer lists the hosts and plan batch ${rec.id} started with; resume it without the fleet file`);
       }
     }
+    const saved = (() => { const ids = new BatchStore(store).match(batchId); return ids.length === 1 ? new BatchStore(store).get<{ adapterOptions?: Record<string, unknown> }>(ids[0]!) : undefined; })();
+    const pool = saved ? await openPool(rt, saved.request.adapterOptions ?? {}, (text) => announce(rt, saved.id, text)) : undefined;
     const r = await resumeBatch({
       store, batchId, signal: rt.signal, listener: batchListener(rt, store), onHostDone: (id, h) => hostDone(rt, id, h),
-      services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt),
+      services: (input) => stageServicesFor(input, rt.store), ...fleetReporting(rt), ...(pool ? { sandboxSlots: pool.slots } : {}),
+      onRequeue: (id, target, why) => announce(rt, id, `${target}  back in the queue, on another hypervisor: ${why}`),
       onStart: (id) => {
         const rec = new BatchStore(store).get(id)!;
         const n = (s: string) => rec.hosts.filter((h) => h.status === s).length;
         announce(rt, id, `resuming batch ${id}: ${n('passed') + n('failed')} hosts finished, ${n('running')} interrupted, ${n('pending')} not started`);
       },
     });
-    return await reportBatch(rt, r);
+    return await reportBatch(rt, r, pool?.status());
   } finally { store.close(); }
 }
 

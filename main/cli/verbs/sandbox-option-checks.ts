@@ -6,6 +6,8 @@ import { statSync } from 'node:fs';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { checkNetworkChoices, networkChoices } from '../../adapters/proxy/sandbox-network.ts';
 import { checkExcludes } from '../exclude-option.ts';
+import { parsePool } from '../../core/domain/pool-spec.ts';
+import { libvirtUris } from '../../app/stage-services/sandbox-pools.ts';
 import { parseRebootRehearsal } from './upgrade-options.ts';
 
 const usage = (message: string) => new UnderstudyError('usage', message);
@@ -20,6 +22,7 @@ export function checkHypervisorOptions(opts: Record<string, any>): void {
   const kind = opts.hypervisor as string | undefined;
   if (kind !== undefined && kind !== 'qemu' && kind !== 'libvirt') throw usage(`--hypervisor must be qemu or libvirt, not '${kind}'`);
   if (opts.libvirtUri !== undefined && kind !== 'libvirt') throw usage('--libvirt-uri needs --hypervisor libvirt');
+  if (opts.libvirtUri !== undefined) parsePool(libvirtUris(opts.libvirtUri)); // a URI that cannot be a pool member
   if (opts.identity !== undefined) requireFile('--identity', String(opts.identity));
 }
 

@@ -4,6 +4,8 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { RebootPolicy, RebootRehearsalPolicy } from '../../core/workflow/run-types.ts';
 
 export const collect = (v: string, acc: string[]) => [...acc, v];
+/** Like collect, but the option stays undefined when it is not given. */
+export const collectOptional = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
 
 export function addSandboxOptions(c: Command): Command {
   return c
@@ -15,7 +17,8 @@ export function addSandboxOptions(c: Command): Command {
     .option('--upgrade-timeout <minutes>', 'how long --run may take in the sandbox (default 30; a release upgrade on a slow host needs more)')
     .option('--upstream-proxy <url>', "send the sandbox's allowed traffic through this http:// proxy (default: understudy's own http_proxy/https_proxy)")
     .option('--hypervisor <kind>', 'qemu (default) or libvirt')
-    .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system)')
+    .option('--libvirt-uri <uri>', 'libvirt connection for --hypervisor libvirt (default qemu:///system); repeat it for a pool '
+      + 'of hypervisors (qemu+ssh://USER@HOST/system ...): docs/pool.md', collectOptional)
     .option('--kernel <file>', "boot this kernel instead of the map's newest /boot/vmlinuz-*")
     .option('--initrd <file>', 'with --kernel: its initrd')
     .option('--reboot-rehearsal <when>', 'reboot the sandbox after the upgrade: auto (when kernel, initrd, modules, libc, '

@@ -2,6 +2,8 @@
 //   canary: the first N hosts run first and must all pass; then the rest, `parallel` at a time;
 //   once failures exceed max-fail (a count, or a percentage of the fleet) no new host starts: the ones
 //   running finish (a swap is never interrupted by the scheduler), the rest are skipped.
+//   A host whose sandbox's hypervisor (a pool member) was lost goes back to pending, once: its retry is
+//   placed on another member (hostRequeued).
 import { UnderstudyError } from '../domain/errors.ts';
 
 export type MaxFail = { count: number } | { percent: number };
@@ -10,7 +12,7 @@ export type HostStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped'
 
 export interface BatchState {
   options: BatchOptions;
-  hosts: Array<{ target: string; status: HostStatus; outcome?: string }>;
+  hosts: Array<{ target: string; status: HostStatus; outcome?: string; /** times put back in the queue */ retries?: number }>;
   /** Why the batch stopped starting hosts, once it did. */
   stopped?: string;
 }
@@ -49,13 +51,17 @@ export function canaryTargets(s: BatchState): string[] {
   return s.hosts.slice(0, Math.min(s.options.canary, s.hosts.length)).map((h) => h.target);
 }
 
-/** Hosts to start now (and marks them running). Empty when waiting or finished. */
-export function startNext(s: BatchState): { state: BatchState; start: string[] } {
+/**
+ * Hosts to start now (and marks them running). Empty when waiting or finished. `slots`: how many may run at
+ * once (default --parallel; a batch on a pool lets its rehearsals use the pool's capacity and holds only
+ * the swaps to --parallel).
+ */
+export function startNext(s: BatchState, slots = s.options.parallel): { state: BatchState; start: string[] } {
   if (s.stopped) return { state: s, start: [] };
   const canaries = new Set(canaryTargets(s));
   const canaryOpen = s.hosts.some((h) => canaries.has(h.target) && (h.status === 'pending' || h.status === 'running'));
   const eligible = s.hosts.filter((h) => h.status === 'pending' && (!canaryOpen || canaries.has(h.target)));
-  const room = s.options.parallel - count(s, 'running');
+  const room = Math.max(slots, s.options.parallel) - count(s, 'running');
   const start = eligible.slice(0, Math.max(0, room)).map((h) => h.target);
   const hosts = s.hosts.map((h) => start.includes(h.target) ? { ...h, status: 'running' as const } : h);
   return { state: { ...s, hosts }, start };
@@ -97,4 +103,19 @@ export function batchSummary(s: BatchState) {
  */
 export function hostInterrupted(s: BatchState, target: string): BatchState {
   return { ...s, hosts: s.hosts.map((h) => h.target === target && h.status === 'running' ? { target: h.target, status: 'pending' as const } : h) };
+}
+
+/** How often a host may go back to the queue after its hypervisor was lost ("at most once more"). */
+export const MAX_REQUEUES = 1;
+
+/** Whether a running host whose hypervisor was lost may be queued again. */
+export function canRequeue(s: BatchState, target: string): boolean {
+  const h = s.hosts.find((x) => x.target === target);
+  return !s.stopped && h?.status === 'running' && (h.retries ?? 0) < MAX_REQUEUES;
+}
+
+/** A running host back to pending (its run failed because its hypervisor was lost), counted. */
+export function hostRequeued(s: BatchState, target: string): BatchState {
+  return { ...s, hosts: s.hosts.map((h) => h.target === target && h.status === 'running'
+    ? { target: h.target, status: 'pending' as const, retries: (h.retries ?? 0) + 1 } : h) };
 }

@@ -11,7 +11,7 @@
 //     left to release; from the swap on, the host's journal decides).
 // Every resume opens a new attempt of the stage it enters (the killed attempt's times are kept) and is
 // recorded in the context (`resumes`), which the result, `show` and the UI report.
-import type { ResumeNote, RunContext } from './run-types.ts';
+import { WAITING_STAGE, type ResumeNote, type RunContext } from './run-types.ts';
 import { openTiming } from './machine-helpers.ts';
 import { SHARED_PREFIX } from './shared-rehearsal.ts';
 
@@ -24,7 +24,7 @@ const STAGE_ACTOR: Record<string, string> = { building: 'buildImage', booting: '
 /** Context fields produced by the stages from `stage` on, which a rewind to it drops. */
 const PRODUCED_FROM: Record<string, Array<keyof RunContext>> = {
   booting: ['hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
-  building: ['image', 'shared', 'sandbox', 'hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
+  building: ['image', 'shared', 'placement', 'sandbox', 'hypervisor', 'accel', 'packages', 'checks', 'map2', 'delta', 'reboot'],
 };
 
 export interface ResumePoint { stage: string; rewoundFrom?: string; why?: string }
@@ -32,6 +32,9 @@ export interface ResumePoint { stage: string; rewoundFrom?: string; why?: string
 const isFollower = (c: RunContext) => Boolean(c.image?.startsWith(SHARED_PREFIX) || c.sandbox?.id.startsWith(SHARED_PREFIX));
 
 export function resumePoint(state: string, context: RunContext): ResumePoint {
+  // a follower takes no slot of the pool: interrupted while it passed 'waiting for a hypervisor', it joins
+  // the batch's rehearsal again where followers join it
+  if (state === WAITING_STAGE && isFollower(context)) return { stage: 'building', rewoundFrom: state, why: 'the shared rehearsal it followed is gone' };
   if (!SANDBOX_STAGES.includes(state)) return { stage: state };
   if (isFollower(context)) return { stage: 'building', rewoundFrom: state, why: 'the shared rehearsal it followed is gone' };
   return { stage: 'booting', rewoundFrom: state, why: 'sandbox gone' };

@@ -36,6 +36,7 @@ export interface RunResult {
   health?: RunContext['health'];
   hypervisor?: string;
   accel?: string;
+  placement?: RunContext['placement'];
   timings: Record<string, number>;
   error?: { code: string; message: string; stage: string };
   cleanupError?: string;
@@ -65,6 +66,7 @@ export function runResult(context: RunContext, state: string): RunResult {
   if (c.health) r.health = c.health;
   if (c.hypervisor) r.hypervisor = c.hypervisor;
   if (c.accel) r.accel = c.accel;
+  if (c.placement) r.placement = c.placement;
   if (c.swap || c.restart) {
     r.swap = { ...(c.swap ?? {}), restarted: c.restart?.restarted ?? [], rebooted: c.restart?.rebooted ?? false };
   }

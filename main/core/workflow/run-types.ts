@@ -111,6 +111,8 @@ export interface RunContext {
   sandbox?: SandboxRef;
   hypervisor?: string;
   accel?: string;
+  /** Where the sandbox ran (a pool member) and how long the run waited for it. */
+  placement?: Placement;
   packages?: PackageChanges;
   checks?: CheckResult[];
   /** What the sandbox reached through understudy's repository proxy (hosts, bytes, refusals, failures). */
@@ -155,4 +157,17 @@ export function exitCodeForOutcome(outcome: Outcome): number {
     case 'needs-recovery': return 7;
     default: return 1;
   }
+}
+
+/** The stage in which a run waits for a free hypervisor of its pool (instant when one is free). */
+export const WAITING_STAGE = 'waiting for a hypervisor';
+
+/** Where a run's sandbox is placed: a pool member, or the member whose rehearsal a follower shares. */
+export interface Placement {
+  /** The member's name ('local' for this machine). */
+  member: string;
+  /** Seconds the run waited for a free slot. */
+  waitedSeconds: number;
+  /** A shared rehearsal's follower: it boots nothing; `member` is where the owner's sandbox ran. */
+  shared?: boolean;
 }

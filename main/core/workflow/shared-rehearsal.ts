@@ -16,7 +16,11 @@ import type { CheckResult, DeltaSummary, KeptBack, PackageChanges, RebootReport,
 import type { RehearsalShare } from './rehearsal-share.ts';
 import type { StageIo, StageServices } from './stage-services.ts';
 
-interface Rehearsal { packages?: PackageChanges; checks?: CheckResult[]; map1: string; map2: string; delta: DeltaSummary; keptBack?: KeptBack[]; hypervisor: string; accel: string }
+interface Rehearsal {
+  packages?: PackageChanges; checks?: CheckResult[]; map1: string; map2: string; delta: DeltaSummary; keptBack?: KeptBack[]; hypervisor: string; accel: string;
+  /** Where the owner's sandbox ran (a pool member). */
+  member?: string;
+}
 interface Entry {
   owner: string; ownerTarget?: string; settled: boolean; rebootSettled: boolean;
   done: Promise<Rehearsal>; resolve(r: Rehearsal): void; reject(e: unknown): void; partial: Partial<Rehearsal>;
@@ -184,6 +188,15 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       const mode = share ?? { mode: 'own' as const };
       return asOwner(async () => ({ ...(await inner.buildImage(a, io)), shared: mode }));
     },
+    async placeSandbox(a, io) {
+      // a follower boots nothing: it takes no slot of the pool
+      if (followed) return { placement: { member: (await followed.done).member ?? 'local', waitedSeconds: 0, shared: true } };
+      return asOwner(async () => {
+        const r = await inner.placeSandbox(a, io);
+        if (mine) mine.partial.member = r.placement.member;
+        return r;
+      });
+    },
     async bootSandbox(a, io) {
       // resumed past buildImage (rewound to booting): it joins the board here, as owner or follower
       if (!mine && !followed) await ownOrFollow(a.map1, io);
@@ -195,7 +208,7 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
       }
       return asOwner(async () => {
         const b = await inner.bootSandbox(a, io);
-        if (mine) Object.assign(mine.partial, { hypervisor: b.hypervisor, accel: b.accel });
+        if (mine) Object.assign(mine.partial, { hypervisor: b.hypervisor, accel: b.accel, ...(b.placement ? { member: b.placement.member } : {}) });
         return b;
       });
     },

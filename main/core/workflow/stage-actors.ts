@@ -4,7 +4,7 @@
 // VM after the teardown already ran.
 import { fromPromise } from 'xstate';
 import { UnderstudyError } from '../domain/errors.ts';
-import type { ContextPatch, RunContext } from './run-types.ts';
+import { WAITING_STAGE, type ContextPatch, type RunContext } from './run-types.ts';
 import { planRebootRehearsal, rebootSummary } from './reboot-rehearsal.ts';
 import type { RunEventSink, StageIo, StageServices } from './stage-services.ts';
 
@@ -63,6 +63,7 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
     }),
     captureHost: stage('capturing', (c, io) => s.captureHost({ target: c.input.target, options: c.input.options }, io)),
     buildImage: stage('building', (c, io) => s.buildImage({ map1: need(c.map1, 'map1'), options: c.input.options }, io)),
+    placeSandbox: stage(WAITING_STAGE, (c, io) => s.placeSandbox({ map1: need(c.map1, 'map1'), image: need(c.image, 'image'), options: c.input.options }, io)),
     bootSandbox: stage('booting', (c, io) =>
       s.bootSandbox({ image: need(c.image, 'image'), map1: need(c.map1, 'map1'), options: c.input.options, ...(c.sandbox ? { previous: c.sandbox } : {}) }, io)),
     runUpgrade: stage('upgrading', (c, io) => s.runUpgrade({ sandbox: need(c.sandbox, 'sandbox'), command: c.input.command }, io)),

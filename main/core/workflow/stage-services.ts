@@ -14,7 +14,7 @@ import type { RunEvent } from '../domain/events.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
 import type {
   CheckResult, Conflict, DeltaSummary, HealthResult, KeptBack, PackageChanges, PreflightItem, RebootPolicy, RebootReport, Resolution,
-  RestartResult, RunInput, SandboxRef, SwapStats,
+  RestartResult, RunInput, SandboxRef, SwapStats, Placement,
 } from './run-types.ts';
 import type { NetworkReport } from '../domain/network-report.ts';
 
@@ -35,10 +35,16 @@ export interface StageServices {
   captureHost(a: { target: string; options: Record<string, unknown> }, io: StageIo): Promise<{ map1: string }>;
   /** In a batch (shared-rehearsal.ts) it also says how the run gets its rehearsal (`shared`). */
   buildImage(a: { map1: string; options: Record<string, unknown> }, io: StageIo): Promise<{ image: string; shared?: RehearsalShare }>;
+  /**
+   * Waits for a free slot on a hypervisor of the run's pool (the stage 'waiting for a hypervisor') and
+   * holds it for the sandbox bootSandbox starts; the slot is freed by releaseSandbox.
+   */
+  placeSandbox(a: { map1: string; image: string; options: Record<string, unknown> }, io: StageIo): Promise<{ placement: Placement }>;
   /** `previous`: the sandbox an earlier attempt of this run booted (its orchestrator died): whatever is
-   *  left of it is destroyed first. */
+   *  left of it is destroyed first. `placement`: where the sandbox went when the boot had to place it
+   *  itself (a run resumed at booting, or its slot's member was lost before the boot). */
   bootSandbox(a: { image: string; map1: string; options: Record<string, unknown>; previous?: SandboxRef }, io: StageIo):
-    Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string }>;
+    Promise<{ sandbox: SandboxRef; hypervisor: string; accel: string; placement?: Placement }>;
   /** `network`: what the sandbox reached so far (a failure carries it in details.network too). */
   runUpgrade(a: { sandbox: SandboxRef; command: string }, io: StageIo): Promise<{ packages: PackageChanges; network?: NetworkReport }>;
   runChecks(a: { sandbox: SandboxRef; checks: string[] }, io: StageIo): Promise<{ checks: CheckResult[]; network?: NetworkReport }>;

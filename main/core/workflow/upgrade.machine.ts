@@ -1,6 +1,6 @@
 // The one engine behind `rehearse`, `upgrade`, the UI and `resume`.
 //
-//   preflight -> capturing -> building -> booting -> upgrading -> checking -> capturing2 -> rebooting -> releasing
+//   preflight -> capturing -> building -> waiting for a hypervisor -> booting -> upgrading -> checking -> capturing2 -> rebooting -> releasing
 //     rehearse: -> rehearsed
 //     upgrade:  -> reconciling -> review (APPROVE | ABORT | --yes) -> swapping -> restarting -> health -> done
 //   before the swap, any failure/CANCEL/ABORT -> cleaning-up (sandbox released) -> failed | check-failed |
@@ -17,7 +17,7 @@
 import { and, assign, fromPromise, not, setup } from 'xstate';
 import { isUnderstudyError, UnderstudyError, type ErrorCode } from '../domain/errors.ts';
 import type { StageActorInput } from './stage-actors.ts';
-import type { ContextPatch, Ending, Resolution, RunContext, RunInput } from './run-types.ts';
+import { WAITING_STAGE, type ContextPatch, type Ending, type Resolution, type RunContext, type RunInput } from './run-types.ts';
 import { closeTiming, failureFrom, openTiming, patchFromFailure } from './machine-helpers.ts';
 
 export type MachineEvent =
@@ -43,7 +43,7 @@ export const upgradeMachine = setup({
   },
   actors: {
     preflight: slot('preflight'), captureHost: slot('captureHost'), buildImage: slot('buildImage'),
-    bootSandbox: slot('bootSandbox'), runUpgrade: slot('runUpgrade'), runChecks: slot('runChecks'),
+    placeSandbox: slot('placeSandbox'), bootSandbox: slot('bootSandbox'), runUpgrade: slot('runUpgrade'), runChecks: slot('runChecks'),
     captureSandbox: slot('captureSandbox'), rehearseReboot: slot('rehearseReboot'), releaseSandbox: slot('releaseSandbox'), findConflicts: slot('findConflicts'),
     swap: slot('swap'), restart: slot('restart'), checkHealth: slot('checkHealth'), rollback: slot('rollback'),
   },
@@ -90,7 +90,8 @@ export const upgradeMachine = setup({
   states: {
     preflight: stageState('preflight', 'preflight', 'capturing'),
     capturing: stageState('capturing', 'captureHost', 'building'),
-    building: stageState('building', 'buildImage', 'booting'),
+    building: stageState('building', 'buildImage', WAITING_STAGE),
+    [WAITING_STAGE]: stageState(WAITING_STAGE, 'placeSandbox', 'booting'),
     booting: stageState('booting', 'bootSandbox', 'upgrading'),
     upgrading: stageState('upgrading', 'runUpgrade', 'checking'),
     checking: stageState('checking', 'runChecks', 'capturing2'),
@@ -191,7 +192,7 @@ function endingFor(code: string, hostTouched: boolean): Ending {
   return 'failed';
 }
 
-type Src = 'preflight' | 'captureHost' | 'buildImage' | 'bootSandbox' | 'runUpgrade' | 'runChecks' | 'captureSandbox'
+type Src = 'preflight' | 'captureHost' | 'buildImage' | 'placeSandbox' | 'bootSandbox' | 'runUpgrade' | 'runChecks' | 'captureSandbox'
   | 'rehearseReboot' | 'findConflicts' | 'restart' | 'checkHealth';
 
 /**

@@ -38,14 +38,14 @@ describe('run service', () => {
     const mine = seen.filter((e) => e.run === h.runId);
     const stages = mine.filter((e) => e.type === 'stage').map((e) => e.type === 'stage' && `${e.stage}:${e.state}`);
     assert.deepEqual(stages, ['preflight:active', 'preflight:done', 'capturing:active', 'capturing:done', 'building:active',
-      'building:done', 'booting:active', 'booting:done', 'upgrading:active', 'upgrading:done', 'checking:active',
+      'building:done', 'waiting for a hypervisor:active', 'waiting for a hypervisor:done', 'booting:active', 'booting:done', 'upgrading:active', 'upgrading:done', 'checking:active',
       'checking:done', 'capturing2:active', 'capturing2:done', 'rebooting:active', 'rebooting:skipped', 'releasing:active', 'releasing:done']);
     assert.equal(mine[mine.length - 1]!.type, 'result');
     const d = svc.detail(h.runId);
     assert.equal(d.run.outcome, 'rehearsed');
     assert.equal(d.run.verb, 'rehearse');
     assert.equal((d.run.result as { map1?: string }).map1, 'a'.repeat(64));
-    assert.equal(d.timings.length, 9);
+    assert.equal(d.timings.length, 10);
     assert.ok(d.timings.every((t) => typeof t.seconds === 'number'));
     assert.ok(d.events.some((e) => e.event.type === 'log'));
     assert.equal(svc.get(h.runId), undefined, 'no longer active');

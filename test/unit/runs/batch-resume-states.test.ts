@@ -92,7 +92,7 @@ describe('resumeBatch from saved states', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).outcome, 'upgraded');
     const calls = readFileSync(join(dir, 'b3.calls'), 'utf8').split('\n').filter((l) => l.startsWith('start ')).map((l) => l.split(' ')[1]);
-    assert.deepEqual(calls.slice(0, 3), ['buildImage', 'bootSandbox', 'runUpgrade'], 'it rehearsed itself from building on');
+    assert.deepEqual(calls.slice(0, 4), ['buildImage', 'placeSandbox', 'bootSandbox', 'runUpgrade'], 'it rehearsed itself from building on');
     assert.ok(!calls.includes('captureHost'), 'its map1 still stands');
   });
 

@@ -58,7 +58,7 @@ test('a rehearsal runs every stage, streams events and ends done with its eviden
   assert.ok(d.ok);
   assert.equal(d.value.outcome, 'rehearsed');
   assert.deepEqual(d.value.stages.map((s) => [s.name, s.state]), [
-    ['preflight', 'done'], ['capturing', 'done'], ['building', 'done'], ['booting', 'done'], ['upgrading', 'done'],
+    ['preflight', 'done'], ['capturing', 'done'], ['building', 'done'], ['waiting for a hypervisor', 'done'], ['booting', 'done'], ['upgrading', 'done'],
     ['checking', 'done'], ['capturing2', 'done'], ['rebooting', 'skipped'], ['releasing', 'done'],
   ]);
   assert.match(d.value.stages.find((s) => s.name === 'rebooting')?.note ?? '', /nothing that boots changed/);

@@ -1,7 +1,7 @@
 // The pure fleet scheduler: canary, parallelism, max-fail (count and percent).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchDone, batchSummary, failureBudget, hostFinished, hostInterrupted, newBatch, parseMaxFail, startNext, type BatchState } from '../../../main/core/workflow/batch-plan.ts';
+import { batchDone, batchSummary, canRequeue, failureBudget, hostFinished, hostInterrupted, hostRequeued, newBatch, parseMaxFail, startNext, type BatchState } from '../../../main/core/workflow/batch-plan.ts';
 import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 
 /** Drives a batch to the end; `fails` lists the hosts that fail; returns start waves and the final state. */
@@ -77,5 +77,26 @@ describe('batch plan', () => {
     assert.throws(() => newBatch([], { canary: 0, parallel: 1, maxFail: { count: 0 } }), usage);
     assert.throws(() => newBatch(['a', 'a'], { canary: 0, parallel: 1, maxFail: { count: 0 } }), usage);
     assert.throws(() => newBatch(['a'], { canary: 0, parallel: 0, maxFail: { count: 0 } }), usage);
+  });
+  it('lets runs use the pool\'s slots beyond --parallel, canary first all the same', () => {
+    let s = newBatch(['h1', 'h2', 'h3', 'h4'], { canary: 1, parallel: 1, maxFail: { count: 0 } });
+    let n = startNext(s, 3);
+    assert.deepEqual(n.start, ['h1'], 'the canary alone first');
+    s = hostFinished(n.state, 'h1', true);
+    n = startNext(s, 3);
+    assert.deepEqual(n.start, ['h2', 'h3', 'h4']);
+    assert.deepEqual(startNext(newBatch(['a', 'b'], { canary: 0, parallel: 2, maxFail: { count: 0 } }), 1).start, ['a', 'b'], 'never fewer than --parallel');
+  });
+
+  it('puts a host whose hypervisor was lost back in the queue, once', () => {
+    let s = startNext(newBatch(['h1', 'h2'], { canary: 0, parallel: 2, maxFail: { count: 0 } })).state;
+    assert.ok(canRequeue(s, 'h1'));
+    s = hostRequeued(s, 'h1');
+    assert.deepEqual(s.hosts[0], { target: 'h1', status: 'pending', retries: 1 });
+    assert.equal(canRequeue(s, 'h1'), false, 'only a running host');
+    s = startNext(s).state;
+    assert.equal(s.hosts[0]!.status, 'running');
+    assert.equal(canRequeue(s, 'h1'), false, 'at most once more');
+    assert.ok(canRequeue(s, 'h2'));
   });
 });

@@ -9,7 +9,7 @@ import { RunStore } from '../../../main/app/run-store/run-store.ts';
 import { runBatch } from '../../../main/app/runs/batch-runner.ts';
 import { parseFleet, type FleetHost } from '../../../main/app/runs/fleet-file.ts';
 import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
-import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
+import { isUnderstudyError, UnderstudyError } from '../../../main/core/domain/errors.ts';
 import type { BatchOptions } from '../../../main/core/workflow/batch-plan.ts';
 
 const fleetYaml = `
@@ -95,5 +95,57 @@ describe('batch runner', () => {
     assert.throws(() => parseFleet('plan: {run: x}\nhosts: []'), usage(/hosts/));
     assert.throws(() => parseFleet('plan: {run: x}\nhosts: [{target: a, cheks: []}]'), usage(/hosts\.0/));
     assert.throws(() => parseFleet(': : :'), usage(/not valid YAML/));
+  });
+
+  it('a host whose hypervisor was lost is queued once more, away from that member; the report keeps both', async () => {
+    const services = fakeStageServices();
+    const placedWith: unknown[] = [];
+    let lost = 0;
+    const withPool = (input: { options: Record<string, unknown> }): typeof services => ({
+      ...services,
+      placeSandbox: async () => {
+        placedWith.push(input.options.avoidMembers);
+        return { placement: { member: input.options.avoidMembers ? 'm2' : 'm1', waitedSeconds: 0 } };
+      },
+      runUpgrade: async (a, io) => {
+        if (lost++ === 0) throw new UnderstudyError('hypervisor-lost', 'pool member m1 was lost during the upgrade: connection lost');
+        return services.runUpgrade(a, io);
+      },
+    });
+    const requeues: string[] = [];
+    const r = await runBatch({
+      store, hosts: [hosts[0]!], options: { canary: 0, parallel: 1, maxFail: { count: 0 } }, kind: 'rehearse', yes: false,
+      services: withPool, onRequeue: (_id, target, why) => requeues.push(`${target}: ${why}`),
+    });
+    assert.equal(r.ok, true);
+    assert.deepEqual(r.hosts.map((h) => [h.outcome, h.member]), [['rehearsed', 'm2']]);
+    assert.deepEqual(placedWith, [undefined, ['m1']], 'the retry keeps away from the member that was lost');
+    assert.equal(r.hosts[0]!.requeued?.length, 1);
+    assert.equal(r.hosts[0]!.requeued![0]!.member, 'm1');
+    assert.match(requeues[0]!, /dir:\/srv\/h1: pool member m1 was lost/);
+    assert.notEqual(r.hosts[0]!.requeued![0]!.run, r.hosts[0]!.run, 'a new run for the retry');
+  });
+
+  it('a second loss fails the host: at most once more', async () => {
+    const services = fakeStageServices({ failAt: 'runUpgrade', failCode: 'hypervisor-lost' });
+    const r = await runBatch({ store, hosts: [hosts[1]!], options: { canary: 0, parallel: 1, maxFail: { count: 0 } }, kind: 'rehearse', yes: false, services: () => services });
+    assert.deepEqual(r.hosts.map((h) => [h.outcome, h.requeued?.length]), [['failed', 1]]);
+    assert.equal(services.count('runUpgrade'), 2);
+  });
+
+  it('with pool slots beyond --parallel, rehearsals run side by side while swaps go --parallel at a time', async () => {
+    const services = fakeStageServices({ map1For: (t) => t.slice(-1).repeat(64), delayMs: { runUpgrade: 150, swap: 150 } });
+    let upgrading = 0, maxUpgrading = 0, swapping = 0, maxSwapping = 0;
+    const counted = (): typeof services => ({
+      ...services,
+      runUpgrade: async (a, io) => { maxUpgrading = Math.max(maxUpgrading, ++upgrading); try { return await services.runUpgrade(a, io); } finally { upgrading--; } },
+      swap: async (a, io) => { maxSwapping = Math.max(maxSwapping, ++swapping); try { return await services.swap(a, io); } finally { swapping--; } },
+    });
+    const four = [hosts[0]!, hosts[1]!, hosts[3]!, { ...hosts[0]!, target: 'dir:/srv/h5' }];
+    const r = await runBatch({ store, hosts: four, options: { canary: 0, parallel: 1, maxFail: { count: 0 } }, kind: 'upgrade', yes: true,
+      services: counted, sandboxSlots: () => 4 });
+    assert.equal(r.ok, true);
+    assert.ok(maxUpgrading >= 2, `rehearsals side by side (${maxUpgrading})`);
+    assert.equal(maxSwapping, 1, 'one swap at a time (--parallel 1)');
   });
 });

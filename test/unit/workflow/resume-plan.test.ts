@@ -45,6 +45,17 @@ describe('resume plan', () => {
     assert.equal(describeResume(note), 'resumed: rewound from capturing2 to building (the shared rehearsal it followed is gone)');
   });
 
+  it('interrupted while waiting for a hypervisor: an owner waits again, a follower joins the rehearsal at building', () => {
+    const waiting = 'waiting for a hypervisor';
+    const own = resumeSnapshot(saved(waiting, { sandbox: undefined, placement: { member: 'm1', waitedSeconds: 3 } }), at).snapshot;
+    assert.equal(own.value, waiting, 're-entered: the pool is asked again');
+    const shared = 'shared-rehearsal:' + 'a'.repeat(64);
+    const { snapshot: f, note } = resumeSnapshot(saved(waiting, { image: shared, sandbox: undefined, placement: { member: 'm1', waitedSeconds: 0, shared: true } }), at);
+    assert.equal(f.value, 'building');
+    assert.equal(f.context.placement, undefined);
+    assert.equal(describeResume(note), `resumed: rewound from ${waiting} to building (the shared rehearsal it followed is gone)`);
+  });
+
   it('other stages are re-entered: the child runs again, with a new attempt of the stage', () => {
     const before = saved('swapping');
     before.children!.x!.snapshot = { status: 'done', output: { swap: {} }, input: {} };

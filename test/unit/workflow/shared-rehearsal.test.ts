@@ -47,6 +47,46 @@ describe('shared rehearsal', () => {
     assert.equal(board.rehearsals(), 1);
   });
 
+  it('a follower takes no slot of the pool: its placement names the owner\'s member', async () => {
+    const board = new RehearsalBoard();
+    const A = run(board, 'A');
+    const B = run(board, 'B');
+    const { image } = await A.s.buildImage({ map1, options: {} }, A.io);
+    const follower = B.s.buildImage({ map1, options: {} }, B.io);
+    assert.deepEqual((await A.s.placeSandbox({ map1, image, options: {} }, A.io)).placement, { member: 'local', waitedSeconds: 0 });
+    const boot = await A.s.bootSandbox({ image, map1, options: {} }, A.io);
+    await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+    await A.s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
+    await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    const fImage = await follower;
+    assert.deepEqual((await B.s.placeSandbox({ map1, image: fImage.image, options: {} }, B.io)).placement,
+      { member: 'local', waitedSeconds: 0, shared: true });
+    assert.equal(B.own.count('placeSandbox'), 0, 'the follower did not ask the pool');
+    assert.equal(A.own.count('placeSandbox'), 1);
+  });
+
+  it('an owner whose boot placed the sandbox again (its member was lost) gives followers the new member', async () => {
+    const board = new RehearsalBoard();
+    const A = run(board, 'A');
+    const B = run(board, 'B');
+    const replaced: StageServices = {
+      ...A.own,
+      placeSandbox: async () => ({ placement: { member: 'm1', waitedSeconds: 0 } }),
+      bootSandbox: async (a, io) => ({ ...(await A.own.bootSandbox(a, io)), placement: { member: 'm2', waitedSeconds: 4 } }),
+    };
+    const s = sharedRehearsal(replaced, board, testInput({ runId: 'A', checks: ['true'] }));
+    const { image } = await s.buildImage({ map1, options: {} }, A.io);
+    const follower = B.s.buildImage({ map1, options: {} }, B.io);
+    assert.equal((await s.placeSandbox({ map1, image, options: {} }, A.io)).placement.member, 'm1');
+    const boot = await s.bootSandbox({ image, map1, options: {} }, A.io);
+    assert.deepEqual(boot.placement, { member: 'm2', waitedSeconds: 4 }, 'the owner\'s own context gets the new member too');
+    await s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+    await s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
+    await s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    const fImage = await follower;
+    assert.equal((await B.s.placeSandbox({ map1, image: fImage.image, options: {} }, B.io)).placement.member, 'm2');
+  });
+
   it('a failing check is shared too', async () => {
     const { B, follower } = await ownerRehearses(new RehearsalBoard(), ['false']);
     const f = await follower;

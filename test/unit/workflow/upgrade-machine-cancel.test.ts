@@ -7,7 +7,7 @@ import type { StageServiceName } from '../../../main/core/workflow/stage-service
 
 const hangable: Array<[StageServiceName, string, 'releaseSandbox' | 'rollback']> = [
   ['preflight', 'preflight', 'releaseSandbox'], ['captureHost', 'capturing', 'releaseSandbox'],
-  ['buildImage', 'building', 'releaseSandbox'], ['bootSandbox', 'booting', 'releaseSandbox'],
+  ['buildImage', 'building', 'releaseSandbox'], ['placeSandbox', 'waiting for a hypervisor', 'releaseSandbox'], ['bootSandbox', 'booting', 'releaseSandbox'],
   ['runUpgrade', 'upgrading', 'releaseSandbox'], ['runChecks', 'checking', 'releaseSandbox'],
   ['captureSandbox', 'capturing2', 'releaseSandbox'], ['releaseSandbox', 'releasing', 'releaseSandbox'],
   ['findConflicts', 'reconciling', 'releaseSandbox'],

@@ -7,7 +7,7 @@ import { outcomeOfState } from '../../../main/core/workflow/run-result.ts';
 import type { StageServiceName } from '../../../main/core/workflow/stage-services.ts';
 
 const beforeSwap: Array<[StageServiceName, string]> = [
-  ['preflight', 'preflight'], ['captureHost', 'capturing'], ['buildImage', 'building'], ['bootSandbox', 'booting'],
+  ['preflight', 'preflight'], ['captureHost', 'capturing'], ['buildImage', 'building'], ['placeSandbox', 'waiting for a hypervisor'], ['bootSandbox', 'booting'],
   ['runUpgrade', 'upgrading'], ['runChecks', 'checking'], ['captureSandbox', 'capturing2'],
   ['releaseSandbox', 'releasing'], ['findConflicts', 'reconciling'],
 ];

@@ -9,9 +9,9 @@ describe('upgrade machine paths', () => {
     const run = startFakeRun();
     const s = await run.finished();
     assert.equal(s.value, 'done');
-    assert.deepEqual(run.states, ['preflight', 'capturing', 'building', 'booting', 'upgrading', 'checking', 'capturing2',
+    assert.deepEqual(run.states, ['preflight', 'capturing', 'building', 'waiting for a hypervisor', 'booting', 'upgrading', 'checking', 'capturing2',
       'rebooting', 'releasing', 'reconciling', 'swapping', 'restarting', 'health', 'done']);
-    assert.deepEqual(run.services.started(), ['preflight', 'captureHost', 'buildImage', 'bootSandbox', 'runUpgrade',
+    assert.deepEqual(run.services.started(), ['preflight', 'captureHost', 'buildImage', 'placeSandbox', 'bootSandbox', 'runUpgrade',
       'runChecks', 'captureSandbox', 'releaseSandbox', 'findConflicts', 'swap', 'restart', 'checkHealth']);
     const r = runResult(s.context, String(s.value));
     assert.equal(r.outcome, 'upgraded');
