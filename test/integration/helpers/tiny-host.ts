@@ -1,7 +1,7 @@
 // A tiny host for rehearsal tests where a Debian boot proves nothing more (pool placement, queues,
 // faults): a `dir:` root that boots in seconds under TCG and offers what a rehearsal uses in the sandbox.
 //   const root = await tinyHostTree(join(tmp, 'h1'), { marker: 'group-a' })
-// The tree: busybox (static) as /bin, this machine's sshd, ssh-keygen, GNU find and GNU tar with their
+// The tree: busybox (static) as /bin, this machine's sshd, ssh-keygen, GNU find, GNU tar and dash (/bin/sh) with their
 // libraries, Debian's cloud kernel as /boot/vmlinuz-V and a small initramfs as /boot/initrd.img-V that
 // loads the virtio modules, mounts /dev/vda and switches to the tree's /sbin/init. That init does what a
 // Debian host's boot and the sandbox's seed unit do (sandbox-edits.ts): network (slirp's static address),
@@ -11,14 +11,14 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { cloudKernelTree, moduleFilesInOrder } from '../../../main/adapters/sandbox/tiny-guest.ts';
 import { imageCacheRoot } from '../../../main/adapters/sandbox/disk-build.ts';
 
 const run = promisify(execFile);
-const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/find', '/usr/bin/tar'];
+const BINARIES = ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/find', '/usr/bin/tar', '/usr/bin/dash'];
 const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'button', 'evdev'];
 
 const INITRAMFS_INIT = `#!/bin/busybox sh
@@ -101,6 +101,10 @@ async function buildTemplate(): Promise<string> {
     // busybox applets as links in /bin (sh, mount, ip, acpid, poweroff ...)
     await run('sh', ['-c', 'cd "$1/bin" && for a in $(./busybox --list); do [ -e "$a" ] || ln -s busybox "$a"; done', 'sh', root]);
     for (const b of BINARIES) await copyInto(root, b);
+    // /bin/sh is dash: busybox's sh runs its own applets before PATH, so `find -newerct` (capture2) would
+    // reach busybox's find, not GNU find
+    await rm(join(root, 'bin/sh'));
+    await symlink('/usr/bin/dash', join(root, 'bin/sh'));
     for (const l of libs) await copyInto(root, l);
     await writeFile(join(root, 'sbin/init'), HOST_INIT, { mode: 0o755 });
     await writeFile(join(root, 'etc/acpi/PWRF/00000080'), '#!/bin/sh\nsync\n/bin/poweroff -f\n', { mode: 0o755 });
