@@ -33,6 +33,8 @@ import { ownerFileStale } from '../../adapters/local/process-owner.ts';
 import { sshConnector } from './ssh-connector.ts';
 import { previewConflicts } from './drift-preview.ts';
 import { restartAfterSwap } from './restart.ts';
+import { holdConnection } from './held-connection.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { preflightItems } from './preflight.ts';
 import { HOST_WORK } from '../../adapters/swap/ssh-host.ts';
 import { followSerial } from './serial-follower.ts';
@@ -76,6 +78,9 @@ export function realStageServices(input: RunInput, store: string): StageServices
   const o = input.options;
   const sshChoice = { identity: opt(o, 'identity'), acceptNewHostKey: o.acceptNewHostKey === true };
   const connect = sshConnector(store, sshChoice);
+  /** Opened before the swap, closed after the restart (held-connection.ts). */
+  let held: RemoteShell | undefined;
+  const dropHeld = async () => { const h = held; held = undefined; await h?.close().catch(() => undefined); };
   const runDir = join(store, 'runs', input.runId);
   let dpkgBefore: Map<string, string> | undefined;
   // --prefer host|sandbox PATH given up front; choices made at review (resolutions) win over them
@@ -296,6 +301,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async leftovers() {
+      await dropHeld(); // a run that ended before its restart stage
       const left = (await releaseRunSandboxes(input.runId, 0)).map((id) => `sandbox ${id}`);
       if (lease) left.push(`a slot on pool member ${lease.member}`);
       freeLease();
@@ -324,6 +330,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
         // re-entered after a crash: a committed swap of this map pair is not applied twice
         const done = (await revertible(host, store)).find((r) => r.map1 === map1 && r.map2 === map2);
         if (done) return { swap: { files: 0, bytesSent: 0, seconds: 0, windowSeconds: 0 }, map2 };
+        held ??= await holdConnection(target, connect); // for the restart, should the swap stop new logins
         const r = await runSwap({
           host, store, map1: a, map2: b, prefer: new Map(Object.entries(prefer)), signal: io.signal,
           onTx: (txid) => io.log('info', 'swap', `transaction ${txid}`),
@@ -333,7 +340,9 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async restart({ target, reboot, delta }, io) {
-      return restartAfterSwap(target, reboot, delta, io, connect);
+      try {
+        return await restartAfterSwap(target, reboot, delta, io, connect, held);
+      } finally { await dropHeld(); }
     },
 
     async checkHealth({ target, health }, io) {

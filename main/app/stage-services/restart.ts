@@ -103,8 +103,9 @@ async function restartLocal(plan: RestartPlan, io: StageIo): Promise<RestartResu
   }
 }
 
+/** `held`: a connection to the host opened before the swap (held-connection.ts); used, not closed, here. */
 export async function restartAfterSwap(target: string, reboot: RebootChoice, delta: DeltaSummary | undefined, io: StageIo,
-  connect?: Connect): Promise<RestartResult> {
+  connect?: Connect, held?: RemoteShell): Promise<RestartResult> {
   const t = parseTarget(target);
   if (t.kind === 'dir') {
     io.log('info', 'restart', 'dir: target: no service restarts, no reboot');
@@ -113,7 +114,7 @@ export async function restartAfterSwap(target: string, reboot: RebootChoice, del
   const plan = planRestart([...(delta?.added ?? []), ...(delta?.changed ?? [])], reboot);
   if (t.kind === 'local') return restartLocal(plan, io);
   if (!connect) throw new UnderstudyError('not-implemented', `${target}: restarting services over ssh is not wired to this caller`);
-  const shell = await connect(t);
+  const shell = held ?? await connect(t);
   try {
     await shell.run('systemctl daemon-reload', { signal: io.signal, timeoutMs: 120_000 });
     if (plan.reboot) {
@@ -123,7 +124,7 @@ export async function restartAfterSwap(target: string, reboot: RebootChoice, del
       return { restarted: await restartServices(shell, plan, io), rebooted: false };
     }
   } finally {
-    await shell.close().catch(() => undefined);
+    if (shell !== held) await shell.close().catch(() => undefined);
   }
   await waitForReboot(connect, t, io);
   return { restarted: [], rebooted: true };
