@@ -59,7 +59,8 @@ test('renderer over the preload-shaped api: start a rehearsal and follow it to t
     await page.getByRole('button', { name: 'Start rehearsal' }).click();
     await page.getByRole('heading', { name: /rehearse dir:\/srv\/roots\/ipc/ }).waitFor();
     await page.locator('.outcome .badge', { hasText: 'rehearsed' }).waitFor({ timeout: 20_000 });
-    assert.equal(await page.locator('.timeline li.st-done').count(), 8);
+    // preflight, capturing, building, waiting for a hypervisor, booting, upgrading, checking, capturing2, releasing
+    assert.equal(await page.locator('.timeline li.st-done').count(), 9);
     await screenshot(page, '12-ipc-rehearsed');
     assert.ok(calls.includes('run:start') && calls.includes('runs:get'), calls.join(','));
     assert.deepEqual(sockets, [], 'the renderer used the api, not a WebSocket');
