@@ -5,11 +5,13 @@ import { loadMap } from '../../adapters/store/map-store.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import type { RebootPolicy, RestartResult } from '../../core/workflow/run-types.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { restartAfterSwap } from './restart.ts';
 import { sshConnector, type SshChoice } from './ssh-connector.ts';
 
+/** `held`: a connection opened before the rollback (held-connection.ts): a rollback can stop new logins too. */
 export async function restartAfterRollback(o: {
-  store: string; target: string; from?: string; to?: string; reboot: RebootPolicy; ssh: SshChoice; io: StageIo;
+  store: string; target: string; from?: string; to?: string; reboot: RebootPolicy; ssh: SshChoice; io: StageIo; held?: RemoteShell;
 }): Promise<RestartResult> {
   if (!o.from || !o.to || o.reboot === 'never' || o.target.startsWith('dir:')) return { restarted: [], rebooted: false };
   let delta;
@@ -20,5 +22,5 @@ export async function restartAfterRollback(o: {
     o.io.log('stderr', 'restart', `rolled back, but the maps to plan restarts from are not readable (${(e as Error).message}): restart services or reboot yourself`);
     return { restarted: [], rebooted: false };
   }
-  return restartAfterSwap(o.target, o.reboot, delta, o.io, sshConnector(o.store, o.ssh, o.io.signal));
+  return restartAfterSwap(o.target, o.reboot, delta, o.io, sshConnector(o.store, o.ssh, o.io.signal), o.held);
 }

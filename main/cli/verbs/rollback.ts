@@ -10,6 +10,9 @@ import { resolveRollbackTo } from './rollback-target.ts';
 import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
 import { restartAfterRollback } from '../../app/stage-services/restart-after-rollback.ts';
+import { holdConnection } from '../../app/stage-services/held-connection.ts';
+import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
+import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { rebootRefusal } from '../../core/domain/restart-plan.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import { parseReboot } from './upgrade-options.ts';
@@ -33,7 +36,9 @@ export const rollbackVerb: Verb = {
     const reboot = parseReboot(opts.reboot);
     const refusal = rebootRefusal(parseTarget(args[0]!).kind, reboot);
     if (refusal) throw new UnderstudyError('usage', refusal);
-    const host = await openTargetHost(args[0]!, rt.store, { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) }, rt.signal);
+    const ssh = { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) };
+    let host = await openTargetHost(args[0]!, rt.store, ssh, rt.signal);
+    let held: RemoteShell | undefined;
     try {
       const to = await resolveRollbackTo(rt.store, opts.to);
       const stack = await revertible(host, rt.store);
@@ -43,15 +48,20 @@ export const rollbackVerb: Verb = {
         if (!await confirm(`Roll back ${stack[0]!.txid} on ${host.target}? [y/N] `)) throw new UnderstudyError('cancelled', 'rollback not confirmed');
       }
       rt.out.event({ type: 'stage', stage: 'rollback', state: 'active', at: new Date().toISOString() });
+      // for the restart or reboot: the rollback may leave the running sshd unable to serve new logins
+      if (reboot !== 'never') held = await holdConnection(args[0]!, sshConnector(rt.store, ssh, rt.signal));
       const r = await rollbackLatest({ host, store: rt.store, to });
       const io = {
         runId: r.txid, signal: rt.signal ?? new AbortController().signal, progress: () => undefined,
         log: (_s: string, _src: string, text: string) => rt.out.info(text),
       };
       const restart = await restartAfterRollback({
-        store: rt.store, target: args[0]!, from: stack[0]!.afterMap, to: r.restoredMap, reboot, io,
-        ssh: { identity: opts.identity, acceptNewHostKey: Boolean(opts.acceptNewHostKey) },
+        store: rt.store, target: args[0]!, from: stack[0]!.afterMap, to: r.restoredMap, reboot, io, ssh, held,
       });
+      if (restart.rebooted) { // the connection from before the reboot is gone
+        await host.close().catch(() => undefined);
+        host = await openTargetHost(args[0]!, rt.store, ssh, rt.signal);
+      }
       const health = opts.health?.length ? await host.health(opts.health, rt.signal) : [];
       if (health.some((h) => !h.ok)) {
         const back = await rollbackLatest({ host, store: rt.store });
@@ -62,6 +72,9 @@ export const rollbackVerb: Verb = {
         () => `rolled back ${r.reverted} on ${host.target}: ${r.files} paths, ${r.seconds.toFixed(2)} s; host is map ${r.restoredMap?.slice(0, 12) ?? '?'}`
           + (r.kept.length ? `\nleft as the host changed them since: ${r.kept.join(', ')}` : ''));
       return 0;
-    } finally { await host.close(); }
+    } finally {
+      await held?.close().catch(() => undefined);
+      await host.close();
+    }
   },
 };
