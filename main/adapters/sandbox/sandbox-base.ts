@@ -33,29 +33,19 @@ const MAX_BASE_BYTES = 256 << 20;
 
 const volatile = (k: string) => k.split('/')[0]! in HOST_VOLATILE_DIRS;
 const nulList = (keys: string[]) => Buffer.concat(keys.flatMap((k) => [Buffer.from(bytesFromKey(k)), Buffer.from([0])]));
-const splitNul = (out: Buffer): string[] => {
-  const keys: string[] = [];
-  for (let i = 0; i < out.length;) {
-    const j = out.indexOf(0, i);
-    if (j < 0) break;
-    if (j > i) keys.push(keyFromBytes(out.subarray(i, j)));
-    i = j + 1;
-  }
-  return keys;
+/** The NUL-terminated records of a command's output (an unterminated tail is dropped). */
+const nulRecords = (out: Buffer): Buffer[] => {
+  const recs: Buffer[] = [];
+  for (let i = 0, j = out.indexOf(0); j >= 0; i = j + 1, j = out.indexOf(0, i)) recs.push(out.subarray(i, j));
+  return recs;
 };
+const splitNul = (out: Buffer): string[] => nulRecords(out).filter((r) => r.length > 0).map((r) => keyFromBytes(r));
 
 /** `find -printf '%s %P\\0'` records: [path key, size]. */
-const splitSized = (out: Buffer): Array<[string, number]> => {
-  const rows: Array<[string, number]> = [];
-  for (let i = 0; i < out.length;) {
-    const j = out.indexOf(0, i);
-    if (j < 0) break;
-    const sp = out.indexOf(0x20, i);
-    if (sp > i && sp < j - 1) rows.push([keyFromBytes(out.subarray(sp + 1, j)), Number(out.subarray(i, sp).toString())]);
-    i = j + 1;
-  }
-  return rows;
-};
+const splitSized = (out: Buffer): Array<[string, number]> => nulRecords(out).flatMap((r) => {
+  const sp = r.indexOf(0x20);
+  return sp > 0 && sp < r.length - 1 ? [[keyFromBytes(r.subarray(sp + 1)), Number(r.subarray(0, sp).toString())] as [string, number]] : [];
+});
 
 /** Before reading anything: the boot's writes too big to record fail the stage naming the largest. */
 function tooBigSays(sized: Array<[string, number]>): void {
