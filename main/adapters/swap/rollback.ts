@@ -1,6 +1,8 @@
 // Rollback: a new journaled transaction that puts back what an earlier one changed — the old objects
 // come from that transaction's undo area (hardlinked: same inode, same metadata, no copy) or from the
-// store when the undo area is gone. Paths the host changed after that transaction are left as they are.
+// store when the undo area is gone. Paths the host changed after that transaction are left as they are,
+// except in a directory the transaction made: what the host wrote there since goes out with it, into the
+// rollback's own undo area (core/domain/rollback-move-aside.ts).
 // A rollback is a transaction like any other, so it can be recovered and rolled back itself.
 import { join } from 'node:path';
 import { access } from 'node:fs/promises';
@@ -10,7 +12,10 @@ import { displayKey } from '../../core/domain/path-key.ts';
 import { indexByPath, sameAttrs, sameContent } from '../../core/domain/swap-entry.ts';
 import { ancestorsOf, brokenAncestor, withoutShadowed, type HostEntry } from '../../core/domain/swap-drift.ts';
 import { loadMap } from '../store/map-store.ts';
-import { depth } from '../../core/domain/swap-delta.ts';
+import { depth, isUnder } from '../../core/domain/swap-delta.ts';
+import { dirsToEmpty, namesWrittenSince, stayingWithRuntimeState, topmost } from '../../core/domain/rollback-move-aside.ts';
+import { isRuntimeState } from '../sandbox/sandbox-edits.ts';
+import { probeWrittenSince } from './rollback-written-since.ts';
 import type { Change } from '../../core/domain/swap-plan.ts';
 import type { SwapHost } from './swap-host.ts';
 import { assertRecovered, listRecords, loadRecord, newTxid, readHostTxs, type SwapRecordHead } from './swap-record.ts';
@@ -25,7 +30,17 @@ export interface RollbackRequest {
   agentEnv?: Record<string, string>;
 }
 
-export interface RollbackResult extends TxStats { restoredMap?: string; reverted: string; kept: string[] }
+export interface RollbackResult extends TxStats {
+  restoredMap?: string;
+  reverted: string;
+  /** The transaction's paths the host changed since, left as they are. */
+  kept: string[];
+  /** What the host wrote since in directories the transaction made, taken out with them (topmost paths). */
+  takenOut: string[];
+  /** How many paths that is in all, and where they are kept (a rollback of this rollback puts them back). */
+  takenOutCount: number;
+  undoAreas: string[];
+}
 
 const committedJournal = (j = '') => /^commit/m.test(j);
 
@@ -61,9 +76,10 @@ async function revert(host: SwapHost, store: string, head: SwapRecordHead, agent
   const made = new Set(t.changes.filter((c) => c.to?.type === 'dir' && c.from?.type !== 'dir').map((c) => c.path));
   const now = withoutShadowed(await host.probe({ paths: [...paths], expected, listChildren: made }));
   // which undo slots still hold their object: one listing per area, not one query per path
+  const broken = (p: string) => brokenAncestor(p, now, (a) => (left.has(a) ? left.get(a) : dirLeft)) !== null;
   const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];
-  const kept: string[] = [];
+  let kept: string[] = [];
   let before: Map<string, Entry> | null | undefined;
   const entriesBefore = async () => (before !== undefined ? before
     : before = t.beforeMap ? await loadMap(store, t.beforeMap).then((m) => indexByPath(m.manifest), () => null) : null);
@@ -71,7 +87,7 @@ async function revert(host: SwapHost, store: string, head: SwapRecordHead, agent
     const cur = now.get(c.path) ?? null;
     const expected = c.to?.type === 'hardlink' ? (cur ? { ...cur, path: c.path } : null) : c.to;
     // changed on the host since (itself, or a directory above it): never reverted, nor written through
-    if (!looksSame(cur, expected) || brokenAncestor(c.path, now, (p) => (left.has(p) ? left.get(p) : dirLeft)) !== null) {
+    if (!looksSame(cur, expected) || broken(c.path)) {
       kept.push(c.path);
       continue;
     }
@@ -98,8 +114,29 @@ async function revert(host: SwapHost, store: string, head: SwapRecordHead, agent
     }
     changes.push(change);
   }
+  // what the host wrote since in a directory the transaction made goes out with it, and so do the
+  // transaction's own paths there that the host changed
+  const emptied = dirsToEmpty(made, now, isRuntimeState, broken);
+  const takenOut: string[] = [];
+  if (emptied.length) {
+    const found = await probeWrittenSince(host, namesWrittenSince(emptied, new Set(left.keys()), now));
+    const stay = stayingWithRuntimeState(found, isRuntimeState);
+    for (const [path, e] of found) if (!stay.has(path)) { changes.push({ path, from: e, to: null }); takenOut.push(path); }
+    const inEmptied = (p: string) => emptied.some((d) => isUnder(p, d));
+    const from = new Map(t.changes.map((c) => [c.path, c.from]));
+    kept = kept.filter((p) => {
+      if (!inEmptied(p)) return true;
+      const cur = now.get(p);
+      // below something the host put in place of the transaction's directory: not in the tree as ours
+      if (!cur || broken(p)) return false;
+      changes.push({ path: p, from: cur, to: from.get(p) ?? null });
+      takenOut.push(p);
+      return false;
+    });
+  }
   // such a directory goes away again only when everything in it does: what the host put there since
-  // (or what is kept below it) stays, and the directory with it (deepest first, so that propagates up)
+  // and keeps (runtime state), or what is kept below it, stays, and the directory with it (deepest
+  // first, so that propagates up)
   const reverted = new Set(changes.map((c) => c.path));
   for (const d of [...made].sort((a, b) => depth(b) - depth(a))) {
     if (!reverted.has(d) || (now.get(d)?.children ?? []).every((k) => reverted.has(k))) continue;
@@ -125,7 +162,9 @@ async function revert(host: SwapHost, store: string, head: SwapRecordHead, agent
   });
   if (stats.outcome === 'aborted') throw new UnderstudyError('io', `the rollback failed on the host and was undone: ${stats.error ?? ''}`, { txid });
   const driftSeconds = (performance.now() - started) / 1000 - stats.seconds;
-  return { ...stats, phases: stats.phases && { driftSeconds, ...stats.phases }, restoredMap: t.beforeMap, reverted: t.txid, kept };
+  const undoAreas = takenOut.length ? t.mounts.map((m) => join(host.areaDir(m, txid), 'undo')) : [];
+  return { ...stats, phases: stats.phases && { driftSeconds, ...stats.phases }, restoredMap: t.beforeMap, reverted: t.txid, kept,
+    takenOut: topmost(takenOut), takenOutCount: takenOut.length, undoAreas };
 }
 
 /** Reverts the newest transaction, or, with `to`, every newer one until the host is that map (or tx) again. */
@@ -145,9 +184,12 @@ export async function rollbackHeld(req: RollbackRequest): Promise<RollbackResult
   let last: RollbackResult | undefined;
   const started = performance.now();
   let files = 0;
+  const takenOut: string[] = [], undoAreas: string[] = [];
+  let takenOutCount = 0;
   for (let i = 0; i <= upto; i++) {
     last = await revert(req.host, req.store, stack[i]!, req.agentEnv);
     files += last.files;
+    takenOut.push(...last.takenOut); undoAreas.push(...last.undoAreas); takenOutCount += last.takenOutCount;
   }
-  return { ...last!, files, seconds: (performance.now() - started) / 1000 };
+  return { ...last!, files, takenOut, takenOutCount, undoAreas, seconds: (performance.now() - started) / 1000 };
 }

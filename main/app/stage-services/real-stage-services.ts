@@ -21,6 +21,7 @@ import { diffMaps } from '../../core/domain/map-diff.ts';
 import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
+import { rollbackLeftovers } from '../../core/domain/rollback-leftovers.ts';
 import { effectiveMap2, withChosen } from './effective-map2.ts';
 import { keptBackConflicts } from './kept-back.ts';
 import { poolFor } from './sandbox-pools.ts';
@@ -355,12 +356,13 @@ export function realStageServices(input: RunInput, store: string): StageServices
       } finally { await host.close(); }
     },
 
-    async rollback({ target, map1 }) {
+    async rollback({ target, map1 }, io) {
       const host = await openTargetHost(target, store, sshChoice);
       try {
         const stack = await revertible(host, store);
         if (!stack.some((r) => r.beforeMap === map1)) return; // nothing of this run landed (or already reverted)
-        await rollbackLatest({ host, store, to: map1 });
+        const r = await rollbackLatest({ host, store, to: map1 });
+        for (const line of rollbackLeftovers(r)) io.log('info', 'rollback', line);
       } finally { await host.close(); }
     },
   };

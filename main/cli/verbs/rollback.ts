@@ -10,6 +10,7 @@ import { resolveRollbackTo } from './rollback-target.ts';
 import { openTargetHost } from '../../app/stage-services/open-target-host.ts';
 import { revertible, rollbackLatest } from '../../adapters/swap/rollback.ts';
 import { restartAfterRollback } from '../../app/stage-services/restart-after-rollback.ts';
+import { rollbackLeftovers } from '../../core/domain/rollback-leftovers.ts';
 import { holdConnection } from '../../app/stage-services/held-connection.ts';
 import { sshConnector } from '../../app/stage-services/ssh-connector.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
@@ -68,9 +69,10 @@ export const rollbackVerb: Verb = {
         throw new UnderstudyError('health-failed', `health failed after the rollback; the rollback was undone (${back.txid})`, { health });
       }
       rt.out.event({ type: 'stage', stage: 'rollback', state: 'done', at: new Date().toISOString(), seconds: r.seconds });
-      printResult(rt.out, { run: r.txid, reverted: r.reverted, restoredMap: r.restoredMap, files: r.files, seconds: r.seconds, windowSeconds: r.windowSeconds, kept: r.kept, health, restarted: restart.restarted, rebooted: restart.rebooted },
-        () => `rolled back ${r.reverted} on ${host.target}: ${r.files} paths, ${r.seconds.toFixed(2)} s; host is map ${r.restoredMap?.slice(0, 12) ?? '?'}`
-          + (r.kept.length ? `\nleft as the host changed them since: ${r.kept.join(', ')}` : ''));
+      printResult(rt.out, { run: r.txid, reverted: r.reverted, restoredMap: r.restoredMap, files: r.files, seconds: r.seconds, windowSeconds: r.windowSeconds,
+        kept: r.kept, takenOut: r.takenOut, takenOutCount: r.takenOutCount, undoAreas: r.undoAreas, health, restarted: restart.restarted, rebooted: restart.rebooted },
+      () => [`rolled back ${r.reverted} on ${host.target}: ${r.files} paths, ${r.seconds.toFixed(2)} s; host is map ${r.restoredMap?.slice(0, 12) ?? '?'}`,
+        ...rollbackLeftovers(r)].join('\n'));
       return 0;
     } finally {
       await held?.close().catch(() => undefined);

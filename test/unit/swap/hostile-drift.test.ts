@@ -2,7 +2,7 @@
 // and a refused swap leaves the host, its work area and the store exactly as they were.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -119,17 +119,31 @@ test('a directory that becomes a file or symlink, where the host added a file in
   assert.deepEqual(snapshot(p.h), before);
 });
 
-test('rollback: a directory the swap made (or turned from a file) where the host since added a file is kept, with that file', async () => {
-  const p = treePair(base, 'rb-dir', `printf f > f2d`, `mkdir -p newpkg/sub; printf n > newpkg/sub/n; rm f2d; mkdir f2d; printf c > f2d/c`);
-  const host = await openDirHost(`dir:${p.h}`);
-  await swap({ host, store: p.store, map1: p.map1, map2: p.map2 });
-  sh(`printf mine > newpkg/sub/host-only; printf mine > f2d/host-only`, p.h);
-  const rb = await rollbackLatest({ host, store: p.store });
-  const after = snapshot(p.h);
-  assert.ok(after.has('newpkg/sub/host-only') && after.has('f2d/host-only'), [...after.keys()].join(','));
-  assert.equal(after.has('newpkg/sub/n'), false, 'what the swap added is taken back');
-  assert.deepEqual(rb.kept.sort(), ['f2d', 'newpkg', 'newpkg/sub']);
-});
+for (const path of ['perl', 'sh'] as const) {
+  test(`rollback (${path} agent): what the host wrote in a directory the swap made goes out with it; rolled back again, it returns`, async () => {
+    const agentEnv = { UNDERSTUDY_AGENT_PATH: path };
+    const p = treePair(base, `rb-dir-${path}`, `printf f > f2d; mkdir -p var/log`,
+      `mkdir -p newpkg/sub var/log/newpkg; printf n > newpkg/sub/n; printf m > newpkg/m; rm f2d; mkdir f2d; printf c > f2d/c`);
+    const host = await openDirHost(`dir:${p.h}`);
+    await swap({ host, store: p.store, map1: p.map1, map2: p.map2, agentEnv });
+    sh(`printf mine > newpkg/sub/host-only; printf changed > newpkg/m; printf mine > f2d/host-only; printf log > var/log/newpkg/x.log`, p.h);
+    const written = snapshot(p.h);
+    const rb = await rollbackLatest({ host, store: p.store, agentEnv });
+    const want = snapshot(p.t1);
+    // a log directory a package shipped is the host's runtime state: it stays, with what the host wrote
+    for (const k of ['var/log/newpkg', 'var/log/newpkg/x.log']) want.set(k, written.get(k)!);
+    want.set('var/log', snapshot(p.h).get('var/log')!);
+    assert.deepEqual(snapshot(p.h), want, 'the tree is map1 again, but for runtime state');
+    assert.deepEqual(rb.kept, ['var/log/newpkg']);
+    assert.deepEqual(rb.takenOut, ['f2d/host-only', 'newpkg/m', 'newpkg/sub/host-only']);
+    assert.equal(rb.takenOutCount, 3);
+    const kept = rb.undoAreas.flatMap((u) => readdirSync(u).map((n) => join(u, n)).filter((f) => statSync(f).isFile())
+      .map((f) => readFileSync(f, 'utf8'))).sort();
+    assert.deepEqual(kept.filter((c) => c === 'mine' || c === 'changed'), ['changed', 'mine', 'mine'], 'nothing the host wrote is deleted');
+    await rollbackLatest({ host, store: p.store, agentEnv });
+    assert.deepEqual(snapshot(p.h), written, 'rolling back the rollback puts it all back');
+  });
+}
 
 test('--prefer host on a file inside a directory map2 removes: the file stays, and so does its directory', async () => {
   const dir = hostWith('p4', `printf mine > var/gone/sub/f`);
