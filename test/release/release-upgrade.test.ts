@@ -70,6 +70,9 @@ describe('release upgrade Debian 12 -> 13 of a stock host, and back', { timeout:
     const r = await cli(['rollback', vm.target, '--yes', '--reboot', 'auto',
       '--health', 'grep -qx VERSION_ID=\\"12\\" /etc/os-release', '--health', 'systemctl is-active cron']);
     lap('rollback done');
+    console.log(`# rollback: ${r.result.files} paths put back; left as the host changed them: ${r.result.kept?.length} `
+      + `(${(r.result.kept ?? []).slice(0, 8).join(', ')}); taken out of directories the upgrade made: ${r.result.takenOutCount} `
+      + `(${(r.result.takenOut ?? []).slice(0, 8).join(', ')})`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.result.restoredMap, map1);
     assert.equal(r.result.rebooted, true);
@@ -80,7 +83,19 @@ describe('release upgrade Debian 12 -> 13 of a stock host, and back', { timeout:
     assert.equal(c.code, 0, c.stderr);
     const d = await cliJson(['diff', map1, c.result.map, '--store', store]);
     const runtime = (p: string) => isRuntimeState(p); // logs, random seed, timer stamps ... of the host's own running
-    const notRuntime = [...d.result.added, ...d.result.changed, ...d.result.removed].filter((p: string) => !runtime(p));
+    const kinds = { added: d.result.added as string[], changed: d.result.changed as string[], removed: d.result.removed as string[] };
+    const notRuntime = Object.values(kinds).flat().filter((p) => !runtime(p));
+    if (notRuntime.length) console.log(`# not runtime state after the rollback: ${summarize(kinds, runtime)}`);
     assert.deepEqual(notRuntime, [], 'after the rollback the host differs from map1 only in runtime state');
   });
 });
+
+/** Counts per kind and per directory three levels down: a failure says where thousands of paths are. */
+function summarize(kinds: Record<string, string[]>, runtime: (p: string) => boolean): string {
+  return Object.entries(kinds).map(([kind, paths]) => {
+    const per = new Map<string, number>();
+    for (const p of paths.filter((x) => !runtime(x))) { const d = p.split('/').slice(0, 3).join('/'); per.set(d, (per.get(d) ?? 0) + 1); }
+    const top = [...per].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([d, n]) => `${d} ${n}`).join(', ');
+    return `${kind} ${[...per.values()].reduce((a, b) => a + b, 0)} (${top})`;
+  }).join('; ');
+}

@@ -7,6 +7,7 @@ import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { previousMap } from '../store/map-store.ts';
 import { captureLocal } from './capture-local.ts';
 import { captureRemote } from './capture-remote.ts';
+import { HOST_WORK } from '../swap/ssh-host.ts';
 import type { CaptureOptions, CaptureResult } from './capture-common.ts';
 
 export interface CaptureRequest extends Omit<CaptureOptions, 'target' | 'previous'> {
@@ -22,7 +23,10 @@ export async function capture(req: CaptureRequest): Promise<CaptureResult> {
   const target = targetString(t, t.kind === 'dir' ? resolve(t.path) : undefined);
   // a local capture reuses from the stat index alone; ssh:// matches against the previous manifest
   const previous = req.full ? undefined : await previousMap(req.store, target, t.kind === 'ssh');
-  const opts: CaptureOptions = { ...req, target, previous };
+  // understudy's own journal, staging and undo areas on a real host are not part of its OS: left out of
+  // every capture of it (CLI, workflow, batch), so no map carries them and a rollback's check is exact
+  const excludes = t.kind === 'dir' ? req.excludes : [...(req.excludes ?? []), HOST_WORK.slice(1)];
+  const opts: CaptureOptions = { ...req, target, previous, ...(excludes ? { excludes } : {}) };
   if (t.kind === 'dir') return captureLocal({ ...opts, root: resolve(t.path), whole: false });
   if (t.kind === 'local') {
     if (process.getuid?.() !== 0) throw new UnderstudyError('bad-target', 'capturing local needs root (run with sudo)');

@@ -51,9 +51,13 @@ export const RUNTIME_STATE: readonly PathRule[] = [
   { pattern: 'var/lib/dhcp/**', why: 'DHCP leases on the sandbox\'s own network' },
   { pattern: 'etc/.updated', why: 'systemd-update-done\'s stamp: the host\'s own boot writes it after /usr changed' },
   { pattern: 'var/.updated', why: 'the same stamp for /var' },
+  { pattern: 'var/cache/ldconfig/aux-cache', why: 'ldconfig\'s cache of library file ids, rewritten by every ldconfig run (the host\'s own at boot after /usr changed); an entry is used only while its file\'s inode, size and ctime still match' },
   { pattern: 'var/tmp/**', why: 'temporary files' },
   { pattern: 'tmp/**', why: 'temporary files (a tmpfs on most hosts, never captured)' },
   { pattern: 'run/**', why: 'runtime state (a tmpfs, never captured)' },
+  { pattern: 'dev/**', why: 'devices (devtmpfs, mounted at boot): a capture of a running host sees the mount, not the disk' },
+  { pattern: 'proc/**', why: 'the kernel\'s process filesystem, mounted at boot' },
+  { pattern: 'sys/**', why: 'the kernel\'s sysfs, mounted at boot' },
 ];
 
 const toRegExp = (p: string): RegExp => new RegExp('^' + p.split('/**')[0]!

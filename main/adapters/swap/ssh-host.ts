@@ -24,6 +24,9 @@ export type SshConnect = (t: { user: string; host: string; port: number }) => Pr
 
 /** Where agent.sh, the journals and the records live on every host (the boot unit points here). */
 export const HOST_WORK = '/var/lib/understudy';
+const WORK_PARENT = HOST_WORK.slice(0, HOST_WORK.lastIndexOf('/'));
+const makeWorkDir = `{ [ -d ${HOST_WORK} ] || { t=$(stat -c %y ${WORK_PARENT} 2>/dev/null); mkdir -p ${HOST_WORK} && `
+  + `{ [ -z "$t" ] || touch -c -d "$t" ${WORK_PARENT} 2>/dev/null || :; }; }; }`;
 
 
 const envWords = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
@@ -57,7 +60,8 @@ export async function openShellHost(target: string, kind: 'ssh' | 'local', shell
   try {
     // one round trip says whether we can act as root, where the work area lives relative to /, and
     // whether GNU tar can take the staged content in one stream
-    const probe = await sh(`${su}sh -c ${q(`mkdir -p ${HOST_WORK} && chmod 700 ${HOST_WORK} && stat -c %d / ${HOST_WORK} && command -v sha256sum stat find && { tar --version 2>/dev/null | head -n 1; :; }`)}`);
+    // (made the first time, its parent keeps its mtime: a rolled-back host is its old map exactly)
+    const probe = await sh(`${su}sh -c ${q(`${makeWorkDir} && chmod 700 ${HOST_WORK} && stat -c %d / ${HOST_WORK} && command -v sha256sum stat find && { tar --version 2>/dev/null | head -n 1; :; }`)}`);
     if (probe.code !== 0) {
       throw new UnderstudyError('bad-target', `${target}: cannot prepare ${HOST_WORK} as root${su ? ' (passwordless sudo is required for a non-root user)' : ''}: ${probe.stderr.trim().slice(-300)}`);
     }

@@ -7,7 +7,6 @@ import { UnderstudyError } from '../../core/domain/errors.ts';
 import { diffMaps } from '../../core/domain/map-diff.ts';
 import type { RunInput } from '../../core/workflow/run-types.ts';
 import { isRuntimeState } from '../../adapters/sandbox/sandbox-edits.ts';
-import { swapWorkAreas } from '../stage-services/real-stage-services.ts';
 import { capture } from '../../adapters/capture/capture.ts';
 import { loadMap } from '../../adapters/store/map-store.ts';
 import { mirrorImage } from '../../adapters/qemu/image-cache.ts';
@@ -71,7 +70,7 @@ export async function runDemoStory(o: DemoOptions): Promise<{ steps: DemoStep[];
       // the host is untouched: re-captured now, it differs from the 3.0 run's map1 only in what a running
       // system rewrites by itself (logs, systemd state, temp dirs: the paths kept out of every map2 too)
       const before = (await loadMap(o.store, String(second.result.map1))).manifest;
-      const now = await capture({ store: o.store, target: host.target, signal: o.signal, excludes: swapWorkAreas(host.target),
+      const now = await capture({ store: o.store, target: host.target, signal: o.signal,
         connect: sshConnector(o.store, { identity: host.identity, acceptNewHostKey: true }, o.signal) });
       const d = diffMaps(before, (await loadMap(o.store, now.map)).manifest, false);
       const changed = [...d.added, ...d.changed, ...d.removed].filter((p) => !isRuntimeState(p));

@@ -37,15 +37,11 @@ import { restartAfterSwap } from './restart.ts';
 import { holdConnection } from './held-connection.ts';
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { preflightItems } from './preflight.ts';
-import { HOST_WORK } from '../../adapters/swap/ssh-host.ts';
 import { followSerial } from './serial-follower.ts';
 import { streamed } from './streamed-command.ts';
 import { rehearseRebootInSandbox } from './reboot-sandbox.ts';
 import { networkChoices, startSandboxNetwork, type SandboxNetwork } from '../../adapters/proxy/sandbox-network.ts';
 import { failuresSince, networkSummary } from './network-summary.ts';
-
-/** understudy's own journal and staging on a real host are not part of the host's OS. */
-export const swapWorkAreas = (target: string): string[] => (target.startsWith('dir:') ? [] : [HOST_WORK.slice(1)]);
 
 /** Every stage has a timeout with a clear message; a stage that ignores its signal cannot hang the run. */
 const timed = <T>(label: string, ms: number, io: StageIo, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
@@ -182,7 +178,7 @@ export function realStageServices(input: RunInput, store: string): StageServices
       return timed('capturing the host', STAGE_TIMEOUTS_MS.capture, io, async (signal) => {
         const r = await capture({
           store, target, connect, signal,
-          excludes: [...(Array.isArray(o.exclude) ? o.exclude as string[] : []), ...swapWorkAreas(target)],
+          excludes: Array.isArray(o.exclude) ? o.exclude as string[] : [],
           onProgress: (p) => io.progress({ step: p.step, current: p.current, total: p.total, bytesPerSec: p.bytesPerSec, etaSec: p.etaSec }),
         });
         io.log('info', 'capture', `map1 ${r.map}: ${r.files} files, ${r.bytes} bytes, ${r.bytesRead} read in ${r.seconds.toFixed(1)} s`);
