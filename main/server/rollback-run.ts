@@ -4,6 +4,7 @@
 import { isUnderstudyError } from '../core/domain/errors.ts';
 import type { RunEvent } from '../core/domain/events.ts';
 import type { StageServices } from '../core/workflow/stage-services.ts';
+import type { RebootPolicy } from '../core/workflow/run-types.ts';
 import type { RunStore } from '../app/run-store/run-store.ts';
 import { newRunId } from '../app/runs/run-id.ts';
 
@@ -16,7 +17,7 @@ export interface RollbackDeps {
 }
 
 /** Starts the rollback and returns its run id at once; `done` settles when it finished. */
-export function startRollback(deps: RollbackDeps, of: { id: string; target: string; map1: string }, signal: AbortSignal): { run: string; done: Promise<void> } {
+export function startRollback(deps: RollbackDeps, of: { id: string; target: string; map1: string; reboot: RebootPolicy }, signal: AbortSignal): { run: string; done: Promise<void> } {
   const id = newRunId();
   const stage = 'rolling-back';
   const startedAt = new Date().toISOString();
@@ -34,7 +35,7 @@ export function startRollback(deps: RollbackDeps, of: { id: string; target: stri
     let outcome = 'rolled-back';
     let error: { code: string; message: string } | undefined;
     try {
-      await deps.services.rollback({ target: of.target, map1: of.map1 }, {
+      await deps.services.rollback({ target: of.target, map1: of.map1, reboot: of.reboot }, {
         runId: id, signal,
         progress: (p) => emit({ type: 'progress', run: id, stage, ...p }),
         log: (stream, source, text) => emit({ type: 'log', run: id, stream, source, text, at: new Date().toISOString() }),

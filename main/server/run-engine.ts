@@ -110,7 +110,7 @@ export function createRunEngine(deps: RunEngineDeps): RunEngine {
       }
       const abort = new AbortController();
       const services = deps.servicesFor(rec.input as unknown as RunInput);
-      const { run, done } = startRollback({ runs, services, emit: fanOut, updated }, { id: rec.id, target: rec.target, map1 }, abort.signal);
+      const { run, done } = startRollback({ runs, services, emit: fanOut, updated }, { id: rec.id, target: rec.target, map1, reboot: (rec.input as unknown as RunInput).reboot ?? 'auto' }, abort.signal);
       rollbacks.set(run, { done: done.finally(() => { rollbacks.delete(run); updated(run); updated(rec.id); }), abort });
       updated(rec.id);
       return { run };

@@ -7,6 +7,15 @@
 import type { RemoteShell } from '../../core/ports/remote-shell.port.ts';
 import { parseTarget } from '../../core/domain/map-target.ts';
 import type { Connect } from './restart.ts';
+import type { StreamingShell } from '../../adapters/ssh/ssh-shell.ts';
+
+/** The held shell lent to a seam that closes what it is given (openShellHost): its close keeps it open. */
+export function lend(shell: RemoteShell): StreamingShell {
+  const s = shell as StreamingShell;
+  const lent: StreamingShell = { exec: (c, o) => s.exec(c, o), run: (c, o) => s.run(c, o), close: async () => undefined };
+  if (s.execStream) lent.execStream = (c, o) => s.execStream!(c, o);
+  return lent;
+}
 
 /** A shell on an ssh:// target, or undefined (other targets; or the host cannot be reached now: the swap
  *  itself then says why). */

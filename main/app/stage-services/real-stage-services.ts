@@ -22,6 +22,7 @@ import { openTargetHost } from './open-target-host.ts';
 import { swap as runSwap } from '../../adapters/swap/swap.ts';
 import { rollbackLatest, revertible } from '../../adapters/swap/rollback.ts';
 import { rollbackLeftovers } from '../../core/domain/rollback-leftovers.ts';
+import { restartAfterRollback } from './restart-after-rollback.ts';
 import { effectiveMap2, withChosen } from './effective-map2.ts';
 import { keptBackConflicts } from './kept-back.ts';
 import { poolFor } from './sandbox-pools.ts';
@@ -337,9 +338,10 @@ export function realStageServices(input: RunInput, store: string): StageServices
     },
 
     async restart({ target, reboot, delta }, io) {
-      try {
-        return await restartAfterSwap(target, reboot, delta, io, connect, held);
-      } finally { await dropHeld(); }
+      const r = await restartAfterSwap(target, reboot, delta, io, connect, held);
+      // on a failure the rollback comes next: a restart that failed may leave the host refusing new logins
+      await dropHeld();
+      return r;
     },
 
     async checkHealth({ target, health }, io) {
@@ -352,14 +354,23 @@ export function realStageServices(input: RunInput, store: string): StageServices
       } finally { await host.close(); }
     },
 
-    async rollback({ target, map1 }, io) {
-      const host = await openTargetHost(target, store, sshChoice);
+    async rollback({ target, map1, reboot }, io) {
+      // after a failed restart, through the connection held from before the swap (new logins may fail)
+      const host = await (held ? openTargetHost(target, store, sshChoice, io.signal, held) : Promise.reject(new Error('none')))
+        .catch(() => openTargetHost(target, store, sshChoice, io.signal));
       try {
         const stack = await revertible(host, store);
         if (!stack.some((r) => r.beforeMap === map1)) return; // nothing of this run landed (or already reverted)
         const r = await rollbackLatest({ host, store, to: map1 });
         for (const line of rollbackLeftovers(r)) io.log('info', 'rollback', line);
-      } finally { await host.close(); }
+        // the host runs its old version again only once what the rollback changed is restarted (or rebooted)
+        const again = await restartAfterRollback({ store, target, from: stack[0]!.afterMap, to: r.restoredMap, reboot, ssh: sshChoice, io, held });
+        io.log('info', 'rollback', again.rebooted ? 'rebooted into what the rollback put back'
+          : `restarted after the rollback: ${again.restarted.join(', ') || 'nothing to restart'}`);
+      } finally {
+        await host.close();
+        await dropHeld();
+      }
     },
   };
 }

@@ -110,7 +110,7 @@ export function makeStageActors(services: StageServices, sink: RunEventSink, opt
       return { health };
     }),
     rollback: stage('rolling-back', async (c, io) => {
-      await s.rollback({ target: c.input.target, map1: need(c.map1, 'map1') }, io);
+      await s.rollback({ target: c.input.target, map1: need(c.map1, 'map1'), reboot: c.input.reboot }, io);
       return {};
     }, true),
   };

@@ -73,8 +73,9 @@ export interface StageServices {
   restart(a: { target: string; reboot: RebootPolicy; delta?: DeltaSummary; packages?: PackageChanges }, io: StageIo):
     Promise<RestartResult>;
   checkHealth(a: { target: string; health: string[] }, io: StageIo): Promise<{ health: HealthResult[] }>;
-  /** Puts back map1 over whatever the swap changed; throws needs-recovery when it can neither finish nor undo. */
-  rollback(a: { target: string; map1: string }, io: StageIo): Promise<void>;
+  /** Puts back map1 over whatever the swap changed, then restarts what it changed (or reboots, as `reboot`
+   *  says, when it put back another kernel); throws needs-recovery when it can neither finish nor undo. */
+  rollback(a: { target: string; map1: string; reboot: RebootPolicy }, io: StageIo): Promise<void>;
   /**
    * Called once the run reached its final state. Destroys whatever of the run the services still hold and
    * names it: anything named is a bug (a sandbox that outlived its run), which the run reports as its

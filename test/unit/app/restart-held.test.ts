@@ -3,6 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { restartAfterSwap, type Connect } from '../../../main/app/stage-services/restart.ts';
+import { lend } from '../../../main/app/stage-services/held-connection.ts';
 import type { RemoteShell } from '../../../main/core/ports/remote-shell.port.ts';
 import type { StageIo } from '../../../main/core/workflow/stage-services.ts';
 
@@ -41,4 +42,16 @@ it('the reboot goes through the held connection while new logins fail; the host 
 it('without a held connection the same host cannot be restarted: the stage fails', async () => {
   const connect: Connect = async () => { throw new Error('Connection lost before handshake'); };
   await assert.rejects(restartAfterSwap('ssh://root@web1:22', 'auto', delta, io, connect), /Connection lost before handshake/);
+});
+
+it('a held connection lent to a host seam runs its commands and outlives the seam\'s close', async () => {
+  const seen: string[] = [];
+  const held = shell('held', seen);
+  const lent = lend(held);
+  await lent.run('uname -r');
+  await lent.exec('true');
+  await lent.close();
+  assert.deepEqual(seen, ['held: uname -r', 'held: true']);
+  assert.equal(held.closed, false, 'the rollback after a failed restart still has it');
+  assert.equal('execStream' in lent, false, 'streams only where the held shell streams');
 });
