@@ -67,9 +67,10 @@ function banner(port: number): Promise<string> {
 }
 
 /** The member's sshd dies: its listener and every process below it (the sessions too: a session's process
- *  outlives its privileged parent, and our connection with it). Its libvirtd and the domains run on. */
-const SSHD_DIES = 'all=$(cat /run/sshd.pid); new=$all; while [ -n "$new" ]; do '
-  + 'new=$(for p in $new; do ps -o pid= --ppid "$p"; done); all="$all $new"; done; kill -9 $all';
+ *  outlives its privileged parent, and our connection with it). Its libvirtd and the domains run on. A
+ *  command a session ran may end between the listing and the kill: only the listener must still be there. */
+const SSHD_DIES = 'all=$(cat /run/sshd.pid); kill -0 $all || exit 1; new=$all; while [ -n "$new" ]; do '
+  + 'new=$(for p in $new; do ps -o pid= --ppid "$p"; done); all="$all $new"; done; kill -9 $all 2>/dev/null; true';
 
 /** Names of understudy's domains running on the member, asked inside it. */
 const domainsOn = (m: Member) => m.inside('virsh -c qemu:///system list --name').split('\n').filter((n) => n.startsWith('understudy-'));
