@@ -210,6 +210,15 @@ export const BatchHostView = z.object({
   group: z.number().optional(),
   rehearsal: RehearsalShare.optional(),
   error: z.string().optional(),
+  /** The pool member its sandbox ran on ('local': this machine); for a host that took another's
+   *  rehearsal (sharedRehearsal), where that one ran. */
+  member: z.string().optional(),
+  /** Seconds in "waiting for a hypervisor", and from booting to releasing (not for a shared rehearsal). */
+  waitSeconds: z.number().optional(),
+  rehearsalSeconds: z.number().optional(),
+  sharedRehearsal: z.boolean().optional(),
+  /** Earlier attempts put back in the queue because their member was lost. */
+  requeued: z.array(z.object({ run: z.string(), member: z.string().optional(), error: z.string() })).optional(),
 });
 export type BatchHostView = z.infer<typeof BatchHostView>;
 

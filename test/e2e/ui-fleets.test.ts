@@ -2,7 +2,11 @@
 // with a local edit to a file the upgrade replaces), real capture, grouping, verification and swaps; only
 // the VM is a restored directory (test/unit/fleet/helpers/dir-sandbox.ts), held at its boot until the test
 // has seen the groups. The UI shows the one group before anything boots, then each host's rehearsal: its
-// own, the representative's verified, or its own because of the paths that differ.
+// own, the representative's verified, or its own because of the paths that differ; and where each
+// sandbox ran, with its wait and rehearsal times.
+// A second batch on a pool of two members (fake stage services, real runs and store): one host's member is
+// lost mid-upgrade; the screen shows the member that rehearsed each host, their wait and rehearsal times,
+// and the attempt that went back in the queue.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +16,9 @@ import { RunStore } from '../../main/app/run-store/run-store.ts';
 import { runBatch } from '../../main/app/runs/batch-runner.ts';
 import { realFleetSharing } from '../../main/app/runs/fleet-sharing.ts';
 import { realStageServices } from '../../main/app/stage-services/real-stage-services.ts';
+import { fakeStageServices } from '../../main/adapters/fake/fake-stage-services.ts';
+import { abortableSleep } from '../../main/adapters/fake/abortable-sleep.ts';
+import { UnderstudyError } from '../../main/core/domain/errors.ts';
 import { withDirSandbox, type DirSandboxes } from '../unit/fleet/helpers/dir-sandbox.ts';
 import { buildRoot, cloneHost, UPGRADE_HELLO_SH } from '../unit/fleet/helpers/fleet-root.ts';
 import { openBrowser, screenshot, type TestBrowser } from './helpers/browser.ts';
@@ -79,6 +86,57 @@ test('Fleets: the groups before anything boots, then whose rehearsal each host t
     assert.ok((await hostRow(i).innerText()).startsWith(targets[i]!));
     assert.match(await hostRow(i).innerText(), /upgraded/);
   }
+  // one machine, no pool named: each sandbox ran 'local'; the follower shows where the rehearsal it took ran
+  assert.match(await hostRow(0).innerText(), /local\s+waited [\d.]+ s, rehearsal [\d.]+ s/);
+  assert.match(await hostRow(1).innerText(), /local \(shared rehearsal\)\s+waited/);
+  assert.doesNotMatch(await hostRow(1).innerText(), /rehearsal [\d.]+ s/, 'a shared rehearsal is timed on its owner only');
   await screenshot(page, 'fleets-02-done');
+  runs.close();
+});
+
+test('Fleets: the member that rehearsed each host, its wait and rehearsal times, and a retry after a lost member', async () => {
+  const targets = ['dir:/srv/pool-a', 'dir:/srv/pool-b'];
+  const fake = fakeStageServices({ map1For: (target) => (target.endsWith('a') ? 'a' : 'b').repeat(64) });
+  let lost = false;
+  const runs = new RunStore(t.store);
+  const batch = runBatch({
+    store: runs, kind: 'rehearse', yes: false, options: { canary: 0, parallel: 2, maxFail: { count: 0 } }, sharing: false,
+    hosts: targets.map((target) => ({ target, command: 'apt-get -y full-upgrade', checks: [], health: [], reboot: 'never' as const })),
+    services: (input) => {
+      const avoid = input.options.avoidMembers as string[] | undefined;
+      const member = input.target.endsWith('a') || avoid?.includes('m1') ? 'm2' : 'm1';
+      return {
+        ...fake,
+        // pool-a waits 1.5 s for a slot on m2; pool-b's first attempt loses m1 mid-upgrade
+        placeSandbox: async (_a, io) => {
+          const waited = input.target.endsWith('a') ? 1.5 : 0;
+          await abortableSleep(waited * 1000, io.signal);
+          return { placement: { member, waitedSeconds: waited } };
+        },
+        runUpgrade: async (a, io) => {
+          if (member === 'm1' && !lost) { lost = true; throw new UnderstudyError('hypervisor-lost', 'pool member m1 was lost during the upgrade: the connection closed'); }
+          return fake.runUpgrade(a, io);
+        },
+      };
+    },
+  });
+  const r = await batch;
+  assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => [h.target, h.outcome, h.error])));
+  const page = b.page;
+  await page.goto(t.server.url + '#/fleets');
+  const article = page.getByRole('article', { name: `batch ${r.batch}` });
+  const hosts = article.getByRole('table', { name: 'hosts' });
+  await hosts.waitFor({ timeout: 15_000 });
+  const hostRow = (i: number) => hosts.locator('tbody tr').nth(i);
+  // the screen polls: it may still show the batch as it was while running
+  await hostRow(1).getByText(/retried: lost m1/).waitFor({ timeout: 15_000 });
+  await hostRow(0).getByText(/rehearsal [\d.]+ s/).waitFor({ timeout: 15_000 });
+  const [a, bRow] = [await hostRow(0).innerText(), await hostRow(1).innerText()];
+  assert.match(a, /m2\s+waited 1\.5 s, rehearsal [\d.]+ s/, a);
+  assert.doesNotMatch(a, /retried/);
+  assert.match(bRow, /m2\s+waited [\d.]+ s, rehearsal [\d.]+ s\s+retried: lost m1 \(run \d{8}-\d{6}-[0-9a-f]+\)/, bRow);
+  const retried = r.hosts[1]!.requeued![0]!.run;
+  assert.ok(bRow.includes(retried) && retried !== r.hosts[1]!.run, 'names the attempt that was lost, not the retry');
+  await screenshot(page, 'fleets-03-pool-members');
   runs.close();
 });

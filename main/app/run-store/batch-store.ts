@@ -14,7 +14,12 @@ export interface BatchHostRecord {
   outcome?: string;
   runId?: string;
   report?: Record<string, unknown>;
+  /** Earlier attempts put back in the queue because their pool member was lost (oldest first). */
+  requeued?: RequeuedAttempt[];
 }
+
+/** A host's attempt that went back in the queue: its run, the pool member it lost and the error. */
+export interface RequeuedAttempt { run: string; member?: string; error: string }
 
 export interface BatchRecord<R = Record<string, unknown>> {
   id: string;
@@ -36,13 +41,16 @@ interface BatchRow {
   id: string; kind: string; created_at: string; updated_at: string; finished_at: string | null; owner_pid: number | null;
   owner_token: string | null; request: string; stopped: string | null; ok: number | null; survey: string | null;
 }
-interface HostRow { position: number; target: string; status: string; outcome: string | null; run_id: string | null; report: string | null }
+interface HostRow {
+  position: number; target: string; status: string; outcome: string | null; run_id: string | null; report: string | null; requeued: string | null;
+}
 
 /** A batch's survey as saved: the survey and whether the batch shares rehearsals. */
 export type StoredSurvey = Survey & { sharing: boolean };
 
-/** What changes together with the scheduler state: a host's run id (before the run starts) or its report. */
-export interface HostChange { target: string; runId?: string; report?: unknown }
+/** What changes together with the scheduler state: a host's run id (before the run starts), its report, or
+ *  its attempts put back in the queue (all of them, each time one is added). */
+export interface HostChange { target: string; runId?: string; report?: unknown; requeued?: RequeuedAttempt[] }
 
 export class BatchStore {
   constructor(private readonly runs: RunStore) {}
@@ -73,11 +81,13 @@ export class BatchStore {
     const setHost = this.db.prepare('UPDATE batch_hosts SET status = ?, outcome = ? WHERE batch_id = ? AND target = ?');
     const setRun = this.db.prepare('UPDATE batch_hosts SET run_id = ? WHERE batch_id = ? AND target = ?');
     const setReport = this.db.prepare('UPDATE batch_hosts SET report = ? WHERE batch_id = ? AND target = ?');
+    const setRequeued = this.db.prepare('UPDATE batch_hosts SET requeued = ? WHERE batch_id = ? AND target = ?');
     this.db.transaction(() => {
       for (const h of state.hosts) setHost.run(h.status, h.outcome ?? null, id, h.target);
       for (const c of changes) {
         if (c.runId) setRun.run(c.runId, id, c.target);
         if (c.report !== undefined) setReport.run(JSON.stringify(c.report), id, c.target);
+        if (c.requeued) setRequeued.run(JSON.stringify(c.requeued), id, c.target);
       }
       this.db.prepare('UPDATE batches SET stopped = ?, updated_at = ? WHERE id = ?').run(state.stopped ?? null, new Date().toISOString(), id);
     })();
@@ -110,6 +120,7 @@ export class BatchStore {
       ...(h.outcome ? { outcome: h.outcome } : {}),
       ...(h.run_id ? { runId: h.run_id } : {}),
       ...(h.report ? { report: JSON.parse(h.report) as Record<string, unknown> } : {}),
+      ...(h.requeued ? { requeued: JSON.parse(h.requeued) as RequeuedAttempt[] } : {}),
     }));
     return {
       id: row.id, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at, request: JSON.parse(row.request) as R, hosts,

@@ -88,8 +88,15 @@ const V4 = `
 ALTER TABLE batches ADD COLUMN survey TEXT;
 `;
 
+// V5: a batch host's earlier attempts that went back in the queue (their pool member was lost): a JSON
+// array of { run, member, error }. A resumed batch counts them against the one retry and keeps away from
+// those members, as the process that started the batch would have.
+const V5 = `
+ALTER TABLE batch_hosts ADD COLUMN requeued TEXT;
+`;
+
 /** Each version's DDL, in order (exported for the migration tests, which build old stores with it). */
-export const MIGRATIONS = [V1, V2, V3, V4];
+export const MIGRATIONS = [V1, V2, V3, V4, V5];
 
 /** Brings the schema to the newest version, one transaction per step (a v1 store gains the batch tables, ...). */
 export function migrate(db: Database.Database): void {

@@ -31,11 +31,13 @@ export function resumableBatch(runs: RunStore, batches: BatchStore, idOrPrefix: 
   return rec;
 }
 
-/** The scheduler state as it was saved. */
+/** The scheduler state as it was saved (a host's retries: its attempts put back in the queue). */
 export function savedState(rec: BatchRecord<SavedBatchRequest>): BatchState {
   return {
     options: rec.request.options,
-    hosts: rec.hosts.map((h) => ({ target: h.target, status: h.status, ...(h.outcome ? { outcome: h.outcome } : {}) })),
+    hosts: rec.hosts.map((h) => ({
+      target: h.target, status: h.status, ...(h.outcome ? { outcome: h.outcome } : {}), ...(h.requeued?.length ? { retries: h.requeued.length } : {}),
+    })),
     ...(rec.stopped ? { stopped: rec.stopped } : {}),
   };
 }

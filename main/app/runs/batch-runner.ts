@@ -14,7 +14,8 @@
 // On a pool of hypervisors (docs/pool.md) the batch starts as many runs as the pool has sandbox slots
 // (at least --parallel): groups and distinct map1s rehearse side by side, and swaps still go --parallel at a
 // time (swap-gate.ts). A host whose sandbox's member was lost (error hypervisor-lost) goes back in the
-// queue once, with that member avoided; its report keeps the attempt that was lost.
+// queue once, with that member avoided; its report keeps the attempt that was lost. The attempt is saved
+// with the batch, so a resumed batch neither retries that host again nor forgets the member to avoid.
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { StageServices } from '../../core/workflow/stage-services.ts';
 import type { RunInput, RunKind } from '../../core/workflow/run-types.ts';
@@ -31,7 +32,7 @@ import { fleetRehearsalKey, fromSurvey, surveyFleet, surveyedHost } from './flee
 import type { FleetSharing } from './fleet-sharing.ts';
 import { RunService } from './run-service.ts';
 import type { RunStore } from '../run-store/run-store.ts';
-import { BatchStore, type StoredSurvey } from '../run-store/batch-store.ts';
+import { BatchStore, type RequeuedAttempt, type StoredSurvey } from '../run-store/batch-store.ts';
 import type { FleetHost } from './fleet-file.ts';
 import type { RunHandle, RunListener } from './runner.ts';
 import { newRunId } from './run-id.ts';
@@ -122,7 +123,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchResult> {
   const batches = new BatchStore(req.store);
   batches.create(id, req.kind, saved, st);
   req.onStart?.(id);
-  return drive(req, { id, saved, batches }, st, new Map(), new Map());
+  return drive(req, { id, saved, batches }, st, new Map(), new Map(), new Map());
 }
 
 export async function resumeBatch(req: ResumeBatchRequest): Promise<BatchResult> {
@@ -132,14 +133,16 @@ export async function resumeBatch(req: ResumeBatchRequest): Promise<BatchResult>
   req.onStart?.(rec.id);
   const reports = new Map(rec.hosts.filter((h) => h.report).map((h) => [h.target, h.report as unknown as HostReport]));
   const carried = new Map(rec.hosts.filter((h) => h.status === 'running').map((h) => [h.target, h.runId]));
-  return drive(req, { id: rec.id, saved: rec.request, batches, ...(rec.survey ? { survey: rec.survey } : {}) }, savedState(rec), reports, carried);
+  const requeued = new Map(rec.hosts.filter((h) => h.requeued?.length).map((h) => [h.target, h.requeued!]));
+  return drive(req, { id: rec.id, saved: rec.request, batches, ...(rec.survey ? { survey: rec.survey } : {}) }, savedState(rec), reports, carried, requeued);
 }
 
 interface Batch { id: string; saved: SavedBatchRequest; batches: BatchStore; survey?: StoredSurvey }
 type Finished = Promise<{ target: string; report: HostReport }>;
 
+/** `requeued`: each host's earlier attempts put back in the queue (saved with the batch), by target. */
 async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<string, HostReport>,
-  carried: Map<string, string | undefined>): Promise<BatchResult> {
+  carried: Map<string, string | undefined>, requeued: Map<string, RequeuedAttempt[]>): Promise<BatchResult> {
   const sharing = b.saved.sharing !== false;
   const survey = b.survey ?? (sharing && req.fleetSharing && !req.signal?.aborted ? await takeSurvey(req, b, req.fleetSharing) : undefined);
   if (survey) req.onSurvey?.(b.id, survey);
@@ -148,12 +151,10 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   const svc = new RunService({
     store: req.store, services: (input) => gatedSwaps(sharedRehearsal(fromSurvey(req.services(input), survey), board, input), gate),
   });
-  /** Earlier attempts of hosts put back in the queue, by target. */
-  const requeued = new Map<string, NonNullable<HostReport['requeued']>>();
   const unsubscribe = req.listener ? svc.subscribe(req.listener) : () => {};
   const byTarget = new Map(b.saved.hosts.map((h) => [h.target, h]));
-  /** Pool members a requeued host's next run keeps away from. */
-  const avoid = new Map<string, string[]>();
+  /** Pool members a requeued host's next run keeps away from: those its earlier attempts lost. */
+  const avoid = (target: string) => (requeued.get(target) ?? []).flatMap((a) => (a.member ? [a.member] : []));
   const running = new Map<string, Finished>();
   const runIds = new Map<string, string>();
   const resumed: string[] = [];
@@ -195,9 +196,8 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
         // its sandbox's member went away: once more, elsewhere (the member is avoided while another is up)
         const member = report.result?.placement?.member;
         requeued.set(target, [...(requeued.get(target) ?? []), { run: report.run!, ...(member ? { member } : {}), error: report.result!.error!.message }]);
-        if (member) avoid.set(target, [...(avoid.get(target) ?? []), member]);
         st = hostRequeued(st, target);
-        b.batches.saveState(b.id, st);
+        b.batches.saveState(b.id, st, [{ target, requeued: requeued.get(target) }]);
         try { req.onRequeue?.(b.id, target, report.result!.error!.message); } catch { /* reporting only */ }
         continue;
       }
@@ -237,7 +237,7 @@ async function drive(req: Common, b: Batch, initial: BatchState, reports: Map<st
   }
 
   function launch(target: string, runId: string): Finished {
-    const input = runInput(b.saved, byTarget.get(target)!, runId, avoid.get(target));
+    const input = runInput(b.saved, byTarget.get(target)!, runId, avoid(target));
     // a group's representative rehearses for it: its entry is on the board before any member looks
     const h = surveyedHost(survey, target);
     if (sharing && h?.group?.representative === target && !board.get(board.key(input, h.map1))) board.open(board.key(input, h.map1), runId, target);

@@ -1,6 +1,7 @@
 // A batch host's placement on the pool, as its report gives it: where its sandbox ran, how long it waited
 // for a hypervisor and how long the rehearsal took (docs/pool.md, "In a batch").
 import type { RunResult } from '../../core/workflow/run-result.ts';
+import type { RequeuedAttempt } from '../run-store/batch-store.ts';
 import { WAITING_STAGE } from '../../core/workflow/run-types.ts';
 
 export interface HostPlacement {
@@ -8,7 +9,7 @@ export interface HostPlacement {
    *  long the rehearsal took (booting to releasing). */
   member?: string; waitSeconds?: number; rehearsalSeconds?: number; sharedRehearsal?: boolean;
   /** Earlier attempts that were put back in the queue (their hypervisor was lost). */
-  requeued?: Array<{ run: string; member?: string; error: string }>;
+  requeued?: RequeuedAttempt[];
 }
 
 const REHEARSAL_STAGES = ['booting', 'upgrading', 'checking', 'capturing2', 'rebooting', 'releasing'];

@@ -3,7 +3,8 @@
 // will put on the host); the sandbox powers off and boots them directly from its own disk (now map2),
 // with the console followed live: a kernel panic, an initramfs shell or systemd's emergency mode ends the
 // wait at once. Once SSH answers: `uname -r`, `systemctl is-system-running --wait` (bounded), the failed
-// units (those already failed before the reboot are listed apart), and the --check commands again.
+// units (those already failed before the reboot are listed apart), and the --check commands again. On a
+// host whose init is not systemd (before and after), SSH, the kernel and the checks are the verdict.
 // Every way it can go wrong is a report with ok:false and what the console said; the caller turns that
 // into a failed check (exit 4, host untouched).
 import { appendFile, readFile, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import {
   chooseRebootKernel, sandboxBootArgs, unknownBootDevices, uuidsIn, type RebootKernel,
 } from '../../core/domain/reboot-kernel.ts';
 import type { CheckResult, RebootReport } from '../../core/workflow/run-types.ts';
+import { NO_SYSTEMD, rebootProblems } from '../../core/workflow/reboot-rehearsal.ts';
 import type { StageIo } from '../../core/workflow/stage-services.ts';
 import type { Sandbox } from '../../adapters/sandbox/sandbox-vm.ts';
 import type { VmHandle } from '../../core/ports/hypervisor.port.ts';
@@ -86,6 +88,8 @@ async function writeBootFiles(store: string, byPath: Map<string, Entry>, k: Rebo
 }
 
 const failedUnitsCmd = "systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print $1}'";
+/** systemd runs as init (sd_booted(3)'s test). */
+const SYSTEMD_IS_INIT = 'test -d /run/systemd/system';
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 
 export async function rehearseRebootInSandbox(a: RebootRehearsalArgs): Promise<RebootReport> {
@@ -112,7 +116,9 @@ export async function rehearseRebootInSandbox(a: RebootRehearsalArgs): Promise<R
     return { ...report, ok: false, failure: `${choice.chosenBy} needs filesystem UUID ${unknown.join(', ')}, which none of the host's `
       + `/etc/fstab, /etc/crypttab or current GRUB configuration names: the host would not find it at boot.${own}` };
   }
-  const failedBefore = lines((await shell.run(failedUnitsCmd, { signal, timeoutMs: 60_000 })).stdout);
+  const isInit = async (sh: typeof shell) => (await sh.run(SYSTEMD_IS_INIT, { signal, timeoutMs: 30_000 })).exitCode === 0;
+  const systemdBefore = await isInit(shell);
+  const failedBefore = systemdBefore ? lines((await shell.run(failedUnitsCmd, { signal, timeoutMs: 60_000 })).stdout) : [];
   const files = await writeBootFiles(a.store, byPath, choice, sandbox.workDir);
   io.log('info', 'reboot', `rebooting the sandbox into ${choice.version ?? choice.kernel} (${choice.chosenBy}); kernel arguments: ${cmdline}`);
 
@@ -168,10 +174,14 @@ export async function rehearseRebootInSandbox(a: RebootRehearsalArgs): Promise<R
     const s = sandbox.shell;
     const running = (await s.run('uname -r', { signal, timeoutMs: 30_000 })).stdout.trim();
     const settleSec = Math.max(10, Math.round(a.settleTimeoutMs / 1000));
-    const st = await s.run(`timeout ${settleSec} systemctl is-system-running --wait`, { signal, timeoutMs: a.settleTimeoutMs + 30_000 });
-    const systemState = st.stdout.trim().split('\n').pop() || `unknown (exit ${st.exitCode})`;
+    const systemdAfter = await isInit(s);
+    let systemState = NO_SYSTEMD;
+    if (systemdAfter) {
+      const st = await s.run(`timeout ${settleSec} systemctl is-system-running --wait`, { signal, timeoutMs: a.settleTimeoutMs + 30_000 });
+      systemState = st.stdout.trim().split('\n').pop() || `unknown (exit ${st.exitCode})`;
+    }
     const bootSeconds = (Date.now() - startedAtMs) / 1000;
-    const after = lines((await s.run(failedUnitsCmd, { signal, timeoutMs: 60_000 })).stdout);
+    const after = systemdAfter ? lines((await s.run(failedUnitsCmd, { signal, timeoutMs: 60_000 })).stdout) : [];
     const failedUnits = after.filter((u) => !failedBefore.includes(u));
     const checks: CheckResult[] = [];
     for (const cmd of a.checks) {
@@ -180,15 +190,13 @@ export async function rehearseRebootInSandbox(a: RebootRehearsalArgs): Promise<R
     }
     await serial.stop();
     const got = { running, bootSeconds, systemState, failedUnits, failedBefore, checks };
-    const problems: string[] = [];
-    if (choice.version && running !== choice.version) problems.push(`it runs kernel ${running}, not ${choice.version}`);
-    if (systemState !== 'running' && systemState !== 'degraded') {
-      const jobs = lines((await s.run('systemctl list-jobs --no-legend --no-pager | head -n 10', { signal, timeoutMs: 30_000 })).stdout);
-      problems.push(`systemd is ${systemState} after ${settleSec} s${jobs.length ? ` (waiting on: ${jobs.join('; ')})` : ''}`);
-    }
-    if (failedUnits.length) problems.push(`failed unit${failedUnits.length > 1 ? 's' : ''} after the reboot: ${failedUnits.join(', ')}`);
-    const badChecks = checks.filter((c) => !c.ok);
-    if (badChecks.length) problems.push(`check${badChecks.length > 1 ? 's' : ''} failed after the reboot: ${badChecks.map((c) => c.cmd).join('; ')}`);
+    const settled = systemState === 'running' || systemState === 'degraded';
+    const jobs = systemdAfter && !settled
+      ? lines((await s.run('systemctl list-jobs --no-legend --no-pager | head -n 10', { signal, timeoutMs: 30_000 })).stdout) : [];
+    const problems = rebootProblems({
+      ...(choice.version ? { expected: choice.version } : {}), running, systemdBefore, systemdAfter,
+      ...(systemdAfter ? { systemState } : {}), settleSeconds: settleSec, jobs, failedUnits, checks,
+    });
     if (!problems.length) return { ...report, ...got, ok: true };
     return { ...report, ...got, ok: false, failure: problems.join('; '), consoleTail: tail.slice(-CONSOLE_TAIL).join('\n') };
   } finally {

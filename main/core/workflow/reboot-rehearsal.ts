@@ -1,8 +1,9 @@
-// The reboot rehearsal's decision (stage `rebooting`) and its one-line summary for Review, the CLI and
-// the result. The decision reads the delta the swap will apply (map1 -> effective map2) and the package
-// changes through boot-changes.ts, the same rule `--reboot auto` uses on the host.
+// The reboot rehearsal's decision (stage `rebooting`), its verdict on what the sandbox booted, and its
+// one-line summary for Review, the CLI and the result. The decision reads the delta the swap will apply
+// (map1 -> effective map2) and the package changes through boot-changes.ts, the same rule `--reboot auto`
+// uses on the host.
 import { bootChanges, describeBootChanges } from '../domain/boot-changes.ts';
-import type { DeltaSummary, PackageChanges, RebootRehearsalPolicy, RebootReport, RunContext } from './run-types.ts';
+import type { CheckResult, DeltaSummary, PackageChanges, RebootRehearsalPolicy, RebootReport, RunContext } from './run-types.ts';
 
 export interface RebootRehearsalPlan { rehearse: boolean; reason: string; because: string[] }
 
@@ -17,6 +18,43 @@ export function planRebootRehearsal(policy: RebootRehearsalPolicy, delta: DeltaS
     reason: 'not rehearsed: nothing that boots changed (no kernel, initrd, module, libc, systemd, fstab, crypttab, '
       + 'bootloader, unit-enablement or default-target change in the delta)',
   };
+}
+
+/** What the sandbox showed after its reboot. */
+export interface RebootObservation {
+  /** The kernel version the host's boot configuration picks next, when known, and `uname -r`. */
+  expected?: string;
+  running: string;
+  /** Whether systemd ran as init (/run/systemd/system) before and after the reboot. */
+  systemdBefore: boolean;
+  systemdAfter: boolean;
+  /** `systemctl is-system-running --wait` (only with systemd after), its bound, and the jobs it waited on. */
+  systemState?: string;
+  settleSeconds: number;
+  jobs?: string[];
+  failedUnits: string[];
+  checks: CheckResult[];
+}
+
+/** Not systemd before nor after: a host with another init (busybox, sysvinit, OpenRC ...). */
+export const NO_SYSTEMD = 'no systemd';
+
+/**
+ * What is wrong with the boot, if anything. On a host whose init is not systemd, the boot is judged by
+ * SSH answering, the kernel it runs and the checks: there is no system state or unit to read. A host that
+ * ran systemd before the reboot and not after it is a failure.
+ */
+export function rebootProblems(o: RebootObservation): string[] {
+  const problems: string[] = [];
+  if (o.expected && o.running !== o.expected) problems.push(`it runs kernel ${o.running}, not ${o.expected}`);
+  if (o.systemdBefore && !o.systemdAfter) problems.push('systemd ran as init before the reboot and does not after it');
+  if (o.systemdAfter && o.systemState !== 'running' && o.systemState !== 'degraded') {
+    problems.push(`systemd is ${o.systemState ?? 'unknown'} after ${o.settleSeconds} s${o.jobs?.length ? ` (waiting on: ${o.jobs.join('; ')})` : ''}`);
+  }
+  if (o.failedUnits.length) problems.push(`failed unit${o.failedUnits.length > 1 ? 's' : ''} after the reboot: ${o.failedUnits.join(', ')}`);
+  const bad = o.checks.filter((c) => !c.ok);
+  if (bad.length) problems.push(`check${bad.length > 1 ? 's' : ''} failed after the reboot: ${bad.map((c) => c.cmd).join('; ')}`);
+  return problems;
 }
 
 /** Why the rebooting stage was skipped, when it was (the stage list shows it). */
@@ -36,5 +74,6 @@ export function rebootSummary(r: RebootReport): string {
   const before = r.failedBefore?.length ? ` (${plural(r.failedBefore.length, 'unit')} already failed before it: ${r.failedBefore.join(', ')})` : '';
   const took = r.bootSeconds !== undefined ? ` in ${Math.round(r.bootSeconds)} s` : '';
   const checkText = checks.length ? `${plural(checks.length, 'check')} passed` : 'no checks given';
+  if (r.systemState === NO_SYSTEMD) return `reboot rehearsed: ${what} booted${took} (no systemd: SSH, the kernel and the checks judge it), ${checkText}`;
   return `reboot rehearsed: ${what} booted${took}, ${plural(failed.length, 'failed unit')}${before}, ${checkText}`;
 }

@@ -77,7 +77,7 @@ export interface RebootReport {
   running?: string;
   /** Seconds from the VM's start to a settled system (systemctl is-system-running --wait). */
   bootSeconds?: number;
-  /** What `systemctl is-system-running --wait` said (running, degraded, ...). */
+  /** What `systemctl is-system-running --wait` said (running, degraded, ...); 'no systemd' on a host whose init is another. */
   systemState?: string;
   /** Units failed after the reboot that were not failed before it. */
   failedUnits?: string[];

@@ -4,13 +4,16 @@
 // The first run to reach buildImage for a key (the owner) rehearses for real in its own sandbox; the
 // others (followers) wait for its result and boot nothing. If the owner fails before it produced a
 // result, a waiting follower takes over and rehearses itself. A failing check is a result too; the owner's
-// reboot rehearsal (same delta, so followers reach the same decision) is shared the same way.
+// reboot rehearsal (same delta, so followers reach the same decision) is shared the same way. An owner
+// whose pool member is lost during its reboot rehearsal takes the whole rehearsal off the board: its
+// followers fail with the same hypervisor-lost error, and the runs a batch queues again for them all
+// rehearse anew (one owner, the others following) instead of taking a result whose reboot never ended.
 // A follower whose map1 is not the owner's (a batch keys runs by host group: fleet-groups.ts) takes the
 // result only through the board's verification (follower-delta.ts): every path of the owner's delta is
 // compared with its own map1, and it gets a map2 of its own (its map1 with the verified delta). When the
 // comparison does not hold it rehearses on its own, as a group of one, and says why. Without a way to
 // verify, only identical map1s share.
-import { UnderstudyError } from '../domain/errors.ts';
+import { isUnderstudyError, UnderstudyError } from '../domain/errors.ts';
 import type { FollowerVerdict } from '../domain/follower-delta.ts';
 import type { CheckResult, DeltaSummary, KeptBack, PackageChanges, RebootReport, RunInput } from './run-types.ts';
 import type { RehearsalShare } from './rehearsal-share.ts';
@@ -244,6 +247,7 @@ export function sharedRehearsal(inner: StageServices, board: RehearsalBoard, inp
         e?.rebootDone(r.reboot);
         return r;
       } catch (err) {
+        if (e && isUnderstudyError(err) && err.code === 'hypervisor-lost') board.fail(e, err);
         e?.rebootFailed(err);
         throw err;
       }

@@ -1,12 +1,14 @@
 // Fleets: every batch (started with `understudy batch`), newest first. Its groups are known before
 // anything boots (the survey captures every host first): which hosts share one rehearsal, on what basis,
 // and who rehearses for them. Per host: its state and how it got its rehearsal — its own sandbox, or the
-// representative's, verified path by path (and if not, what sent it to a rehearsal of its own).
+// representative's, verified path by path (and if not, what sent it to a rehearsal of its own) — and
+// where its sandbox ran (the pool member), how long it waited for one and how long the rehearsal took,
+// with any attempt that went back in the queue because its member was lost.
 // Batches run in another process (the CLI), so the list is polled.
 import { useEffect } from 'react';
 import type { BatchHostView, BatchView } from '../../../main/contract/index.ts';
 import { RunBadge } from '../components/badges.tsx';
-import { formatTime, shortId } from '../format.ts';
+import { formatSeconds, formatTime, shortId } from '../format.ts';
 import { href } from '../router.ts';
 import { useCommand } from '../transport-context.tsx';
 
@@ -27,6 +29,23 @@ function Rehearsal({ h }: { h: BatchHostView }) {
   return (
     <span>own sandbox: differs from <span className="mono">{r.fromTarget}</span> where the upgrade writes
       <ul className="sub">{r.conflicts.slice(0, 5).map((c) => <li key={c.path}><span className="mono">/{c.path}</span>: {c.host}</li>)}</ul>
+    </span>
+  );
+}
+
+function Sandbox({ h }: { h: BatchHostView }) {
+  const lost = h.requeued?.map((a) => (
+    <div key={a.run} className="sub warn">retried: {a.member ? `lost ${a.member}` : 'its member was lost'} (run <span className="mono">{a.run}</span>)</div>
+  ));
+  if (h.member === undefined) return <span>{lost?.length ? lost : <span className="muted">—</span>}</span>;
+  const times = [
+    h.waitSeconds !== undefined ? `waited ${formatSeconds(h.waitSeconds)}` : undefined,
+    h.rehearsalSeconds !== undefined ? `rehearsal ${formatSeconds(h.rehearsalSeconds)}` : undefined,
+  ].filter(Boolean).join(', ');
+  return (
+    <span><span className="mono">{h.member}</span>{h.sharedRehearsal && <span className="muted"> (shared rehearsal)</span>}
+      {times && <div className="sub">{times}</div>}
+      {lost}
     </span>
   );
 }
@@ -62,7 +81,7 @@ function Batch({ b }: { b: BatchView }) {
       {b.surveyFailed.length > 0 && <p className="error">Not captured: {b.surveyFailed.map((f) => `${f.target} (${f.error})`).join('; ')}</p>}
       <h3>Hosts</h3>
       <table className="grid compact" aria-label="hosts">
-        <thead><tr><th>Host</th><th>Group</th><th>State</th><th>Rehearsal</th><th>Run</th></tr></thead>
+        <thead><tr><th>Host</th><th>Group</th><th>State</th><th>Rehearsal</th><th>Sandbox on</th><th>Run</th></tr></thead>
         <tbody>
           {b.hosts.map((h) => (
             <tr key={h.target}>
@@ -70,6 +89,7 @@ function Batch({ b }: { b: BatchView }) {
               <td>{h.group === undefined ? '—' : h.group + 1}</td>
               <td><RunBadge run={{ status: (h.outcome ? 'done' : h.status) as 'running', outcome: h.outcome, kind: b.kind as 'upgrade' }} />{h.error && <div className="sub error">{h.error}</div>}</td>
               <td><Rehearsal h={h} /></td>
+              <td><Sandbox h={h} /></td>
               <td>{h.run ? <a className="mono" href={href({ screen: 'run', id: h.run })}>{h.run}</a> : '—'}</td>
             </tr>
           ))}

@@ -8,7 +8,7 @@ import { grubDefault, grubWords, parseGrubEnv, parseGrubMenu } from '../../../ma
 import { chooseRebootKernel, sandboxBootArgs, unknownBootDevices, uuidsIn, type BootFilesView } from '../../../main/core/domain/reboot-kernel.ts';
 import { bootStopLine, failuresFromConsole } from '../../../main/core/domain/boot-console.ts';
 import { resolveMapFile } from '../../../main/core/domain/map-resolve.ts';
-import { planRebootRehearsal, rebootSummary } from '../../../main/core/workflow/reboot-rehearsal.ts';
+import { NO_SYSTEMD, planRebootRehearsal, rebootProblems, rebootSummary, type RebootObservation } from '../../../main/core/workflow/reboot-rehearsal.ts';
 import type { Entry } from '../../../main/core/domain/manifest.ts';
 
 const GRUB = readFileSync(new URL('./fixtures/grub-debian12.cfg', import.meta.url), 'utf8');
@@ -79,6 +79,32 @@ describe('reboot rehearsal decision and summary', () => {
     assert.equal(rebootSummary({ rehearsed: true, reason: '', because: [], ok: false, failure: 'systemd entered emergency mode' }),
       'reboot rehearsal FAILED: systemd entered emergency mode');
     assert.match(rebootSummary({ rehearsed: false, reason: 'not rehearsed: --reboot-rehearsal never', because: [] }), /^reboot not rehearsed/);
+  });
+});
+
+describe('reboot rehearsal verdict', () => {
+  const ok = { cmd: 'test -s /etc/x', ok: true, exitCode: 0 };
+  const seen = (o: Partial<RebootObservation>): RebootObservation => ({
+    expected: '6.12.9-amd64', running: '6.12.9-amd64', systemdBefore: true, systemdAfter: true, systemState: 'running',
+    settleSeconds: 360, failedUnits: [], checks: [ok], ...o,
+  });
+
+  it('systemd hosts: the system state, new failed units, the kernel and the checks', () => {
+    assert.deepEqual(rebootProblems(seen({})), []);
+    assert.deepEqual(rebootProblems(seen({ systemState: 'degraded' })), []);
+    assert.deepEqual(rebootProblems(seen({ systemState: 'starting', jobs: ['42 nginx.service start running'] })),
+      ['systemd is starting after 360 s (waiting on: 42 nginx.service start running)']);
+    assert.deepEqual(rebootProblems(seen({ running: '6.1.0-50-amd64', failedUnits: ['a.service'], checks: [{ ...ok, ok: false, exitCode: 1 }] })), [
+      'it runs kernel 6.1.0-50-amd64, not 6.12.9-amd64', 'failed unit after the reboot: a.service', 'check failed after the reboot: test -s /etc/x']);
+  });
+
+  it('a host whose init is not systemd is judged by SSH, the kernel and the checks; one that lost systemd fails', () => {
+    const busybox = seen({ systemdBefore: false, systemdAfter: false, systemState: undefined });
+    assert.deepEqual(rebootProblems(busybox), []);
+    assert.deepEqual(rebootProblems({ ...busybox, checks: [{ ...ok, ok: false, exitCode: 1 }] }), ['check failed after the reboot: test -s /etc/x']);
+    assert.deepEqual(rebootProblems(seen({ systemdAfter: false, systemState: undefined })), ['systemd ran as init before the reboot and does not after it']);
+    assert.equal(rebootSummary({ rehearsed: true, reason: '', because: [], running: '6.1.0-57-cloud-amd64', bootSeconds: 8.2, systemState: NO_SYSTEMD,
+      failedUnits: [], checks: [ok], ok: true }), 'reboot rehearsed: 6.1.0-57-cloud-amd64 booted in 8 s (no systemd: SSH, the kernel and the checks judge it), 1 check passed');
   });
 });
 

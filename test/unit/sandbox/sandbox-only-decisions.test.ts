@@ -13,6 +13,7 @@ import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
 import { effectiveMap2, withChosen } from '../../../main/app/stage-services/effective-map2.ts';
 import { keptBackConflicts } from '../../../main/app/stage-services/kept-back.ts';
 import { diffMaps } from '../../../main/core/domain/map-diff.ts';
+import { bootChanges } from '../../../main/core/domain/boot-changes.ts';
 import { rebaseChange, unifiedDiff } from '../../../main/core/domain/line-change.ts';
 import { EDITED_PATHS, RUNTIME_STATE, isEdited, planSandboxEdits } from '../../../main/adapters/sandbox/sandbox-edits.ts';
 import { objectPath } from '../../../main/adapters/store/store-paths.ts';
@@ -184,6 +185,21 @@ describe('sandbox-only paths at capture2', () => {
     const { manifest: eff, keptBack } = await effectiveMap2(store, map1, map1, base, ['etc/systemd/network']);
     assert.deepEqual(diffMaps(map1, eff, false), { added: [], changed: [], removed: [] });
     assert.deepEqual(keptBack, []);
+  });
+
+  it('a host without /etc/systemd (another init): the directories the edits made stay out, nothing that boots changes', async () => {
+    // before the base was recorded, /etc/systemd/system/... made for the seed unit landed on the host as
+    // added directories, and the unit-enablement rule sent such hosts to a reboot rehearsal
+    const map1 = manifest([dir(''), dir('etc'), file('etc/passwd', 'root:x:0:0::/root:/bin/sh\n'), dir('sbin'), file('sbin/init', '#!/bin/sh\n')]);
+    const plan = planSandboxEdits(map1);
+    assert.ok(plan.mkdirs.includes('etc/systemd/system'), JSON.stringify(plan.mkdirs));
+    const made = [...plan.mkdirs.map((d) => dir(d)), ...plan.ops.flatMap((o) => (o.op === 'write' ? [file(o.key, o.content)] : []))];
+    const base: SandboxBase = { since: 1, entries: Object.fromEntries(made.map((e) => [e.path, e])) };
+    const map2 = manifest([...map1.entries.filter((e) => e.path !== 'etc'), later(dir('etc')), ...made, file('etc/pool-version', '2\n')]);
+    const { manifest: eff } = await effectiveMap2(store, map1, map2, base);
+    const delta = diffMaps(map1, eff, false);
+    assert.deepEqual(delta, { added: ['etc/pool-version'], changed: [], removed: [] });
+    assert.deepEqual(bootChanges(delta).all, []);
   });
 
   it('without a recorded base (an older run) every edited path keeps the host\'s version', async () => {

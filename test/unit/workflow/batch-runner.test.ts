@@ -126,6 +126,28 @@ describe('batch runner', () => {
     assert.notEqual(r.hosts[0]!.requeued![0]!.run, r.hosts[0]!.run, 'a new run for the retry');
   });
 
+  it('a member lost during the reboot rehearsal: the host and the one that shared its rehearsal are queued once more, the batch completes', async () => {
+    const services = fakeStageServices({ delta: { added: [], changed: ['boot/vmlinuz-6.12.9-amd64'], removed: [] } });
+    const members: string[] = [];
+    const onPool = (input: { options: Record<string, unknown> }): typeof services => {
+      const member = (input.options.avoidMembers as string[] | undefined)?.includes('m1') ? 'm2' : 'm1';
+      return {
+        ...services,
+        placeSandbox: async () => { members.push(member); return { placement: { member, waitedSeconds: 0 } }; },
+        rehearseReboot: async (a, io) => {
+          if (member === 'm1') throw new UnderstudyError('hypervisor-lost', 'pool member m1 was lost during the reboot rehearsal: the connection closed');
+          return services.rehearseReboot(a, io);
+        },
+      };
+    };
+    const two = [hosts[0]!, { ...hosts[0]!, target: 'dir:/srv/h1-clone' }]; // same plan and map1: one rehearsal
+    const r = await runBatch({ store, hosts: two, options: { canary: 0, parallel: 2, maxFail: { count: 0 } }, kind: 'rehearse', yes: false, services: onPool });
+    assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => [h.outcome, h.result?.error])));
+    assert.deepEqual(members, ['m1', 'm2'], 'one rehearsal lost on m1, one more on m2, followed by the other host both times');
+    assert.deepEqual(r.hosts.map((h) => [h.outcome, h.member, h.requeued?.map((a) => a.member)]), [['rehearsed', 'm2', ['m1']], ['rehearsed', 'm2', ['m1']]]);
+    assert.equal(r.rehearsals, 2);
+  });
+
   it('a second loss fails the host: at most once more', async () => {
     const services = fakeStageServices({ failAt: 'runUpgrade', failCode: 'hypervisor-lost' });
     const r = await runBatch({ store, hosts: [hosts[1]!], options: { canary: 0, parallel: 1, maxFail: { count: 0 } }, kind: 'rehearse', yes: false, services: () => services });

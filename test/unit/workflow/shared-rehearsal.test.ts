@@ -6,6 +6,7 @@ import { RehearsalBoard, rehearsalKey, sharedRehearsal } from '../../../main/cor
 import { fakeStageServices, type FakeOptions } from '../../../main/adapters/fake/fake-stage-services.ts';
 import type { StageServices } from '../../../main/core/workflow/stage-services.ts';
 import { ioFor } from './contracts/stage-services.contract.ts';
+import { isUnderstudyError } from '../../../main/core/domain/errors.ts';
 import { testInput } from './harness.ts';
 
 const map1 = 'a'.repeat(64);
@@ -192,6 +193,36 @@ describe('shared rehearsal', () => {
     board.release('A', new Error('run A was cancelled'));
     await assert.rejects(waiting, /run A was cancelled/);
     assert.equal(B.own.count('rehearseReboot'), 0);
+  });
+
+  it('an owner whose member is lost in its reboot rehearsal: the follower fails the same way, and retries rehearse anew', async () => {
+    const board = new RehearsalBoard();
+    const A = run(board, 'A', { failAt: 'rehearseReboot', failCode: 'hypervisor-lost' });
+    const B = run(board, 'B');
+    const { image } = await A.s.buildImage({ map1, options: {} }, A.io);
+    const follower = B.s.buildImage({ map1, options: {} }, B.io);
+    const boot = await A.s.bootSandbox({ image, map1, options: {} }, A.io);
+    await A.s.runUpgrade({ sandbox: boot.sandbox, command: 'x' }, A.io);
+    await A.s.runChecks({ sandbox: boot.sandbox, checks: ['true'] }, A.io);
+    const cap = await A.s.captureSandbox({ sandbox: boot.sandbox, map1 }, A.io);
+    const fb = await B.s.bootSandbox({ image: (await follower).image, map1, options: {} }, B.io);
+    const args = { map1, map2: cap.map2, checks: ['true'], reason: 'kernel', because: [] };
+    const waiting = B.s.rehearseReboot({ sandbox: fb.sandbox, ...args }, B.io);
+    const lost = (e: unknown) => isUnderstudyError(e) && e.code === 'hypervisor-lost';
+    await assert.rejects(A.s.rehearseReboot({ sandbox: boot.sandbox, ...args }, A.io), lost);
+    await assert.rejects(waiting, lost, 'the follower fails as lost too: the batch queues it again');
+    // the batch's retries: the first to come owns a new rehearsal, the next follows that one
+    const A2 = run(board, 'A-retry');
+    const B2 = run(board, 'B-retry');
+    const own = await A2.s.buildImage({ map1, options: {} }, A2.io);
+    assert.equal(own.image, '/fake/images/root.qcow2', 'a new rehearsal, not the one whose member was lost');
+    const follows = B2.s.buildImage({ map1, options: {} }, B2.io);
+    const boot2 = await A2.s.bootSandbox({ image: own.image, map1, options: {} }, A2.io);
+    await A2.s.runUpgrade({ sandbox: boot2.sandbox, command: 'x' }, A2.io);
+    await A2.s.runChecks({ sandbox: boot2.sandbox, checks: ['true'] }, A2.io);
+    await A2.s.captureSandbox({ sandbox: boot2.sandbox, map1 }, A2.io);
+    assert.match((await follows).image, /^shared-rehearsal:/);
+    assert.equal(board.rehearsals(), 2);
   });
 
   it('an owner resumed past buildImage (rewound to booting) serves runs that come later', async () => {
