@@ -9,7 +9,7 @@ import { agentScript } from '../agent/agent-script.ts';
 import { hostPath, probeLocal, type ProbeRequest } from './local-probe.ts';
 import { stageInParallel } from './stage-files.ts';
 import { lockWorkArea } from './host-lock.ts';
-import type { AgentResult, HealthResult, SwapHost } from './swap-host.ts';
+import type { AgentResult, HealthResult, SwapHost, Text } from './swap-host.ts';
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<AgentResult> {
   return new Promise((res, rej) => {
@@ -32,7 +32,7 @@ export async function openDirHost(target: string): Promise<SwapHost> {
     throw new UnderstudyError('bad-target', `${root} is a mount point: its swap work area must be on the same filesystem, next to it`);
   }
   // a temp name of its own: two orchestrators may write the same file (agent.sh) at once
-  const writeText = async (file: string, text: string) => {
+  const writeText = async (file: string, text: Text) => {
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, file);

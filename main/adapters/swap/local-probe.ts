@@ -78,7 +78,7 @@ export interface ProbeRequest {
 
 export async function probeLocal(root: string, req: ProbeRequest): Promise<Map<string, HostEntry | null>> {
   const out = new Map<string, HostEntry | null>();
-  const found: Array<[string, Buffer]> = [];
+  const found: string[] = []; // keys: their host paths are made again for getfattr (not 100k Buffers held)
   let n = 0;
   for (const key of req.paths) {
     // lstat and readlink in this thread (a thread-pool round trip each costs ten times the call at 100k
@@ -110,11 +110,11 @@ export async function probeLocal(root: string, req: ProbeRequest): Promise<Map<s
       e.children = names.map((n) => keyFromBytes(new Uint8Array([...prefix, ...n])));
     }
     out.set(key, e);
-    found.push([key, p]);
+    found.push(key);
   }
-  const xa = readXattrs(found.map(([, p]) => p));
-  for (const [key, p] of found) {
-    const x = xa.get(p.toString('latin1'));
+  const xa = readXattrs(found.map((key) => hostPath(root, key)));
+  for (const key of xa.size ? found : []) {
+    const x = xa.get(hostPath(root, key).toString('latin1'));
     if (x && Object.keys(x).length) out.get(key)!.xattrs = x;
   }
   return out;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { parseTarget, targetString } from '../../core/domain/map-target.ts';
@@ -18,7 +18,7 @@ import { shellQuote as q } from '../capture/remote-listing.ts';
 import { hostPath, type ProbeRequest } from './local-probe.ts';
 import { probeRemote, type ShellRunner } from './remote-probe.ts';
 import { stageOneByOne, TAR_EXTRACT, writeStageTar } from './stage-files.ts';
-import type { AgentResult, HealthResult, StageFile, SwapHost } from './swap-host.ts';
+import type { AgentResult, HealthResult, StageFile, SwapHost, Text } from './swap-host.ts';
 
 export type SshConnect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
 
@@ -81,8 +81,20 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingSh
   const root = '/';
   const asRoot = (script: string, ...args: string[]) => `${su}sh -c ${q(script)} sh ${args.map(q).join(' ')}`;
   const runner: ShellRunner = (command, stdin) => sh(command, { stdin });
-  const writeText = async (file: string, text: string) => {
-    await must(`writing ${file}`, asRoot('cat > "$1.tmp" && mv -f "$1.tmp" "$1"', file), text);
+  /** A command fed `text` on its stdin: chunks stream through the channel as they are made. */
+  const mustWithText = async (what: string, cmd: string, text: Text) => {
+    if (typeof text === 'string' || !shell.execStream) return must(what, cmd, typeof text === 'string' ? text : [...text].join(''));
+    const { stdin, stdout, done } = await shell.execStream(cmd, { stdin: 'pipe' });
+    stdout.resume();
+    const cut = await pipeline(Readable.from(text), stdin!).then(() => undefined, (e: unknown) => e as Error);
+    const r = await done;
+    if (cut || r.exitCode !== 0) {
+      throw new UnderstudyError('remote-command', `${target}: ${what} failed (exit ${r.exitCode}): ${cut ? `${cut.message}; ` : ''}${r.stderrTail.trim().slice(-500)}`);
+    }
+    return Buffer.alloc(0);
+  };
+  const writeText = async (file: string, text: Text) => {
+    await mustWithText(`writing ${file}`, asRoot('cat > "$1.tmp" && mv -f "$1.tmp" "$1"', file), text);
   };
 
   async function putObject(file: string, src: { file: string } | { bytes: Uint8Array }, attrs: { mode: number; uid: number; gid: number }) {
@@ -154,7 +166,7 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingSh
     stageFiles,
     writeText,
     async createTx(txid, plan) {
-      await must(`creating transaction ${txid}`, asRoot('d="$1/tx/.$2.new" && mkdir -p "$1/tx" && rm -rf "$d" && mkdir "$d" && cat > "$d/plan" && mv "$d" "$1/tx/$2"', HOST_WORK, txid), plan);
+      await mustWithText(`creating transaction ${txid}`, asRoot('d="$1/tx/.$2.new" && mkdir -p "$1/tx" && rm -rf "$d" && mkdir "$d" && cat > "$d/plan" && mv "$d" "$1/tx/$2"', HOST_WORK, txid), plan);
     },
     async readText(file) {
       const r = await sh(`${su}cat -- ${q(file)}`);

@@ -9,6 +9,9 @@ export interface AgentResult { code: number; stdout: string; stderr: string }
 /** The host agent's two implementations of one plan and journal (see agent.sh). */
 export type AgentPath = 'perl' | 'sh';
 
+/** A file's text: whole, or chunks made as they are written. */
+export type Text = string | Iterable<string>;
+
 export interface HealthResult { cmd: string; ok: boolean; exitCode: number | null; output: string }
 
 /** One object to stage: its host path, its content (a local file of known size, or bytes), its owner and mode. */
@@ -46,9 +49,10 @@ export interface SwapHost {
    * source may be produced just before it is sent. Returns the content bytes sent.
    */
   stageFiles(files: AsyncIterable<StageFile>): Promise<number>;
-  writeText(hostFile: string, text: string): Promise<void>;
+  /** Writes a file whole (a temp name renamed into place); a large text comes as chunks, never held whole. */
+  writeText(hostFile: string, text: Text): Promise<void>;
   /** Makes work/tx/TXID holding its plan, at once (built beside it and renamed): never one without the other. */
-  createTx(txid: string, plan: string): Promise<void>;
+  createTx(txid: string, plan: Text): Promise<void>;
   readText(hostFile: string): Promise<string | null>;
   list(hostDir: string): Promise<string[]>;
   exists(hostPath: string): Promise<boolean>;

@@ -5,7 +5,9 @@
 // runs to tens of megabytes, so each also has a head (record-head.json, TXID.head.json: the record
 // without its per-path parts): listing the history reads heads only, and only the transaction being
 // reverted is read whole (from the store, or from the host when the store lacks it).
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import type { Entry } from '../../core/domain/manifest.ts';
@@ -28,9 +30,13 @@ export interface SwapRecord {
   reverts?: string;
   mounts: string[];
   areas: string[];
-  changes: Array<{ path: string; from: Entry | null; to: Entry | null }>;
-  /** path -> the op that put something there, whose undo slot holds what was there before. */
-  undo: Record<string, { n: number; area: number }>;
+  /** Each change with `undo`: the op that put something at its path, whose undo slot holds what was there before. */
+  changes: Array<{ path: string; from: Entry | null; to: Entry | null; undo?: UndoSlot }>;
+  /**
+   * Records written before slots went with their changes: path -> slot. A JSON object with a key per
+   * path costs ~400 bytes a path to parse (a release upgrade's 100k: 40 MB); only read, never written.
+   */
+  undo?: Record<string, UndoSlot>;
   /** parent directories whose times were kept: path -> mtime before the transaction. */
   parentTimes: Record<string, string>;
   /** path -> another name of its old inode, left in the tree (its undo slot is dropped after the commit). */
@@ -39,6 +45,8 @@ export interface SwapRecord {
   outcome?: 'committed' | 'aborted';
   revertedBy?: string;
 }
+
+export interface UndoSlot { n: number; area: number }
 
 /** A record without its per-path parts: what listing, resuming and choosing what to revert need. */
 export type SwapRecordHead = Omit<SwapRecord, 'changes' | 'undo' | 'parentTimes' | 'rejoin'>;
@@ -52,19 +60,59 @@ export function headOf(r: SwapRecordHead | SwapRecord): SwapRecordHead {
   return head;
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+/** Bytes of record text per chunk: a release upgrade's record is tens of megabytes, never held whole. */
+const CHUNK = 1 << 16;
+
+/** An entry as a change writes it: without its path when that is the change's (loadRecord puts it back). */
+const pathless = (e: Entry | null, path: string) => (e?.path === path ? { ...e, path: undefined } : e);
+
+/**
+ * The record as it is written: a line of JSON with everything but the changes, then a line per change,
+ * each with its undo slot from `undoOf` and nothing else it may carry (a merge's bytes); in chunks made
+ * as they are taken. Read back line by line (loadRecord), never as one text of tens of megabytes.
+ * Records written before were one line of JSON, changes included: the first line of either is its head.
+ */
+export function* recordChunks(r: SwapRecord, undoOf: (path: string) => UndoSlot | undefined = () => undefined): Generator<string> {
+  const { changes, ...rest } = r;
+  let buf = JSON.stringify(rest) + '\n';
+  for (const c of changes) {
+    buf += JSON.stringify({ path: c.path, from: pathless(c.from, c.path), to: pathless(c.to, c.path), undo: c.undo ?? undoOf(c.path) }) + '\n';
+    if (buf.length >= CHUNK) { yield buf; buf = ''; }
+  }
+  yield buf;
+}
+
+const firstLine = (text: string) => text.slice(0, (text.indexOf('\n') + 1 || text.length + 1) - 1);
+
+/** A record from its lines (either format): the changes' entries get their paths back. */
+async function parseRecord(lines: AsyncIterable<string> | Iterable<string>): Promise<SwapRecord> {
+  let r: SwapRecord | undefined;
+  for await (const line of lines) {
+    if (line === '') continue;
+    if (!r) { r = JSON.parse(line) as SwapRecord; r.changes ??= []; continue; }
+    r.changes.push(JSON.parse(line) as SwapRecord['changes'][number]);
+  }
+  if (!r) throw new SyntaxError('an empty record');
+  for (const c of r.changes) {
+    if (c.from && c.from.path === undefined) c.from.path = c.path;
+    if (c.to && c.to.path === undefined) c.to.path = c.path;
+  }
+  return r;
+}
+
+async function writeAtomically(file: string, text: string | Iterable<string>): Promise<void> {
   await writeFile(`${file}.tmp`, text);
   await rename(`${file}.tmp`, file);
 }
 
-export async function saveRecord(host: SwapHost, store: string, r: SwapRecord): Promise<void> {
-  const text = JSON.stringify(r) + '\n', head = JSON.stringify(headOf(r)) + '\n';
+export async function saveRecord(host: SwapHost, store: string, r: SwapRecord, undoOf?: (path: string) => UndoSlot | undefined): Promise<void> {
+  const head = JSON.stringify(headOf(r)) + '\n';
   await host.mkdirp(join(host.work, 'tx', r.txid));
   // the whole record before its head: a head on the host always has its record next to it
-  await host.writeText(recordFile(host, r.txid), text);
+  await host.writeText(recordFile(host, r.txid), recordChunks(r, undoOf));
   await host.writeText(headFile(host, r.txid), head);
   await mkdir(storeDir(store), { recursive: true });
-  await writeAtomically(join(storeDir(store), `${r.txid}.json`), text);
+  await writeAtomically(join(storeDir(store), `${r.txid}.json`), recordChunks(r, undoOf));
   await writeAtomically(join(storeDir(store), `${r.txid}.head.json`), head);
 }
 
@@ -76,10 +124,13 @@ export async function saveStoreOutcome(store: string, r: SwapRecordHead): Promis
 
 /** The whole record of one transaction: the store's copy, else the host's. */
 export async function loadRecord(host: SwapHost, store: string, txid: string): Promise<SwapRecord> {
-  const local = await readFile(join(storeDir(store), `${txid}.json`), 'utf8').catch(() => null);
-  const text = local ?? await host.readText(recordFile(host, txid));
+  const local = join(storeDir(store), `${txid}.json`);
+  if (await access(local).then(() => true, () => false)) {
+    return parseRecord(createInterface({ input: createReadStream(local, 'utf8'), crlfDelay: Infinity }));
+  }
+  const text = await host.readText(recordFile(host, txid));
   if (text === null) throw new UnderstudyError('store-corrupt', `the record of transaction ${txid} is neither in the store nor on ${host.target}`);
-  return JSON.parse(text) as SwapRecord;
+  return parseRecord(text.split('\n'));
 }
 
 /** What the host holds of each transaction: its record's head and its journal's state lines (either may be missing). */
@@ -103,7 +154,7 @@ export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> 
     if (!cur) return;
     const text = cur.lines.join('\n') + '\n';
     if (cur.file === 'journal') cur.tx.journal = text;
-    else cur.tx.record = headOf(JSON.parse(text) as SwapRecord);
+    else cur.tx.record = headOf(JSON.parse(firstLine(text)) as SwapRecord);
   };
   for (const line of r.stdout.split('\n')) {
     const head = /^@@ ([^/]+)\/(record-head\.json|record\.json|journal)$/.exec(line);
@@ -143,7 +194,7 @@ export async function listRecords(host: SwapHost, store: string, onHost?: Map<st
     // a head where there is one; a whole record only from a store older than heads
     const head = f.endsWith('.head.json');
     if (!f.endsWith('.json') || f.endsWith('.tmp') || (!head && names.has(f.replace(/\.json$/, '.head.json')))) continue;
-    const r = headOf(JSON.parse(await readFile(join(storeDir(store), f), 'utf8')) as SwapRecord);
+    const r = headOf(JSON.parse(firstLine(await readFile(join(storeDir(store), f), 'utf8'))) as SwapRecord);
     if (r.target === host.target) byId.set(r.txid, r);
   }
   for (const [id, tx] of onHost ?? await readHostTxs(host)) if (tx.record) byId.set(id, tx.record);

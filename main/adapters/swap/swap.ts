@@ -58,18 +58,17 @@ export interface SwapPlan {
 }
 
 /** For each changed path whose host inode is shared: a name of its map1 link group outside the delta. */
-function rejoinNames(changes: Change[], map1: Manifest, inDelta: ReadonlySet<string>): Record<string, string> {
-  const groups = new Map<string, string[]>();
-  for (const e of map1.entries) {
-    if (e.type !== 'file' && e.type !== 'hardlink') continue;
-    const leader = e.type === 'hardlink' ? e.linkTo! : e.path;
-    groups.set(leader, [...groups.get(leader) ?? [], e.path]);
-  }
-  const leaderOf = new Map(map1.entries.filter((e) => e.type === 'hardlink').map((e) => [e.path, e.linkTo!]));
+function rejoinNames(changes: Change[], map1: Manifest, m1: ReadonlyMap<string, Entry>, inDelta: (p: string) => boolean): Record<string, string> {
+  const leaderOf = (p: string) => { const e = m1.get(p); return e?.type === 'hardlink' ? e.linkTo! : p; };
+  // only the groups of shared inodes the swap replaces: a list per group, not per file of the map
+  const wanted = new Map<string, string[]>();
+  for (const c of changes) if (c.from?.type === 'file' && ((c.from as HostEntry).nlink ?? 1) >= 2) wanted.set(leaderOf(c.path), []);
+  if (!wanted.size) return {};
+  for (const e of map1.entries) if ((e.type === 'file' || e.type === 'hardlink') && wanted.has(leaderOf(e.path))) wanted.get(leaderOf(e.path))!.push(e.path);
   const out: Record<string, string> = {};
   for (const c of changes) {
     if (c.from?.type !== 'file' || ((c.from as HostEntry).nlink ?? 1) < 2) continue;
-    const q = groups.get(leaderOf.get(c.path) ?? c.path)?.find((p) => p !== c.path && !inDelta.has(p));
+    const q = wanted.get(leaderOf(c.path))?.find((p) => p !== c.path && !inDelta(p));
     if (q !== undefined) out[c.path] = q;
   }
   return out;
@@ -77,7 +76,7 @@ function rejoinNames(changes: Change[], map1: Manifest, inDelta: ReadonlySet<str
 
 export async function planSwap(host: SwapHost, store: string, map1: Manifest, map2: Manifest, prefer?: Prefer): Promise<SwapPlan> {
   const m1 = indexByPath(map1), m2 = indexByPath(map2);
-  const delta = computeDelta(map1, map2);
+  const delta = computeDelta(map1, map2, { a: m1, b: m2 });
   const parents = new Set<string>();
   for (const i of delta.items) { const p = parentKey(i.path); if (p !== null) parents.add(p); }
   const paths = new Set([...delta.items.map((i) => i.path), ...parents, ...ancestorsOf(parents)]);
@@ -114,7 +113,8 @@ export async function planSwap(host: SwapHost, store: string, map1: Manifest, ma
   const sweeping = plan.changes.filter((c) => c.from?.type === 'dir' && c.to?.type !== 'dir' && keptDirs.has(c.path)).map((c) => c.path);
   plan.changes = plan.changes.filter((c) => !sweeping.includes(c.path));
   plan.keptHost.push(...sweeping);
-  plan.rejoin = rejoinNames(plan.changes, map1, new Set(delta.items.map((i) => i.path)));
+  let inDelta: Set<string> | undefined; // (only asked about when an inode the swap replaces is shared)
+  plan.rejoin = rejoinNames(plan.changes, map1, m1, (p) => (inDelta ??= new Set(delta.items.map((i) => i.path))).has(p));
   const changing = new Set(plan.changes.map((c) => c.path));
   for (const p of parents) {
     const e = now.get(p);

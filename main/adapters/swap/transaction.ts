@@ -7,10 +7,11 @@ import { dirname, join } from 'node:path';
 import { writeEntryContent } from '../restore/restore-map.ts';
 import { UnderstudyError } from '../../core/domain/errors.ts';
 import { buildPlan, type Change, type PlanInput } from '../../core/domain/swap-plan.ts';
-import { formatPlan, stagedPath, type PlanHeader } from '../../core/domain/swap-plan-format.ts';
+import { planChunks, stagedPath, type PlanHeader } from '../../core/domain/swap-plan-format.ts';
 import { displayKey } from '../../core/domain/path-key.ts';
 import type { StageFile, SwapHost } from './swap-host.ts';
-import { saveRecord, saveStoreOutcome, type SwapRecord } from './swap-record.ts';
+import { saveRecord, saveStoreOutcome, type SwapRecord, type UndoSlot } from './swap-record.ts';
+import { collectGarbage } from './collect-garbage.ts';
 
 export const objectFile = (store: string, sha: string) => join(store, 'objects', sha.slice(0, 2), sha.slice(2));
 
@@ -25,15 +26,17 @@ const storeCorrupt = (sha256: string, path: string, e: unknown) =>
  */
 async function* stagedObjects(store: string, plan: ReturnType<typeof buildPlan>, areas: string[], changes: Change[], layout: PlanHeader['layout'],
   sizes: ReadonlyMap<string, number>): AsyncGenerator<StageFile> {
-  const targets = new Map(changes.map((c) => [c.path, c.to]));
+  // (a fresh object's meta holds its owner and mode; only a sparse one needs its whole entry)
+  const sparse = new Map(changes.flatMap((c) => (c.to?.sparse ? [[c.path, c.to] as const] : [])));
   for (const op of plan.ops) {
     if (op.kind !== 'put' || op.stage.type !== 'file') continue;
     const src = op.stage.source;
     // the agent links/copies host-side sources itself (and makes every stage directory in one go)
     if (src.kind !== 'store' && src.kind !== 'bytes') continue;
     const dest = stagedPath(areas[op.area]!, op.n, op.path, layout);
-    const to = targets.get(op.path);
-    const attrs = { mode: to?.mode ?? 0o644, uid: to?.uid ?? 0, gid: to?.gid ?? 0 };
+    const { meta } = op.stage;
+    const attrs = { mode: meta.mode ?? 0o644, uid: meta.uid ?? 0, gid: meta.gid ?? 0 };
+    const to = sparse.get(op.path);
     if (src.kind === 'bytes') { yield { dest, src: { bytes: src.data }, ...attrs }; continue; }
     if (!to?.sparse) {
       yield { dest, src: { file: objectFile(store, src.sha256), size: sizes.get(src.sha256)! }, ...attrs };
@@ -87,7 +90,10 @@ const SLACK = 16 << 20;
 export async function runTransaction(t: TxInput): Promise<TxStats> {
   const started = performance.now();
   const { host, store, record } = t;
+  // the caller's planning is done (and only its changes live on): its garbage goes before the plan is built
+  collectGarbage();
   const plan = buildPlan({ changes: t.changes, parents: t.parents, mounts: record.mounts });
+  collectGarbage(); // and the plan's own making (its sort keys), before it is written out
   const areas = record.mounts.map((m) => host.areaDir(m, record.txid));
   // every object the plan sends is in the store, checked before anything is written to the host (a stat
   // each, in this thread: a release upgrade sends tens of thousands); their sizes serve the staging
@@ -110,22 +116,24 @@ export async function runTransaction(t: TxInput): Promise<TxStats> {
       + short.map((s) => `${s.filesystem} needs ${s.needBytes} bytes, has ${s.freeBytes}`).join('; '), { filesystems: short });
   }
 
-  const undo: SwapRecord['undo'] = {};
-  for (const op of plan.ops) if (op.kind === 'put' || op.kind === 'link' || op.kind === 'del' || op.kind === 'mkdir') undo[op.path] ??= { n: op.n, area: op.area };
+  const undo = new Map<string, UndoSlot>();
+  for (const op of plan.ops) {
+    if ((op.kind === 'put' || op.kind === 'link' || op.kind === 'del' || op.kind === 'mkdir') && !undo.has(op.path)) undo.set(op.path, { n: op.n, area: op.area });
+  }
   const parentTimes: Record<string, string> = {};
   for (const [p, v] of t.parents) if (v) parentTimes[p] = v.now.mtimeNs;
-  const rejoin = Object.entries(t.rejoin ?? {}).filter(([p]) => undo[p]);
+  const rejoin = Object.entries(t.rejoin ?? {}).filter(([p]) => undo.has(p));
   // the perl path renames object by object: its objects need no directory each
   const layout: PlanHeader['layout'] = (await host.installAgent(t.agentEnv)) === 'perl' ? 'flat' : 'dirs';
   const full: SwapRecord = {
-    ...record, areas, undo, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
-    changes: t.changes.map((c) => ({ path: c.path, from: c.from, to: c.to })),
+    ...record, areas, parentTimes, ...(rejoin.length ? { rejoin: Object.fromEntries(rejoin) } : {}),
+    changes: t.changes, // (written with their undo slots, one at a time: saveRecord)
   };
   // The plan goes down before anything else of the transaction, and with its directory (a transaction
   // directory always holds its plan): an orchestrator that dies from here on leaves a transaction
   // recovery can see (plan, no journal -> nothing was renamed: the staging is dropped).
-  await host.createTx(record.txid, formatPlan({ txid: record.txid, kind: record.kind, areas, layout, rejoin: rejoin.map(([path, q]) => ({ ...undo[path]!, path: q })) }, plan.ops));
-  await saveRecord(host, store, full);
+  await host.createTx(record.txid, planChunks({ txid: record.txid, kind: record.kind, areas, layout, rejoin: rejoin.map(([path, q]) => ({ ...undo.get(path)!, path: q })) }, plan.ops));
+  await saveRecord(host, store, full, (path) => undo.get(path));
   const txDir = join(host.work, 'tx', record.txid);
   for (const a of areas) { await host.mkdirp(join(a, 'stage')); await host.mkdirp(join(a, 'undo')); }
 

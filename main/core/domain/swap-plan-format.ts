@@ -24,9 +24,13 @@ export function encodeBytes(bytes: Uint8Array, afterFirst = false): string {
   return out;
 }
 
-const encText = (s: string) => encodeBytes(new TextEncoder().encode(s));
+/** A text of safe ASCII bytes only ('-' anywhere but first) is its own encoding: no bytes, no string per byte. */
+const PLAIN = /^[A-Za-z0-9._/+=@:%^][A-Za-z0-9._/+=@:%^-]*$/;
+
+const encText = (s: string) => (PLAIN.test(s) ? s : encodeBytes(new TextEncoder().encode(s)));
 /** A path key as an absolute path below the agent's root ('' -> '/'). */
-export const encPath = (key: string) => '/' + encodeBytes(bytesFromKey(key), true);
+export const encPath = (key: string) =>
+  '/' + (!key.startsWith('b64:') && PLAIN.test('x' + key) ? key : encodeBytes(bytesFromKey(key), true));
 
 export function mtimeField(ns: string | undefined): string {
   if (ns === undefined) return '-';
@@ -110,14 +114,30 @@ export function stagedPath(area: string, n: number, path: string, layout: PlanHe
 
 /** The whole plan file. Areas are absolute host directories (not below the root) on each filesystem. */
 export function formatPlan(h: PlanHeader, ops: Op[]): string {
-  const lines = [`understudy-plan 1 ${h.txid} ${h.kind} ${ops.length}`];
-  h.areas.forEach((a, i) => lines.push(`area ${i} ${encText(a)}`));
-  if (h.layout === 'flat') lines.push('layout flat');
-  for (const op of ops) {
-    if (op.kind === 'put') lines.push(stageLine(op.n, op.area, op.path, op.stage));
-    lines.push(opLine(op));
+  return [...planChunks(h, ops)].join('');
+}
+
+/** Bytes of plan text per chunk: a release upgrade's plan is megabytes, never held whole. */
+const CHUNK = 1 << 16;
+
+/** The plan file as it is written: chunks of whole lines, made as they are taken. */
+export function* planChunks(h: PlanHeader, ops: Op[]): Generator<string> {
+  let buf = '';
+  for (const l of planLines(h, ops)) {
+    buf += l + '\n';
+    if (buf.length >= CHUNK) { yield buf; buf = ''; }
   }
-  for (const r of h.rejoin ?? []) lines.push(`rejoin ${r.n} ${r.area} ${encPath(r.path)}`);
-  lines.push('end');
-  return lines.join('\n') + '\n';
+  yield buf;
+}
+
+function* planLines(h: PlanHeader, ops: Op[]): Generator<string> {
+  yield `understudy-plan 1 ${h.txid} ${h.kind} ${ops.length}`;
+  for (let i = 0; i < h.areas.length; i++) yield `area ${i} ${encText(h.areas[i]!)}`;
+  if (h.layout === 'flat') yield 'layout flat';
+  for (const op of ops) {
+    if (op.kind === 'put') yield stageLine(op.n, op.area, op.path, op.stage);
+    yield opLine(op);
+  }
+  for (const r of h.rejoin ?? []) yield `rejoin ${r.n} ${r.area} ${encPath(r.path)}`;
+  yield 'end';
 }

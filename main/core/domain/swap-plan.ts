@@ -59,7 +59,12 @@ export function areaOf(path: string, mounts: string[]): number {
   return best;
 }
 
+// Most paths have no xattrs: their metas share one empty set and list (a plan has 100k metas; never mutated)
+const NO_XSET: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_XRM: string[] = Object.freeze([]) as unknown as string[];
+
 function xattrDiff(from: Record<string, string> | undefined, to: Record<string, string> | undefined) {
+  if (!to && !from) return { xset: NO_XSET, xrm: NO_XRM };
   const xset: Record<string, string> = {};
   for (const [k, v] of Object.entries(to ?? {})) if (from?.[k] !== v) xset[k] = v;
   const xrm = Object.keys(from ?? {}).filter((k) => !(to && k in to));
@@ -152,10 +157,11 @@ export function buildPlan(input: PlanInput): Plan {
     if (dirMeta.has(d)) continue; // has its own meta step, or goes away
     const p = input.parents.get(d);
     if (!p || p.now.type !== 'dir') continue;
-    const prev: Meta = { mtimeNs: p.now.mtimeNs, xset: {}, xrm: [] };
+    const prev: Meta = { mtimeNs: p.now.mtimeNs, xset: NO_XSET, xrm: NO_XRM };
     add(20, d, 0, { kind: 'meta', path: d, next: { ...prev, mtimeNs: p.wantMtimeNs }, prev });
   }
   const order = (r: Ranked) => (r.phase === 0 ? r.depth : r.phase % 10 === 3 || r.phase === 20 ? -r.depth : 0);
   ranked.sort((a, b) => a.phase - b.phase || order(a) - order(b) || compareKeys(a.key, b.key) || a.sub - b.sub);
-  return { ops: ranked.map((r, i) => ({ ...r.op, n: i + 1 }) as Op), bytesToStage, filesToStage };
+  // numbered in place: a release upgrade's plan is 100k ops, not copied once more
+  return { ops: ranked.map((r, i) => Object.assign(r.op, { n: i + 1 }) as Op), bytesToStage, filesToStage };
 }

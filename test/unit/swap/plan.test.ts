@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Entry, Manifest } from '../../../main/core/domain/manifest.ts';
-import { computeDelta, parentKey } from '../../../main/core/domain/swap-delta.ts';
+import { computeDelta, depth, isUnder, parentKey } from '../../../main/core/domain/swap-delta.ts';
+import { keyFromBytes } from '../../../main/core/domain/path-key.ts';
 import { classify, type HostEntry } from '../../../main/core/domain/swap-drift.ts';
 import { diff3Merge } from '../../../main/core/domain/swap-diff3.ts';
 import { buildPlan, type Change } from '../../../main/core/domain/swap-plan.ts';
-import { encodeBytes, formatPlan, mtimeField } from '../../../main/core/domain/swap-plan-format.ts';
+import { encodeBytes, formatPlan, mtimeField, planChunks } from '../../../main/core/domain/swap-plan-format.ts';
 import { indexByPath } from '../../../main/core/domain/swap-entry.ts';
 
 const T = '1700000000000000000';
@@ -120,4 +121,31 @@ test('plan format: odd bytes survive as octal escapes, mtimes keep nanoseconds, 
   assert.match(text, /^understudy-plan 1 t1 swap 1\n/);
   assert.match(text, /prep 1 0 \/sbin\/x file - - - - 1700000000\.000000000 - -\n/);
   assert.match(text, /op 1 put 0 \/sbin\/x\n/);
+});
+
+test('paths: depth and isUnder measure plain keys as text and b64 keys by their bytes, alike', () => {
+  const odd = keyFromBytes(new Uint8Array([0x75, 0x73, 0x72, 0x2f, 0xff, 0x2f, 0x61])); // usr/\xff/a
+  assert.ok(odd.startsWith('b64:'));
+  assert.deepEqual([depth(''), depth('usr'), depth('usr/lib/x-1'), depth(odd)], [0, 1, 3, 3]);
+  assert.equal(isUnder('usr/lib', 'usr'), true);
+  assert.equal(isUnder('usr', 'usr'), true);
+  assert.equal(isUnder('usrx/lib', 'usr'), false);
+  assert.equal(isUnder('us', 'usr'), false);
+  assert.equal(isUnder(odd, 'usr'), true, 'a b64 key below a plain directory');
+  assert.equal(isUnder('usr/lib', odd), false);
+  assert.equal(isUnder(odd, ''), true);
+});
+
+test('plan format: a large plan goes out in chunks of whole lines; plain and odd names encode as before', () => {
+  const changes: Change[] = [];
+  for (let i = 0; i < 3000; i++) changes.push({ path: `usr/lib/p-${i}/f.so`, from: null, to: file(`usr/lib/p-${i}/f.so`, String(i)) });
+  changes.push({ path: '-lead/a b', from: null, to: file('-lead/a b', 'z') });
+  const plan = buildPlan({ changes, parents: new Map(), mounts: [''] });
+  const chunks = [...planChunks({ txid: 't2', kind: 'swap', areas: ['/w/a0'], layout: 'flat' }, plan.ops)];
+  assert.ok(chunks.length > 1, 'more than one chunk');
+  for (const c of chunks) assert.ok(c.endsWith('\n'), 'every chunk ends a line');
+  const text = chunks.join('');
+  assert.match(text, /\nop \d+ put 0 \/usr\/lib\/p-7\/f\.so\n/, "a '-' inside a plain name stays raw");
+  assert.match(text, /\nop \d+ put 0 \/-lead\/a\\0040b\n/, 'a name with a space is escaped; a leading - after the / is raw');
+  assert.match(text, /\nend\n$/);
 });
