@@ -17,6 +17,7 @@ import { rollbackLatest } from '../../main/adapters/swap/rollback.ts';
 import type { Entry, Manifest } from '../../main/core/domain/manifest.ts';
 import { compareKeys } from '../../main/core/domain/path-key.ts';
 import { computeDelta } from '../../main/core/domain/swap-delta.ts';
+import { isRuntimeState } from '../../main/adapters/sandbox/sandbox-edits.ts';
 import { parentKey, validateManifest } from '../../main/core/domain/map-validate.ts';
 import { bootOverlay, disposeVmWorld, sshConnect, type VmWorld } from '../../test/faults/vm/vm-world.ts';
 import type { Pair } from './pair.ts';
@@ -26,13 +27,16 @@ export function transplant(vm: Manifest, from: Manifest, to: Manifest): Manifest
   const delta = computeDelta(from, to);
   const next = new Map(to.entries.map((e) => [e.path, e]));
   const out = new Map(vm.entries.map((e) => [e.path, e]));
-  for (const p of delta.removed) out.delete(p);
+  // as in a real rehearsal, the release's runtime state (its /run/sshd, made in the chroot) never lands:
+  // the VM's /run is a tmpfs no map holds (adapters/sandbox/sandbox-edits.ts)
+  const landing = (p: string) => !isRuntimeState(p);
+  for (const p of delta.removed.filter(landing)) out.delete(p);
   const put = (p: string) => {
     const e = next.get(p)!;
     out.set(p, e);
     if (e.type === 'hardlink' && e.linkTo && out.get(e.linkTo) !== next.get(e.linkTo)) put(e.linkTo);
   };
-  for (const p of [...delta.added, ...delta.changed]) put(p);
+  for (const p of [...delta.added, ...delta.changed].filter(landing)) put(p);
   // whatever the VM has below a directory the release removed or turned into something else goes too
   const sorted = [...out.values()].sort((a, b) => compareKeys(a.path, b.path));
   const entries: Entry[] = [];
