@@ -364,9 +364,11 @@ export function realStageServices(input: RunInput, store: string): StageServices
         const r = await rollbackLatest({ host, store, to: map1 });
         for (const line of rollbackLeftovers(r)) io.log('info', 'rollback', line);
         // the host runs its old version again only once what the rollback changed is restarted (or rebooted)
-        const again = await restartAfterRollback({ store, target, from: stack[0]!.afterMap, to: r.restoredMap, reboot, ssh: sshChoice, io, held });
-        io.log('info', 'rollback', again.rebooted ? 'rebooted into what the rollback put back'
-          : `restarted after the rollback: ${again.restarted.join(', ') || 'nothing to restart'}`);
+        // (the files are back either way: a restart that fails is said, not turned into a failed rollback)
+        await restartAfterRollback({ store, target, from: stack[0]!.afterMap, to: r.restoredMap, reboot, ssh: sshChoice, io, held }).then(
+          (again) => io.log('info', 'rollback', again.rebooted ? 'rebooted into what the rollback put back'
+            : `restarted after the rollback: ${again.restarted.join(', ') || 'nothing to restart'}`),
+          (e: Error) => io.log('stderr', 'rollback', `rolled back, but restarting what it changed failed (${e.message}): restart those services or reboot the host`));
       } finally {
         await host.close();
         await dropHeld();
