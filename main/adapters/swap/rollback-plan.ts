@@ -51,8 +51,8 @@ export async function planRevert(host: SwapHost, store: string, txid: string): P
   // directories the transaction made (from nothing, a file or a symlink): what lives in them now?
   const made = new Set(t.changes.filter((c) => c.to?.type === 'dir' && c.from?.type !== 'dir').map((c) => c.path));
   const now = withoutShadowed(await host.probe({ paths: [...paths], expected, listChildren: made }));
-  // which undo slots still hold their object: one listing per area, not one query per path
   const broken = (p: string) => brokenAncestor(p, now, (a) => (left.has(a) ? left.get(a) : dirLeft)) !== null;
+  // which undo slots still hold their object: one listing per area, not one query per path
   const undoLeft = await Promise.all(t.areas.map(async (a) => new Set(await host.list(join(a, 'undo')))));
   const changes: Change[] = [];
   let kept: string[] = [];

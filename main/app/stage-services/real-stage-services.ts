@@ -356,8 +356,8 @@ export function realStageServices(input: RunInput, store: string): StageServices
 
     async rollback({ target, map1, reboot }, io) {
       // after a failed restart, through the connection held from before the swap (new logins may fail)
-      const host = await (held ? openTargetHost(target, store, sshChoice, io.signal, held) : Promise.reject(new Error('none')))
-        .catch(() => openTargetHost(target, store, sshChoice, io.signal));
+      const fresh = () => openTargetHost(target, store, sshChoice, io.signal);
+      const host = await (held ? openTargetHost(target, store, sshChoice, io.signal, held).catch(fresh) : fresh());
       try {
         const stack = await revertible(host, store);
         if (!stack.some((r) => r.beforeMap === map1)) return; // nothing of this run landed (or already reverted)
