@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { tapFailures } from './tap-failures.mjs';
 
 const which = process.argv[2] ?? 'all';
 const suites = which === 'all' ? ['unit', 'integration', 'e2e'] : [which];
@@ -53,13 +54,17 @@ function runLane(lane, i, live) {
 const done = await Promise.all(lanes.map((lane, i) => runLane(lane, i, i === lanes.length - 1)));
 const totals = { pass: 0, fail: 0, skipped: 0 };
 let status = 0;
+const failures = [];
 for (const r of done) {
   if (r.log) { try { process.stdout.write(readFileSync(r.log, 'utf8')); } catch { /* the lane wrote nothing */ } }
   const text = (() => { try { return readFileSync(r.tap, 'utf8'); } catch { return ''; } })();
   const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   for (const k of Object.keys(totals)) totals[k] += count(k);
+  failures.push(...tapFailures(text));
   // a lane that died without a result (no tap counts) must not pass for green
   if (r.code !== 0 || text === '') status = r.code || 1;
 }
+// the failures again at the end, where a log's tail shows them
+if (failures.length > 0) console.log(`\nfailed tests:\n${failures.join('\n')}\n`);
 console.log(`${totals.pass} passed, ${totals.fail} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exit(status);
