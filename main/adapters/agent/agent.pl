@@ -243,8 +243,10 @@ sub open_tx { # WORK TXID: reads the plan and the journal
   my $head = <$h> // '';
   ($NOPS) = $head =~ /^understudy-plan 1 \S+ \S+ (\d+)$/ or die_("not a plan: $PLAN");
   @AREA = (); @PREP = (); @OPS = (); @REJOIN = (); @FAST = (); $FLAT = 0;
+  my $ended = 0;
   while (my $l = <$h>) {
     chomp $l;
+    if ($l eq 'end') { $ended = 1; last }
     if ($l =~ s/^op //) { $l =~ /^(\d+) / && $1 == @OPS + 1 or die_("op lines out of order in $PLAN"); push @OPS, $l }
     elsif ($l =~ s/^prep //) { push @PREP, $l }
     elsif ($l =~ /^area (\d+) (\S+)$/) { $AREA[$1] = dec($2) }
@@ -252,6 +254,7 @@ sub open_tx { # WORK TXID: reads the plan and the journal
     elsif ($l =~ s/^rejoin //) { push @REJOIN, $l }
   }
   close $h;
+  $ended or die_("incomplete plan: $PLAN (its writer stopped before the end)");
   my $last = read_journal();
   $PLANNED = $JHAS{planned} ? 1 : 0;
   return $last;
@@ -492,11 +495,33 @@ sub redo_forward {
   return 1;
 }
 
+# A plan without its last line was cut off while it was written (older orchestrators could leave one):
+# with no journal, no agent ever ran on it and the tree is as it was; it is closed as aborted.
+sub plan_ends {
+  open(my $h, '<', $_[0]) or return 0;
+  my $size = -s $h;
+  seek($h, $size >= 5 ? $size - 5 : 0, 0);
+  local $/; my $tail = <$h> // '';
+  close $h;
+  return $tail =~ /(?:^|\n)end\n\z/;
+}
+sub discard_unwritten {
+  my ($id) = @_;
+  $TXD = "$WORK/tx/$id"; $J = "$TXD/journal"; undef $JFH; %JHAS = ();
+  jr('planned'); jr('undo-begin'); jr('aborted ' . now()); undef $JFH;
+  print "recovered $id discarded\n";
+}
+
 sub do_recover {
   opendir(my $dh, "$WORK/tx") or return 0;
   my @ids = sort grep { !/^\./ && -f "$WORK/tx/$_/plan" } readdir $dh;
   closedir $dh;
   for my $id (@ids) {
+    if (!plan_ends("$WORK/tx/$id/plan")) {
+      if (!-e "$WORK/tx/$id/journal") { discard_unwritten($id); next }
+      $J = "$WORK/tx/$id/journal"; read_journal();
+      next if $JHAS{aborted}; # discarded before
+    }
     my $last = open_tx($WORK, $id);
     my $st = tx_state();
     if ($st eq 'committed') {

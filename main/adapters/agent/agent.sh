@@ -103,6 +103,7 @@ apply_meta() { # PATH MODE UID GID MTIME XSET XRM ('-' = leave as is)
 load_areas() { # and the staging layout: 'flat' (stage/N, the perl path's) or per-op directories (stage/N/NAME)
   NOPS=$(sed -n '1s/^understudy-plan 1 [^ ]* [^ ]* \([0-9][0-9]*\)$/\1/p' "$PLAN")
   [ -n "$NOPS" ] || die "not a plan: $PLAN"
+  plan_ends "$PLAN" || die "incomplete plan: $PLAN (its writer stopped before the end)"
   LAYOUT=dirs
   grep -E '^(area|layout) ' "$PLAN" > "$TXD/head" || die "no areas in $PLAN"
   while read -r tag i a; do
@@ -435,10 +436,21 @@ redo_forward() { # every forward step again, in order: each tells from the files
   done < "$TXD/fwd-order"
 }
 
+# A plan without its last line was cut off while it was written (older orchestrators could leave one):
+# with no journal, no agent ever ran on it and the tree is as it was; it is closed as aborted.
+plan_ends() { [ "$(tail -n 1 "$1" 2>/dev/null)" = end ]; }
+
 do_recover() {
   for d in "$WORK"/tx/*/; do
     [ -f "$d/plan" ] || continue
-    id=$(basename "$d"); open_tx "$WORK" "$id"
+    id=$(basename "$d")
+    if ! plan_ends "$d/plan"; then
+      if [ ! -e "$d/journal" ]; then
+        J=${d%/}/journal; jr planned; jr undo-begin; jr "aborted $(now)"; echo "recovered $id discarded"; continue
+      fi
+      if grep -q '^aborted' "$d/journal"; then continue; fi # discarded before
+    fi
+    open_tx "$WORK" "$id"
     case $(tx_state) in
       committed)
         area 0

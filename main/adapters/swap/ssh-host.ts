@@ -20,6 +20,13 @@ import { probeRemote, type ShellRunner } from './remote-probe.ts';
 import { stageOneByOne, TAR_EXTRACT, writeStageTar } from './stage-files.ts';
 import type { AgentResult, HealthResult, StageFile, SwapHost, Text } from './swap-host.ts';
 
+/** Makes WORK/tx/TXID ($1, $2) from the plan on stdin, all at once. The stream's end is no proof: an
+ *  orchestrator killed mid-plan closes the channel, and `cat` takes that for the end of the plan. So the
+ *  plan's own last line ('end') is checked before the directory gets its name; an incomplete one is
+ *  removed, and no transaction exists (recovery would otherwise meet a plan it cannot read). */
+export const CREATE_TX_SCRIPT = 'd="$1/tx/.$2.new" && mkdir -p "$1/tx" && rm -rf "$d" && mkdir "$d" && cat > "$d/plan" && '
+  + '{ [ "$(tail -n 1 "$d/plan")" = end ] || { rm -rf "$d"; echo "the plan arrived incomplete" >&2; exit 1; }; } && mv "$d" "$1/tx/$2"';
+
 export type SshConnect = (t: { user: string; host: string; port: number }) => Promise<RemoteShell>;
 
 /** Where agent.sh, the journals and the records live on every host (the boot unit points here). */
@@ -166,7 +173,7 @@ function shellSwapHost(target: string, kind: 'ssh' | 'local', shell: StreamingSh
     stageFiles,
     writeText,
     async createTx(txid, plan) {
-      await mustWithText(`creating transaction ${txid}`, asRoot('d="$1/tx/.$2.new" && mkdir -p "$1/tx" && rm -rf "$d" && mkdir "$d" && cat > "$d/plan" && mv "$d" "$1/tx/$2"', HOST_WORK, txid), plan);
+      await mustWithText(`creating transaction ${txid}`, asRoot(CREATE_TX_SCRIPT, HOST_WORK, txid), plan);
     },
     async readText(file) {
       const r = await sh(`${su}cat -- ${q(file)}`);
