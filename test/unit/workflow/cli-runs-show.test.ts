@@ -71,7 +71,13 @@ describe('runs / show / resume verbs', () => {
   });
 
   it('show RUN --json gives stages with timings and the result', () => {
-    const r = cli('show', ids.checkFailed!.slice(0, 18), '--json');
+    // a prefix names a run when no other run shares it: ids made in the same second differ only in
+    // their random tail (20261125-223104-9f3a), so the prefix is as long as this store needs
+    const id = ids.checkFailed!;
+    const others = Object.values(ids).filter((x) => x !== id);
+    let n = 16;
+    while (others.some((x) => x.startsWith(id.slice(0, n)))) n++;
+    const r = cli('show', id.slice(0, n), '--json');
     assert.equal(r.status, 0, r.stderr);
     const res = json(r);
     assert.equal(res.run, ids.checkFailed);
