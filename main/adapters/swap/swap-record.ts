@@ -133,6 +133,12 @@ export async function loadRecord(host: SwapHost, store: string, txid: string): P
   return parseRecord(text.split('\n'));
 }
 
+/** A record head as the host holds it; none when it does not parse (cut off by an orchestrator killed while
+ *  writing it: its transaction never got a journal, and recover discards it). */
+function parsedHead(line: string): SwapRecordHead | undefined {
+  try { return headOf(JSON.parse(line) as SwapRecord); } catch { return undefined; }
+}
+
 /** What the host holds of each transaction: its record's head and its journal's state lines (either may be missing). */
 export interface HostTx { record?: SwapRecordHead; journal?: string }
 
@@ -154,7 +160,7 @@ export async function readHostTxs(host: SwapHost): Promise<Map<string, HostTx>> 
     if (!cur) return;
     const text = cur.lines.join('\n') + '\n';
     if (cur.file === 'journal') cur.tx.journal = text;
-    else cur.tx.record = headOf(JSON.parse(firstLine(text)) as SwapRecord);
+    else cur.tx.record = parsedHead(firstLine(text));
   };
   for (const line of r.stdout.split('\n')) {
     const head = /^@@ ([^/]+)\/(record-head\.json|record\.json|journal)$/.exec(line);

@@ -3,7 +3,8 @@
 // transaction then held a plan nobody could read, and every recover failed with 'not a plan').
 // - The host side of createTx keeps no transaction whose plan lacks its last line.
 // - Recover closes such a transaction (one an older orchestrator left) as discarded, on both agent
-//   paths, the tree untouched, and a swap runs after it; apply refuses such a plan.
+//   paths, the tree untouched, and a swap runs after it; apply refuses such a plan; a record head cut
+//   off the same way is read as none, and the swap after it rolls back.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import { CREATE_TX_SCRIPT } from '../../../main/adapters/swap/ssh-host.ts';
 import { openDirHost } from '../../../main/adapters/swap/dir-host.ts';
 import { recover } from '../../../main/adapters/swap/recover.ts';
+import { rollbackLatest } from '../../../main/adapters/swap/rollback.ts';
+import { readHostTxs } from '../../../main/adapters/swap/swap-record.ts';
 import { swap } from '../../../main/adapters/swap/swap.ts';
 import { formatPlan } from '../../../main/core/domain/swap-plan-format.ts';
 import { snapshot } from './helpers/tree.ts';
@@ -52,6 +55,8 @@ for (const path of ['perl', 'sh'] as const) {
       mkdirSync(join(host.work, 'tx', txid), { recursive: true });
       writeFileSync(join(host.work, 'tx', txid, 'plan'), text);
     }
+    // and a record head cut off the same way (its transaction is as unfinished)
+    writeFileSync(join(host.work, 'tx', '20261204T000003Z-swap-cccccc', 'record-head.json'), '{"txid":"20261204T000003Z-swap-cc');
     // apply refuses such a plan, naming it
     const applied = await host.agent(['apply', dir, host.work, '20261204T000003Z-swap-cccccc'], agentEnv);
     assert.equal(applied.code, 2);
@@ -67,5 +72,11 @@ for (const path of ['perl', 'sh'] as const) {
     assert.equal(s.outcome, 'committed');
     assert.deepEqual(snapshot(dir), snapshot(p.t2));
     assert.ok(existsSync(join(host.work, 'tx', s.txid, 'plan')));
+    // the host's records are read past the cut head: the swap is rolled back, exactly map1 again
+    const txs = await readHostTxs(host);
+    assert.equal(txs.get('20261204T000003Z-swap-cccccc')?.record, undefined);
+    assert.equal(txs.get(s.txid)?.record?.txid, s.txid);
+    await rollbackLatest({ host, store: p.store, agentEnv });
+    assert.deepEqual(snapshot(dir), before);
   });
 }
