@@ -505,11 +505,14 @@ sub plan_ends {
   close $h;
   return $tail =~ /(?:^|\n)end\n\z/;
 }
+sub discarded { # TXID: its journal ($J) says it ended before it began
+  jr('planned'); jr('undo-begin'); jr('aborted ' . now());
+  print "recovered $_[0] discarded\n";
+}
 sub discard_unwritten {
   my ($id) = @_;
   $TXD = "$WORK/tx/$id"; $J = "$TXD/journal"; undef $JFH; %JHAS = ();
-  jr('planned'); jr('undo-begin'); jr('aborted ' . now()); undef $JFH;
-  print "recovered $id discarded\n";
+  discarded($id); undef $JFH;
 }
 
 sub do_recover {
@@ -535,8 +538,7 @@ sub do_recover {
     next if $st eq 'aborted';
     if ($st eq 'prepared') {
       cleanup('undo'); unlink $J; undef $JFH; %JHAS = ();
-      jr('planned'); jr('undo-begin'); jr('aborted ' . now());
-      print "recovered $id discarded\n";
+      discarded($id);
     } elsif (!$JHAS{'undo-begin'} && $last == $NOPS) {
       sync_all(); jr('commit ' . now()); sync_all(); cleanup('commit');
       print "recovered $id committed\n";

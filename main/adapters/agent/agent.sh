@@ -439,6 +439,7 @@ redo_forward() { # every forward step again, in order: each tells from the files
 # A plan without its last line was cut off while it was written (older orchestrators could leave one):
 # with no journal, no agent ever ran on it and the tree is as it was; it is closed as aborted.
 plan_ends() { [ "$(tail -n 1 "$1" 2>/dev/null)" = end ]; }
+discarded() { jr planned; jr undo-begin; jr "aborted $(now)"; echo "recovered $1 discarded"; } # TXID, with J set
 
 do_recover() {
   for d in "$WORK"/tx/*/; do
@@ -446,7 +447,7 @@ do_recover() {
     id=$(basename "$d")
     if ! plan_ends "$d/plan"; then
       if [ ! -e "$d/journal" ]; then
-        J=${d%/}/journal; jr planned; jr undo-begin; jr "aborted $(now)"; echo "recovered $id discarded"; continue
+        J=${d%/}/journal; discarded "$id"; continue
       fi
       if grep -q '^aborted' "$d/journal"; then continue; fi # discarded before
     fi
@@ -461,7 +462,7 @@ do_recover() {
         fi
         continue ;;
       aborted) continue ;;
-      prepared) cleanup undo; rm -f "$J"; jr "planned"; jr "undo-begin"; jr "aborted $(now)"; echo "recovered $id discarded" ;;
+      prepared) cleanup undo; rm -f "$J"; discarded "$id" ;;
       planned)
         last=$(sed -n 's/^done \([0-9]*\)$/\1/p' "$J" | tail -n 1)
         if ! grep -q '^undo-begin' "$J" && [ "${last:-0}" = "$NOPS" ]; then
